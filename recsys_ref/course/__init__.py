@@ -1,0 +1,11 @@
+"""Course machinery: exercise specs, ``check()``, notebook build, progress, grading.
+
+Notebooks use ``from recsys_ref.course import check``.
+"""
+
+from .check import check, ready, run_check
+from .registry import all_exercises, get
+from .spec import Case, ComplexityGuard, Exercise, Misconception
+
+__all__ = ["check", "ready", "run_check", "all_exercises", "get",
+           "Case", "ComplexityGuard", "Exercise", "Misconception"]

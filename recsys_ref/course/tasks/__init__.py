@@ -1,0 +1,1 @@
+"""Exercise specs, one module per track (COURSE.md §5)."""

@@ -1,0 +1,57 @@
+"""The warm-up task of 00_start_here: inner-product scores (NGCF eq. 10)."""
+
+from __future__ import annotations
+
+import torch
+
+from ...scores import inner_product_scores
+from ..spec import Case, Exercise, Misconception
+
+
+def _cases(seed: int) -> list[Case]:
+    g = torch.Generator().manual_seed(seed)
+
+    def randn(*shape: int) -> torch.Tensor:
+        return torch.randn(*shape, generator=g, dtype=torch.float64)
+
+    return [
+        Case("5 users, 7 items, d = 3", (randn(5, 7 - 4), randn(7, 3))),
+        Case("one user", (randn(1, 4), randn(6, 4))),
+        Case("d = 1", (randn(4, 1), randn(3, 1))),
+        Case("vectors of different lengths", (randn(3, 4) * 5, randn(8, 4) * 0.1)),
+    ]
+
+
+def _cosine(U: torch.Tensor, I: torch.Tensor) -> torch.Tensor:
+    return torch.nn.functional.normalize(U, dim=1) @ torch.nn.functional.normalize(I, dim=1).T
+
+
+def _transposed(U: torch.Tensor, I: torch.Tensor) -> torch.Tensor:
+    return I @ U.T
+
+
+def _elementwise_sum(U: torch.Tensor, I: torch.Tensor) -> torch.Tensor:
+    return (U.sum(1, keepdim=True) * I.sum(1)).reshape(U.shape[0], I.shape[0])
+
+
+EXERCISES = [
+    Exercise(
+        task_id="warmup",
+        title="inner-product scores",
+        notebook="00_start_here",
+        func_name="dot_scores",
+        reference=inner_product_scores,
+        make_cases=_cases,
+        equation="eq. 10, ŷ_ui = e_uᵀ e_i",
+        misconceptions=(
+            Misconception("cosine", _cosine,
+                          "you normalised the vectors (cosine similarity); eq. 10 is the raw inner "
+                          "product e_uᵀ e_i, whose length carries the popularity signal"),
+            Misconception("transposed", _transposed,
+                          "you returned items × users; rows must be users: compute U Iᵀ"),
+            Misconception("sums", _elementwise_sum,
+                          "you multiplied the sums of the vectors; the inner product sums the "
+                          "element-wise products Σ_f u_f i_f"),
+        ),
+    )
+]

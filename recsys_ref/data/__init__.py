@@ -1,0 +1,1 @@
+"""Data: seeded synthetic generators (the embedded default) and real-format loaders."""
