@@ -1,0 +1,192 @@
+"""Build the learner notebooks (``notebooks/``) from ``solutions/``.
+
+Solution regions between nbgrader's markers become a stub::
+
+    ### BEGIN SOLUTION          →   raise NotImplementedError("Task fm_4: ...")
+    ...                              (same indentation; signature and docstring kept)
+    ### END SOLUTION
+
+Outputs and execution counts are cleared and metadata noise removed.  The build
+never overwrites a learner's work: it records the hash of every notebook it
+writes in ``notebooks/.build-manifest.json`` and refuses to replace a notebook
+that differs from what it last wrote, unless ``force=True`` — and even then it
+keeps a timestamped copy in ``notebooks/.backups/``.
+"""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+import json
+import shutil
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import nbformat
+
+from .notebook import cell_source, read_notebook, tags, task_ids
+
+BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"
+MANIFEST = ".build-manifest.json"
+BACKUPS = ".backups"
+KEEP_CELL_METADATA = ("tags",)
+STUB = 'raise NotImplementedError("Task {task}: write your code here, then run the check cell below.")'
+
+
+class BuildError(ValueError):
+    """A solutions notebook the build cannot turn into a learner notebook."""
+
+
+@dataclass
+class BuildReport:
+    written: list[Path] = field(default_factory=list)
+    unchanged: list[Path] = field(default_factory=list)
+    refused: list[Path] = field(default_factory=list)
+    backups: list[Path] = field(default_factory=list)
+    differ: list[str] = field(default_factory=list)  # --check: what is out of date
+
+    @property
+    def ok(self) -> bool:
+        return not self.refused and not self.differ
+
+
+def stub_source(source: str, task: str | None, where: str) -> str:
+    """Replace each solution region of one cell's source by a stub line."""
+    out: list[str] = []
+    begin_line: int | None = None
+    for n, line in enumerate(source.split("\n"), start=1):
+        stripped = line.strip()
+        if stripped.startswith(BEGIN):
+            if begin_line is not None:
+                raise BuildError(f"{where}, line {n}: '{BEGIN}' inside the region opened at line "
+                                 f"{begin_line}; regions cannot be nested")
+            if task is None:
+                raise BuildError(f"{where}, line {n}: a solution region in a cell without a "
+                                 "'task:<id>' tag; tag the exercise cell")
+            begin_line = n
+            indent = line[: len(line) - len(line.lstrip())]
+            out.append(indent + STUB.format(task=task))
+        elif stripped.startswith(END):
+            if begin_line is None:
+                raise BuildError(f"{where}, line {n}: '{END}' without a matching '{BEGIN}'")
+            begin_line = None
+        elif begin_line is None:
+            out.append(line)
+    if begin_line is not None:
+        raise BuildError(f"{where}, line {begin_line}: '{BEGIN}' is never closed by '{END}'")
+    return "\n".join(out)
+
+
+def learner_notebook(solution: nbformat.NotebookNode, name: str) -> nbformat.NotebookNode:
+    """The learner copy of one solutions notebook (a new object; the input is untouched)."""
+    nb = copy.deepcopy(solution)
+    for index, cell in enumerate(nb.cells, start=1):
+        where = f"solutions/{name}.ipynb, cell {index}"
+        src = cell_source(cell)
+        if cell.cell_type == "code":
+            ids = task_ids(cell)
+            cell.source = stub_source(src, ids[0] if ids else None, where)
+            cell.outputs = []
+            cell.execution_count = None
+        elif BEGIN in src or END in src:
+            raise BuildError(f"{where}: solution markers in a {cell.cell_type} cell; "
+                             "only code cells may hold solution regions")
+        kept = {k: cell.metadata[k] for k in KEEP_CELL_METADATA if cell.metadata.get(k)}
+        cell.metadata = nbformat.NotebookNode(kept)
+    nb.metadata = nbformat.NotebookNode({
+        "kernelspec": {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"},
+        "language_info": {"name": "python"},
+        "recsys_course": {"notebook": name, "generated_from": f"solutions/{name}.ipynb"},
+    })
+    return nb
+
+
+def render(nb: nbformat.NotebookNode) -> str:
+    """Deterministic text of a notebook, as JupyterLab would save it."""
+    return nbformat.writes(nb) + "\n"
+
+
+def sha256(text: str | bytes) -> str:
+    data = text.encode("utf-8") if isinstance(text, str) else text
+    return hashlib.sha256(data).hexdigest()
+
+
+def _manifest(notebooks: Path) -> dict[str, str]:
+    path = notebooks / MANIFEST
+    if not path.exists():
+        return {}
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError:
+        return {}
+    return {str(k): str(v) for k, v in data.items()} if isinstance(data, dict) else {}
+
+
+def _save_manifest(notebooks: Path, manifest: dict[str, str]) -> None:
+    text = json.dumps(dict(sorted(manifest.items())), indent=1) + "\n"
+    (notebooks / MANIFEST).write_text(text, encoding="utf-8")
+
+
+def generate(solutions: Path) -> dict[str, str]:
+    """File name → learner notebook text, for every notebook in ``solutions``."""
+    out: dict[str, str] = {}
+    for path in sorted(solutions.glob("*.ipynb")):
+        nb = read_notebook(path)
+        out[path.name] = render(learner_notebook(nb, path.stem))
+    if not out:
+        raise BuildError(f"{solutions}: no notebooks to build from")
+    return out
+
+
+def build(solutions: Path, notebooks: Path, *, force: bool = False, check: bool = False) -> BuildReport:
+    """Write (or with ``check=True`` only compare) the learner notebooks."""
+    report = BuildReport()
+    generated = generate(solutions)
+    if check:
+        for name, text in generated.items():
+            target = notebooks / name
+            if not target.exists():
+                report.differ.append(f"{target} is missing")
+            elif target.read_text(encoding="utf-8") != text:
+                report.differ.append(f"{target} differs from what {solutions / name} generates")
+        for target in sorted(notebooks.glob("*.ipynb")):
+            if target.name not in generated:
+                report.differ.append(f"{target} has no source in {solutions}/")
+        return report
+    notebooks.mkdir(parents=True, exist_ok=True)
+    manifest = _manifest(notebooks)
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    for name, text in generated.items():
+        target = notebooks / name
+        if target.exists():
+            current = target.read_bytes()
+            if current == text.encode("utf-8"):
+                report.unchanged.append(target)
+                manifest[name] = sha256(text)
+                continue
+            if manifest.get(name) != sha256(current):
+                if not force:
+                    report.refused.append(target)
+                    continue
+                backup_dir = notebooks / BACKUPS
+                backup_dir.mkdir(exist_ok=True)
+                backup = backup_dir / f"{target.stem}.{stamp}.ipynb"
+                shutil.copy2(target, backup)
+                report.backups.append(backup)
+        target.write_text(text, encoding="utf-8")
+        manifest[name] = sha256(text)
+        report.written.append(target)
+    _save_manifest(notebooks, manifest)
+    return report
+
+
+def execute_solutions(paths: list[Path], *, timeout: int = 600) -> None:
+    """Run solutions notebooks top to bottom in place, saving fresh outputs (maintainers)."""
+    from nbclient import NotebookClient
+
+    for path in paths:
+        nb = read_notebook(path)
+        NotebookClient(nb, timeout=timeout, kernel_name="python3",
+                       resources={"metadata": {"path": str(path.parent)}}).execute()
+        path.write_text(render(nb), encoding="utf-8")

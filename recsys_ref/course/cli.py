@@ -1,0 +1,128 @@
+"""The ``recsys-course`` command (also ``python -m recsys_ref.course``).
+
+Subcommands:
+  build     generate notebooks/ from solutions/ (never overwrites a learner's edits)
+  refresh   re-execute solutions/ notebooks in place, then build (maintainers)
+  progress  check the learner's notebooks task by task
+  grade     grade a class of submissions (TAs)
+  doctor    check that the course is installed and ready
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from pathlib import Path
+
+from . import build as build_mod
+
+
+def _root() -> Path:
+    """The course folder: the current one when it holds solutions/, else the package's checkout."""
+    here = Path.cwd()
+    if (here / "solutions").is_dir():
+        return here
+    return Path(__file__).resolve().parents[2]
+
+
+def _build_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--check", action="store_true",
+                   help="write nothing; exit 1 when notebooks/ differ from what solutions/ generate")
+    p.add_argument("--force", action="store_true",
+                   help="also replace notebooks you edited (a timestamped backup is kept)")
+    p.add_argument("--solutions", type=Path, default=None, help="default: ./solutions")
+    p.add_argument("--notebooks", type=Path, default=None, help="default: ./notebooks")
+
+
+def _run_build(args: argparse.Namespace) -> int:
+    root = _root()
+    solutions = args.solutions or root / "solutions"
+    notebooks = args.notebooks or root / "notebooks"
+    try:
+        report = build_mod.build(solutions, notebooks, force=args.force, check=args.check)
+    except (build_mod.BuildError, ValueError) as exc:
+        print(f"recsys-course build: {exc}", file=sys.stderr)
+        return 2
+    if args.check:
+        if report.differ:
+            print("notebooks/ are out of date with solutions/:", file=sys.stderr)
+            for line in report.differ:
+                print(f"  {line}", file=sys.stderr)
+            print("Run `recsys-course build` (maintainers) to regenerate them.", file=sys.stderr)
+            return 1
+        print(f"notebooks/ match solutions/ ({len(list(solutions.glob('*.ipynb')))} notebooks).")
+        return 0
+    for p in report.written:
+        print(f"wrote {p}")
+    for p in report.backups:
+        print(f"kept a backup of your edits: {p}")
+    for p in report.refused:
+        print(f"NOT overwritten: {p} has edits of yours (it differs from what the build last "
+              "wrote). Rename it to keep it, or run `recsys-course build --force` "
+              "(your version is then copied to notebooks/.backups/ first).", file=sys.stderr)
+    if not report.written and not report.refused:
+        print(f"notebooks/ already up to date ({len(report.unchanged)} notebooks).")
+    return 1 if report.refused else 0
+
+
+def _refresh_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("notebooks", nargs="*", type=Path, help="solutions notebooks (default: all)")
+    p.add_argument("--timeout", type=int, default=600, help="seconds per cell")
+
+
+def _run_refresh(args: argparse.Namespace) -> int:
+    root = _root()
+    paths = args.notebooks or sorted((root / "solutions").glob("*.ipynb"))
+    try:
+        build_mod.execute_solutions(paths, timeout=args.timeout)
+    except Exception as exc:  # noqa: BLE001 - report any execution failure in one line
+        print(f"recsys-course refresh: {type(exc).__name__}: {str(exc)[-2000:]}", file=sys.stderr)
+        return 1
+    for p in paths:
+        print(f"executed {p}")
+    ns = argparse.Namespace(check=False, force=False, solutions=None, notebooks=None)
+    return _run_build(ns)
+
+
+SUBCOMMANDS = {
+    # name: (help, add_arguments, run) — the latter two given as callables or "module" names
+    "build": ("generate notebooks/ from solutions/", _build_args, _run_build),
+    "refresh": ("re-execute solutions/ in place, then build (maintainers)", _refresh_args, _run_refresh),
+    "progress": ("check your notebooks, task by task", "progress", "progress"),
+    "grade": ("grade submissions (TAs)", "grade", "grade"),
+    "doctor": ("check the installation", "doctor", "doctor"),
+}
+
+
+def _resolve(spec, attr: str):
+    if callable(spec):
+        return spec
+    module = importlib.import_module(f"{__package__}.{spec}")
+    return getattr(module, attr)
+
+
+def parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="recsys-course", description=__doc__.split("\n\n")[0])
+    sub = p.add_subparsers(dest="command", metavar="COMMAND")
+    for name, (help_text, add, _) in SUBCOMMANDS.items():
+        sp = sub.add_parser(name, help=help_text, description=help_text)
+        try:
+            _resolve(add, "add_arguments")(sp)
+        except ModuleNotFoundError:
+            pass
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = parser()
+    args = p.parse_args(argv)
+    if not args.command:
+        p.print_help()
+        return 0
+    run = _resolve(SUBCOMMANDS[args.command][2], "run")
+    return int(run(args) or 0)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,64 @@
+"""The map of the course: both tracks, forest first, then the trees (tasks).
+
+Drawn from the exercise registry, so it never drifts from the notebooks.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+
+from .registry import all_exercises
+
+TRACKS = OrderedDict([
+    ("0", ("Start", "how stubs, checks,\nprogress and grading work")),
+    ("1", ("NGCF track", "forest: NGCF trained end to end,\nrecommendations for one user")),
+    ("2", ("FM track", "forest: LR vs FM vs FFM\non CTR logs")),
+])
+
+
+def notebooks_by_track() -> dict[str, dict[str, list[str]]]:
+    """Track prefix → notebook id → task ids, in course order."""
+    out: dict[str, dict[str, list[str]]] = {k: {} for k in TRACKS}
+    for task_id, ex in all_exercises().items():
+        out.setdefault(ex.notebook[0], {}).setdefault(ex.notebook, []).append(task_id)
+    return out
+
+
+def task_table() -> list[tuple[str, str, str, str]]:
+    """(task id, notebook, function, title) for every task, in course order."""
+    return [(t, f"{ex.notebook}.ipynb", ex.func_name, ex.title) for t, ex in all_exercises().items()]
+
+
+def draw(ax=None):
+    """Draw the course map; returns the matplotlib figure."""
+    import matplotlib.pyplot as plt
+    from matplotlib.patches import FancyBboxPatch
+
+    tracks = notebooks_by_track()
+    if ax is None:
+        _, ax = plt.subplots(figsize=(13, 4.6))
+    ax.set_axis_off()
+    ax.set_xlim(0, 13)
+    ax.set_ylim(0, 3 * 1.5)
+    for row, (prefix, (name, forest)) in enumerate(TRACKS.items()):
+        y = 3 * 1.5 - 1.5 * (row + 1) + 0.25
+        ax.text(0.05, y + 0.5, name, fontsize=11, fontweight="bold", va="center")
+        box = FancyBboxPatch((1.5, y), 2.6, 1.0, boxstyle="round,pad=0.05", fc="#cfe8cf", ec="#2f6f2f")
+        ax.add_patch(box)
+        ax.text(2.8, y + 0.5, forest, ha="center", va="center", fontsize=8)
+        x = 4.5
+        notebooks = tracks.get(prefix, {})
+        width = min(2.6, (12.9 - x) / max(1, len(notebooks)) - 0.2)
+        for nb, tasks in notebooks.items():
+            ax.annotate("", xy=(x, y + 0.5), xytext=(x - 0.35, y + 0.5),
+                        arrowprops={"arrowstyle": "->", "color": "#555"})
+            ax.add_patch(FancyBboxPatch((x, y), width, 1.0, boxstyle="round,pad=0.05",
+                                        fc="#f3ead2", ec="#8a6d1d"))
+            label = nb.split("_", 1)[0] + " " + nb.split("_", 1)[-1].replace("_", " ")
+            ax.text(x + width / 2, y + 0.72, label, ha="center", va="center", fontsize=8,
+                    fontweight="bold")
+            ax.text(x + width / 2, y + 0.3, " · ".join(tasks), ha="center", va="center", fontsize=7)
+            x += width + 0.4
+    ax.set_title("From the forest to the trees: each track shows the whole model first (green), "
+                 "then one equation per task (tan)", fontsize=10)
+    return ax.figure

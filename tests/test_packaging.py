@@ -1,0 +1,110 @@
+"""Packaging and layout promises: one dependency list, valid conda file, CI = README, layout rule."""
+
+from __future__ import annotations
+
+import ast
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from recsys_ref.course import all_exercises
+from recsys_ref.course.course_map import task_table
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def pyproject() -> dict:
+    tomllib = pytest.importorskip("tomllib", reason="tomllib needs Python 3.11+")
+    return tomllib.loads((ROOT / "pyproject.toml").read_text())
+
+
+def requirement_lines() -> list[str]:
+    lines = (ROOT / "requirements.txt").read_text().splitlines()
+    return [ln.strip() for ln in lines if ln.strip() and not ln.lstrip().startswith("#")]
+
+
+def environment() -> dict:
+    return yaml.safe_load((ROOT / "environment.yml").read_text())
+
+
+def test_every_requirement_is_pinned() -> None:
+    for line in requirement_lines():
+        assert re.fullmatch(r"[A-Za-z0-9_.\-]+==[\w.]+", line), f"not pinned: {line}"
+    assert "torch==2.13.0" in requirement_lines()
+
+
+def test_environment_yml_is_a_valid_conda_file() -> None:
+    env = environment()
+    assert set(env) <= {"name", "channels", "dependencies", "variables", "prefix"}
+    assert isinstance(env["name"], str) and env["name"]
+    deps = env["dependencies"]
+    conda = [d for d in deps if isinstance(d, str)]
+    pip_sections = [d for d in deps if isinstance(d, dict)]
+    assert "pip" in conda
+    assert any(re.fullmatch(r"python=3\.1[0-2](\.\*)?", d) for d in conda), conda
+    assert len(pip_sections) == 1 and list(pip_sections[0]) == ["pip"]
+    for spec in conda:  # conda match specs: name, then an optional =version
+        assert re.fullmatch(r"[a-z0-9_.\-]+(=[\w.*]+)?", spec), spec
+
+
+def test_environment_yml_installs_the_same_set_as_requirements_txt() -> None:
+    pip = next(d["pip"] for d in environment()["dependencies"] if isinstance(d, dict))
+    assert [p for p in pip if not p.startswith("-e")] == requirement_lines()
+    assert "-e ." in pip  # the course package itself
+
+
+def test_pyproject_reads_requirements_txt() -> None:
+    project = pyproject()
+    assert "dependencies" in project["project"]["dynamic"]
+    assert project["tool"]["setuptools"]["dynamic"]["dependencies"]["file"] == ["requirements.txt"]
+    assert project["project"]["scripts"]["recsys-course"] == "recsys_ref.course.cli:main"
+
+
+def test_every_task_has_a_registered_marker() -> None:
+    project = pyproject()
+    markers = {m.split(":", 1)[0] for m in project["tool"]["pytest"]["ini_options"]["markers"]}
+    missing = set(all_exercises()) - markers
+    assert not missing, f"register these markers in pyproject.toml: {sorted(missing)}"
+
+
+def test_ci_runs_the_readme_test_command() -> None:
+    readme = (ROOT / "README.md").read_text()
+    ci = (ROOT / ".ci" / "run").read_text()
+    quick = readme.split("## Quick start", 1)[1].split("\n## ", 1)[0]
+    assert "make lab" in quick and "make test" in quick
+    assert re.search(r"^make test EXTRAS=e2e$", ci, re.M)
+    assert "make test EXTRAS=e2e" in readme  # the maintainers' section tells the same
+
+
+def test_readme_task_table_matches_the_registry() -> None:
+    readme = (ROOT / "README.md").read_text()
+    rows = re.findall(r"^\| `(\w+)` \| `([\w.]+)` \| `(\w+)` \| `pytest -m (\w+)` \|", readme, re.M)
+    assert [(t, nb, fn) for t, nb, fn, _ in rows] == [(t, nb, fn) for t, nb, fn, _ in task_table()]
+    assert all(t == m for t, _, _, m in rows)
+
+
+def test_module_entry_point_matches_console_script() -> None:
+    out = subprocess.run([sys.executable, "-m", "recsys_ref.course", "--help"],
+                         capture_output=True, text=True, check=True).stdout
+    for command in ("build", "progress", "grade", "doctor"):
+        assert command in out
+
+
+CORE = [p for p in (ROOT / "recsys_ref").rglob("*.py") if "course" not in p.relative_to(ROOT).parts]
+
+
+@pytest.mark.parametrize("path", CORE, ids=lambda p: str(p.relative_to(ROOT)))
+def test_core_never_imports_course(path: Path) -> None:
+    tree = ast.parse(path.read_text())
+    for node in ast.walk(tree):
+        names = []
+        if isinstance(node, ast.Import):
+            names = [a.name for a in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            names = [("." * node.level) + (node.module or "")]
+        for name in names:
+            assert "course" not in name.split("."), f"{path.name} imports {name} (COURSE.md §3)"
