@@ -41,6 +41,7 @@ def run_check(task_id: str, fn: Callable[..., Any], *, seed: int | None = None) 
 
 def check(task_id: str, fn: Callable[..., Any], *, seed: int | None = None) -> None:
     """Print ✓ or "not started"; raise ``AssertionError`` with the diagnosis when wrong."""
+    __tracebackhide__ = True  # IPython and pytest show the learner's cell, not this frame
     result = run_check(task_id, fn, seed=seed)
     if result.status == FAILED:
         raise AssertionError(result.message)
