@@ -9,8 +9,7 @@ import pytest
 import scipy.sparse as sp
 import torch
 
-from recsys_ref.course import check, run_check
-from recsys_ref.course import registry
+from recsys_ref.course import check, registry, run_check
 from recsys_ref.course.evaluate import difference
 from recsys_ref.course.runner import NumelRecorder
 from recsys_ref.course.spec import Case, ComplexityGuard, Exercise, Misconception

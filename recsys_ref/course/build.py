@@ -25,7 +25,7 @@ from pathlib import Path
 
 import nbformat
 
-from .notebook import cell_source, read_notebook, tags, task_ids
+from .notebook import cell_source, read_notebook, task_ids
 
 BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"
 MANIFEST = ".build-manifest.json"
