@@ -22,8 +22,11 @@ $(STAMP): requirements.txt pyproject.toml
 
 install: $(STAMP)
 
+# --allow-root only where the learner is root (containers); JupyterLab refuses root otherwise.
+LAB_ARGS ?= $(if $(filter 0,$(shell id -u)),--allow-root,)
+
 lab: install
-	$(BIN)/jupyter lab notebooks/00_start_here.ipynb
+	$(BIN)/jupyter lab $(LAB_ARGS) notebooks/00_start_here.ipynb
 
 test: install
 	$(BIN)/python -m pytest --nbval solutions tests $(PYTEST_ARGS)
