@@ -84,7 +84,8 @@ def format_table(rows: list[dict]) -> str:
             current = r["notebook"]
             lines.append(f"\n{current}")
         first = r["message"].split("\n", 1)[0]
-        lines.append(f"  {SYMBOL.get(r['status'], ' ')} {r['task']:<{width}}  {r['status']:<11}  {first}")
+        detail = first.split(": ", 1)[1] if ": " in first else first  # drop "✗ task fn:" prefix
+        lines.append(f"  {SYMBOL.get(r['status'], ' ')} {r['task']:<{width}}  {r['status']:<11}  {detail}")
     done = sum(r["status"] == PASSED for r in rows)
     lines.append(f"\n{done} of {len(rows)} tasks done.")
     return "\n".join(lines).lstrip("\n")
