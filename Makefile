@@ -11,7 +11,7 @@ PIP_TARGET := -e .$(if $(EXTRAS),[$(EXTRAS)],)
 STAMP  := $(VENV)/.installed$(if $(EXTRAS),-$(EXTRAS),)
 PYTEST_ARGS ?=
 
-.PHONY: install lab test build check-build lint clean-venv
+.PHONY: install lab test build check-build lint clean-venv bench-notebooks
 
 $(STAMP): requirements.txt pyproject.toml
 	@$(PYTHON) -c 'import sys; v = sys.version_info[:2]; sys.exit(0 if (3, 10) <= v <= (3, 12) else "The course needs Python 3.10, 3.11 or 3.12; $(PYTHON) is %d.%d. Run: make PYTHON=python3.11 ..." % v)'
@@ -28,8 +28,12 @@ LAB_ARGS ?= $(if $(filter 0,$(shell id -u)),--allow-root,)
 lab: install
 	$(BIN)/jupyter lab $(LAB_ARGS) notebooks/00_start_here.ipynb
 
+# RECSYS_E2E=1: run the browser test too; it skips, saying why, without chromium/playwright.
 test: install
-	$(BIN)/python -m pytest --nbval solutions tests $(PYTEST_ARGS)
+	RECSYS_E2E=1 $(BIN)/python -m pytest --nbval solutions tests $(PYTEST_ARGS)
+
+bench-notebooks: install
+	$(BIN)/python benchmarks/bench_notebooks.py
 
 # Maintainers
 build: install

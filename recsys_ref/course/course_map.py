@@ -36,9 +36,9 @@ def draw(ax=None):
 
     tracks = notebooks_by_track()
     if ax is None:
-        _, ax = plt.subplots(figsize=(13, 4.6))
+        _, ax = plt.subplots(figsize=(16, 4.6))
     ax.set_axis_off()
-    ax.set_xlim(0, 13)
+    ax.set_xlim(0, 17.5)
     ax.set_ylim(0, 3 * 1.5)
     for row, (prefix, (name, forest)) in enumerate(TRACKS.items()):
         y = 3 * 1.5 - 1.5 * (row + 1) + 0.25
@@ -48,7 +48,7 @@ def draw(ax=None):
         ax.text(2.8, y + 0.5, forest, ha="center", va="center", fontsize=8)
         x = 4.5
         notebooks = tracks.get(prefix, {})
-        width = min(2.6, (12.9 - x) / max(1, len(notebooks)) - 0.2)
+        width = min(2.6, (17.4 - x) / max(1, len(notebooks)) - 0.4)
         for nb, tasks in notebooks.items():
             ax.annotate("", xy=(x, y + 0.5), xytext=(x - 0.35, y + 0.5),
                         arrowprops={"arrowstyle": "->", "color": "#555"})

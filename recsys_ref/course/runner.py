@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import copy
 import inspect
+import sysconfig
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -80,11 +81,15 @@ def signature_problem(fn: Callable[..., Any], reference: Callable[..., Any], nam
     return None
 
 
+_STDLIB = sysconfig.get_paths()["stdlib"]
+
+
 def _learner_frame(exc: BaseException) -> str:
     """The last traceback line that is not inside torch or recsys_ref.course."""
     frames = traceback.extract_tb(exc.__traceback__)
     for fr in reversed(frames):
-        if "site-packages" in fr.filename or "recsys_ref/course" in fr.filename:
+        if ("site-packages" in fr.filename or "recsys_ref/course" in fr.filename
+                or fr.filename.startswith(_STDLIB)):
             continue
         line = (fr.line or "").strip()
         return f" (line {fr.lineno}: {line})" if line else f" (line {fr.lineno})"

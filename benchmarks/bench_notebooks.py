@@ -1,0 +1,182 @@
+"""Time budget of the course: run every solutions/ notebook and time it.
+
+Budgets (COURSE.md, issue 6): each notebook ≤ 45 s and the whole course ≤ 4
+minutes on 2 CPU cores, measured as a learner's Run All: kernel start + every
+cell, with nbclient.  The notebooks run from a temporary copy of solutions/, so
+nothing in the repository changes.
+
+    python benchmarks/bench_notebooks.py                  # all of solutions/
+    python benchmarks/bench_notebooks.py solutions/21_*.ipynb
+
+Prints one row per notebook (seconds, budget, slowest cell) and the total, and
+exits 1 with "OVER BUDGET" lines when a notebook or the course exceeds its
+budget, or when a notebook fails to run.  The machine and its load average are
+printed with the numbers: timings on a busy machine read high.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import re
+import shutil
+import sys
+import tempfile
+import time
+from datetime import datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOK_BUDGET_S = 45.0
+COURSE_BUDGET_S = 240.0
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
+def machine() -> str:
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    model = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                model = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    try:
+        import torch
+
+        torch_info = f"torch {torch.__version__}, {torch.get_num_threads()} threads"
+    except ImportError:
+        torch_info = "torch not importable"
+    load = ""
+    if hasattr(os, "getloadavg"):
+        load = ", load average {:.1f} {:.1f} {:.1f}".format(*os.getloadavg())
+    return (f"{cores}-core CPU ({model}), Python {platform.python_version()}, "
+            f"{torch_info}{load}")
+
+
+def _stamp(value: str) -> datetime | None:
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except (AttributeError, ValueError):
+        return None
+
+
+def slowest_cell(nb) -> tuple[int, float] | None:
+    """(1-based code-cell number, seconds) of the slowest cell, from nbclient's timing metadata."""
+    best: tuple[int, float] | None = None
+    n = 0
+    for cell in nb.cells:
+        if cell.cell_type != "code":
+            continue
+        n += 1
+        timing = cell.metadata.get("execution", {})
+        start = _stamp(timing.get("iopub.execute_input") or timing.get("shell.execute_reply.started", ""))
+        end = _stamp(timing.get("shell.execute_reply", ""))
+        if start and end:
+            seconds = (end - start).total_seconds()
+            if best is None or seconds > best[1]:
+                best = (n, seconds)
+    return best
+
+
+def run_notebook(path: Path, workdir: Path, *, kernel: str, cell_timeout: int) -> tuple[float, object, str]:
+    """(wall seconds, executed notebook, error) for one notebook run in ``workdir``."""
+    import nbformat
+    from nbclient import NotebookClient
+    from nbclient.exceptions import CellExecutionError, CellTimeoutError
+
+    nb = nbformat.read(path, as_version=4)
+    client = NotebookClient(nb, timeout=cell_timeout, kernel_name=kernel, record_timing=True,
+                            resources={"metadata": {"path": str(workdir)}})
+    t0 = time.perf_counter()
+    error = ""
+    log_path = workdir / "kernel.log"  # the kernel's own stderr (startup warnings), not the table
+    with open(log_path, "w") as log:
+        try:
+            client.execute(stdout=log, stderr=log)  # passed on to the kernel's Popen
+        except (CellExecutionError, CellTimeoutError) as exc:
+            lines = [ln for ln in ANSI.sub("", str(exc)).splitlines() if ln.strip()]
+            error = lines[-1][:300] if lines else type(exc).__name__
+        except Exception as exc:  # noqa: BLE001 - a kernel that dies is a result too
+            error = f"{type(exc).__name__}: {exc}"[:300]
+            tail = log_path.read_text(errors="replace").strip().splitlines()[-5:]
+            error += "".join(f"\n    kernel: {line}" for line in tail)
+    return time.perf_counter() - t0, nb, error
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("notebooks", nargs="*", type=Path,
+                   help="solutions notebooks (default: solutions/*.ipynb)")
+    p.add_argument("--budget", type=float, default=NOTEBOOK_BUDGET_S,
+                   help="seconds per notebook (default 45)")
+    p.add_argument("--course-budget", type=float, default=COURSE_BUDGET_S,
+                   help="seconds for the whole course (default 240)")
+    p.add_argument("--kernel", default="python3")
+    p.add_argument("--cell-timeout", type=int, default=600, help="seconds per cell")
+    args = p.parse_args(argv)
+
+    paths = [q.resolve() for q in args.notebooks] or sorted((ROOT / "solutions").glob("*.ipynb"))
+    if not paths:
+        print("bench_notebooks: no notebooks in solutions/", file=sys.stderr)
+        return 2
+    missing = [q for q in paths if not q.is_file()]
+    if missing:
+        print(f"bench_notebooks: no such notebook: {', '.join(map(str, missing))}", file=sys.stderr)
+        return 2
+
+    print(f"machine: {machine()}")
+    print(f"budgets: {args.budget:g} s per notebook, {args.course_budget:g} s for the whole course "
+          "(kernel start + all cells, nbclient)\n")
+    everything = not args.notebooks
+    label = "whole course" if everything else f"total ({len(paths)} notebooks)"
+    width = max([len(q.name) for q in paths] + [len(label)])
+    print(f"{'notebook':<{width}}  {'seconds':>7}  {'budget':>6}  verdict  slowest cell")
+    print(f"{'-' * width}  {'-' * 7}  {'-' * 6}  -------  ------------")
+    problems: list[str] = []
+    total = 0.0
+    with tempfile.TemporaryDirectory(prefix="bench-notebooks-") as tmp:
+        for path in paths:
+            # a fresh copy of the notebook's folder per run: files a notebook writes do not leak
+            workdir = Path(tmp) / path.stem
+            shutil.copytree(path.parent, workdir,
+                            ignore=shutil.ignore_patterns(".ipynb_checkpoints", "*.ipynb"))
+            copy = workdir / path.name
+            shutil.copy2(path, copy)
+            seconds, nb, error = run_notebook(copy, workdir, kernel=args.kernel,
+                                              cell_timeout=args.cell_timeout)
+            total += seconds
+            slow = slowest_cell(nb)
+            slow_text = f"code cell {slow[0]}: {slow[1]:.1f} s" if slow else ""
+            if error:
+                verdict = "ERROR"
+                problems.append(f"ERROR: {path.name} failed to run: {error}")
+            elif seconds > args.budget:
+                verdict = "OVER"
+                problems.append(f"OVER BUDGET: {path.name} took {seconds:.1f} s > {args.budget:g} s "
+                                f"(slowest {slow_text or 'cell unknown'}; make the heavy cells "
+                                "cheaper behind the parameter cell)")
+            else:
+                verdict = "OK"
+            print(f"{path.name:<{width}}  {seconds:7.1f}  {args.budget:5.0f}s  {verdict:<7}  {slow_text}",
+                  flush=True)
+    course_ok = total <= args.course_budget
+    print(f"{label:<{width}}  {total:7.1f}  {args.course_budget:5.0f}s  "
+          f"{'OK' if course_ok else 'OVER'}")
+    if not course_ok:
+        problems.append(f"OVER BUDGET: the whole course took {total:.1f} s > "
+                        f"{args.course_budget:g} s")
+    if problems:
+        print()
+        for line in problems:
+            print(line)
+        print(f"\n{len(problems)} problem(s): the course is NOT within its time budget.")
+        return 1
+    print(f"\nAll {len(paths)} notebooks within budget.")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,574 @@
+"""``recsys-course grade``: grade a class of submissions (COURSE.md §6).
+
+    recsys-course grade SUBMISSIONS... --out DIR [--jobs N] [--seed S]
+
+A submission is one learner's work: a notebook, a folder of their notebooks
+(searched recursively, checkpoints skipped), or a ``.zip`` of either.  Each
+path on the command line is one submission, so a class is graded with a shell
+glob: ``recsys-course grade collected/* --out graded``.
+
+Each submission's exercise cells run in a confined worker (``sandbox``) on
+inputs drawn with one fresh seed per grading run (``--seed`` to reproduce);
+the verdicts are computed here, against the reference.  Per submission the
+grader writes ``DIR/<name>/results.json`` (Gradescope's format) as soon as it
+is graded, plus ``DIR/<name>/grading.json`` (content hash and seed: for
+resuming, not for learners), and rewrites ``DIR/class.csv``.  An interrupted
+run resumes: a submission whose ``results.json`` exists and whose content and
+task list are unchanged is not graded again (``--force`` regrades).
+
+Feedback is the diagnosis of ``evaluate`` with two redactions, because the
+learner's own function decides what it returns and raises: error magnitudes
+are given as an order of magnitude without the index, and the text of an
+exception raised by the learner's code is cut to 300 characters (a function
+can smuggle at most a few numbers of this run's inputs out through its error
+message, and the next run draws new ones).  Learner stdout is never shown.
+
+Exit code: 0 when grading ran (whatever the scores); 2 for a usage problem
+(no submissions, an unwritable output folder, an unknown task); 3 when the
+grader could not start its workers or failed on a submission (its own bug:
+the other submissions are still graded); 130 after Ctrl-C.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import hashlib
+import json
+import math
+import os
+import re
+import secrets
+import shutil
+import sys
+import tempfile
+import threading
+import time
+import zipfile
+from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+
+from .evaluate import CRASHED, MISSING, PASSED, Result
+from .notebook import NotebookError, find_exercise, read_notebook
+from .registry import all_exercises, get
+from .sandbox import (
+    SandboxError,
+    abort_all,
+    confinement,
+    fork_server_problem,
+    reset_abort,
+    run_tasks,
+)
+
+__all__ = ["add_arguments", "run", "Submission", "find_submissions", "grade_submission",
+           "GRADER_VERSION"]
+
+GRADER_VERSION = 1
+ZIP_MAX_BYTES = 200 * 2**20  # uncompressed notebooks extracted from one zip
+ZIP_MAX_MEMBERS = 2000
+LEARNER_TEXT_LIMIT = 300
+SKIP_DIRS = {".ipynb_checkpoints", "__MACOSX", ".git", ".backups"}
+SYMBOL = {PASSED: "✓", "failed": "✗", "not started": "…", MISSING: "?", CRASHED: "!"}
+
+
+class GradeError(Exception):
+    """A problem with the command line or the output folder (exit code 2)."""
+
+
+# ---------------------------------------------------------------- submissions
+
+
+@dataclass
+class Submission:
+    """One learner's work: its name (results folder), where it came from, its notebooks."""
+
+    name: str
+    source: Path
+    notebooks: list[Path] = field(default_factory=list)
+    root: Path | None = None  # folder the notebooks are relative to
+    problem: str = ""  # why nothing could be read (a bad zip, an empty folder)
+    cleanup: list[Path] = field(default_factory=list)  # temporary extraction folders
+
+    def relative(self, path: Path) -> str:
+        try:
+            return str(path.relative_to(self.root)) if self.root else path.name
+        except ValueError:
+            return path.name
+
+    def content_hash(self) -> str:
+        h = hashlib.sha256()
+        if self.source.is_file():
+            h.update(b"file\0" + self.source.read_bytes())
+        for p in sorted(self.notebooks, key=self.relative):
+            h.update(self.relative(p).encode() + b"\0")
+            try:
+                h.update(p.read_bytes())
+            except OSError:
+                h.update(b"<unreadable>")
+        return h.hexdigest()
+
+
+def _notebooks_in(folder: Path) -> list[Path]:
+    found = []
+    for dirpath, dirnames, filenames in os.walk(folder):
+        dirnames[:] = sorted(d for d in dirnames if d not in SKIP_DIRS and not d.startswith("."))
+        found += [Path(dirpath) / f for f in sorted(filenames)
+                  if f.endswith(".ipynb") and not f.startswith(".")]
+    return found
+
+
+def _safe_name(name: str) -> str:
+    name = re.sub(r"[^\w.@+-]+", "_", name, flags=re.UNICODE).strip("._") or "submission"
+    return name[:100]
+
+
+def _extract_zip(path: Path) -> tuple[Path, str]:
+    """Extract the notebooks of ``path`` into a new temp folder; (folder, problem)."""
+    target = Path(tempfile.mkdtemp(prefix="recsys-grade-zip-"))
+    try:
+        with zipfile.ZipFile(path) as zf:
+            infos = zf.infolist()
+            if len(infos) > ZIP_MAX_MEMBERS:
+                return target, f"the zip holds more than {ZIP_MAX_MEMBERS} files"
+            total = 0
+            for info in infos:
+                name = info.filename.replace("\\", "/")
+                parts = PurePosixPath(name).parts
+                if info.is_dir() or not name.endswith(".ipynb"):
+                    continue
+                if name.startswith("/") or ".." in parts or (parts and ":" in parts[0]):
+                    continue  # path traversal: ignored, never extracted
+                if any(p in SKIP_DIRS or p.startswith(".") for p in parts):
+                    continue
+                if (info.external_attr >> 16) & 0o170000 == 0o120000:
+                    continue  # a symbolic link
+                total += info.file_size
+                if total > ZIP_MAX_BYTES:
+                    return target, f"the notebooks in the zip exceed {ZIP_MAX_BYTES // 2**20} MB"
+                dest = target.joinpath(*parts)
+                dest.parent.mkdir(parents=True, exist_ok=True)
+                with zf.open(info) as src, open(dest, "wb") as out:
+                    copied = 0
+                    while chunk := src.read(1 << 20):
+                        copied += len(chunk)
+                        if copied > info.file_size or copied > ZIP_MAX_BYTES:
+                            return target, "a file in the zip is larger than it declares"
+                        out.write(chunk)
+    except (zipfile.BadZipFile, OSError, EOFError, RuntimeError, ValueError) as exc:
+        return target, f"the zip cannot be read ({type(exc).__name__}: {exc})"
+    return target, ""
+
+
+def _submission(path: Path) -> Submission:
+    if path.suffix.lower() == ".zip" and path.is_file():
+        folder, problem = _extract_zip(path)
+        sub = Submission(path.stem, path, _notebooks_in(folder), folder, problem, [folder])
+    elif path.is_dir():
+        sub = Submission(path.name, path, _notebooks_in(path), path)
+        for z in sorted(path.glob("*.zip")):  # e.g. Gradescope's folder holding an uploaded zip
+            folder, problem = _extract_zip(z)
+            sub.cleanup.append(folder)
+            sub.notebooks += _notebooks_in(folder)
+            if problem and not sub.notebooks:
+                sub.problem = f"{z.name}: {problem}"
+    else:
+        sub = Submission(path.stem, path, [path], path.parent)
+    if not sub.notebooks and not sub.problem:
+        sub.problem = "no notebook (.ipynb) was found in it"
+    return sub
+
+
+def find_submissions(paths: Iterable[Path]) -> list[Submission]:
+    """One submission per path named on the command line, in that order."""
+    subs: list[Submission] = []
+    for p in paths:
+        if not p.exists():
+            raise GradeError(f"{p} does not exist")
+        if p.is_dir() or p.suffix.lower() in (".ipynb", ".zip"):
+            subs.append(_submission(p))
+        else:
+            raise GradeError(f"{p} is not a notebook, a folder or a .zip")
+    seen: dict[str, int] = {}
+    for s in subs:  # distinct result folders, in the order given
+        base = _safe_name(s.name)
+        if base in seen:
+            alt = _safe_name(f"{s.source.parent.name}-{s.name}")
+            base = alt if alt not in seen else f"{base}-{seen[base] + 1}"
+        seen[base] = seen.get(base, 0) + 1
+        s.name = base
+    return subs
+
+
+def _meta_id(nb) -> str | None:
+    meta = nb.metadata.get("recsys_course", {})
+    name = meta.get("notebook") if isinstance(meta, dict) else None
+    return str(name) if name else None
+
+
+def notebook_id(path: Path) -> str | None:
+    """The course notebook a file is (metadata, else file stem); None when unreadable."""
+    try:
+        nb = read_notebook(path)
+    except NotebookError:
+        return None
+    return _meta_id(nb) or path.stem
+
+
+def tasks_of(subs: list[Submission]) -> list[str]:
+    """The graded tasks: those of every course notebook found in any submission."""
+    exercises = all_exercises()
+    ids: set[str] = set()
+    for s in subs:
+        for p in s.notebooks:
+            ids.add(notebook_id(p) or p.stem)
+    tasks = [t for t, ex in exercises.items() if ex.notebook in ids]
+    if not tasks:  # notebooks renamed by everyone: look for the cells themselves
+        for s in subs:
+            for p in s.notebooks:
+                try:
+                    nb = read_notebook(p)
+                except NotebookError:
+                    continue
+                ids |= {t for t, ex in exercises.items()
+                        if find_exercise(nb, t, ex.func_name) is not None}
+        tasks = [t for t in exercises if t in ids]
+    return tasks
+
+
+# ---------------------------------------------------------------- grading
+
+
+@dataclass
+class Options:
+    seed: int
+    task_timeout: float = 30.0
+    total_timeout: float = 300.0
+    memory_mb: int = 3072
+
+
+def _assign(sub: Submission, tasks: list[str]) -> tuple[dict[Path, list[str]], dict[str, Result]]:
+    """Which notebook of ``sub`` holds each task; a ``Result`` for each task found nowhere."""
+    exercises = all_exercises()
+    readable: dict[Path, object] = {}
+    errors: dict[Path, str] = {}
+    for p in sub.notebooks:
+        try:
+            readable[p] = read_notebook(p)
+        except NotebookError as exc:
+            errors[p] = str(exc).replace(str(p), sub.relative(p))
+    ids = {p: _meta_id(readable[p]) or p.stem if p in readable else p.stem for p in sub.notebooks}
+    plan: dict[Path, list[str]] = {}
+    unfound: dict[str, Result] = {}
+    for t in tasks:
+        ex = exercises[t]
+        named = [p for p in readable if ids[p] == ex.notebook]
+        holding = [p for p in readable if find_exercise(readable[p], t, ex.func_name) is not None]
+        choice = next((p for p in named if p in holding), None) or \
+            (holding[0] if holding else None) or (named[0] if named else None)
+        if choice is not None:
+            plan.setdefault(choice, []).append(t)
+            continue
+        damaged = [p for p in errors if p.stem == ex.notebook] or list(errors)
+        if damaged:  # the task's notebook (or, unnamed, some notebook) cannot be read
+            unfound[t] = Result(t, CRASHED, f"! {t}: {errors[damaged[0]]}", 0.0, ex.points)
+        else:
+            unfound[t] = Result(
+                t, MISSING, f"? {t}: notebook {ex.notebook}.ipynb is not in the submission and no "
+                            f"other notebook defines {ex.func_name}.", 0.0, ex.points)
+    return plan, unfound
+
+
+_ERR = re.compile(r"\(largest error ([0-9.eE+-]+|nan|inf)( at index \([0-9, ]*\))?\)")
+_RAISED = re.compile(r"raised (.*) on the case '")
+
+
+def redact(message: str) -> str:
+    """Feedback without anything the learner's code could have chosen to leak (see module doc)."""
+    def magnitude(m: re.Match[str]) -> str:
+        try:
+            v = float(m.group(1))
+        except ValueError:
+            return "(the error is not a finite number)"
+        if v == 0 or v != v or v in (float("inf"), float("-inf")):
+            return "(the error is not a finite number)"
+        return f"(largest error of order 1e{math.floor(math.log10(v))})"
+
+    message = _ERR.sub(magnitude, message)
+
+    def cut(m: re.Match[str]) -> str:
+        text = m.group(1)
+        if len(text) > LEARNER_TEXT_LIMIT:
+            text = text[:LEARNER_TEXT_LIMIT] + "… (cut)"
+        return f"raised {text} on the case '"
+
+    return _RAISED.sub(cut, message)
+
+
+def grade_submission(sub: Submission, tasks: list[str], opts: Options) -> list[Result]:
+    """One ``Result`` per task, in ``tasks`` order; learner problems never raise."""
+    if sub.problem:
+        return [Result(t, MISSING, f"? {t}: nothing to grade: {sub.problem}.", 0.0, get(t).points)
+                for t in tasks]
+    plan, results = _assign(sub, tasks)
+    deadline = time.monotonic() + opts.total_timeout
+    for path, ids in plan.items():
+        left = deadline - time.monotonic()
+        got = run_tasks(path, ids, seed=opts.seed, task_timeout=opts.task_timeout,
+                        total_timeout=max(left, 0.0), memory_mb=opts.memory_mb)
+        for r in got:
+            r.message = redact(r.message)
+            if len(sub.notebooks) > 1 and path.name != f"{get(r.task_id).notebook}.ipynb":
+                r.message += f" [{sub.relative(path)}]"
+            results[r.task_id] = r
+    return [results[t] for t in tasks]
+
+
+# ---------------------------------------------------------------- outputs
+
+
+def _test_name(t: str) -> str:
+    ex = get(t)
+    return f"{t}: {ex.title} ({ex.func_name}, {ex.notebook})"
+
+
+def gradescope(results: list[Result], seconds: float) -> dict:
+    """Gradescope's results.json: score, tests[] with name, score, max_score, status, output."""
+    tests = [{"name": _test_name(r.task_id), "score": r.points, "max_score": r.max_points,
+              "status": "passed" if r.passed else "failed", "output": f"[{r.status}] {r.message}",
+              "visibility": "visible"} for r in results]
+    score = sum(r.points for r in results)
+    total = sum(r.max_points for r in results)
+    done = sum(r.passed for r in results)
+    return {"score": score, "execution_time": round(seconds, 2),
+            "output": f"{done} of {len(results)} tasks passed ({score:g}/{total:g} points). "
+                      "Each task ran on fresh inputs drawn for this grading run.",
+            "visibility": "visible", "stdout_visibility": "hidden", "tests": tests}
+
+
+def _write_json(path: Path, data: dict) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
+    tmp.write_text(json.dumps(data, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def table(name: str, results: list[Result], width: int = 110) -> str:
+    """The terminal table of one submission."""
+    score = sum(r.points for r in results)
+    total = sum(r.max_points for r in results)
+    tw = max([4] + [len(r.task_id) for r in results])
+    lines = [f"{name}: {score:g}/{total:g} points",
+             f"  {'task':<{tw}}  points  {'status':<11}  feedback"]
+    for r in results:
+        msg = r.message.replace("\n", " ")
+        room = max(20, width - tw - 26)
+        msg = msg if len(msg) <= room else msg[:room - 1] + "…"
+        lines.append(f"  {r.task_id:<{tw}}  {r.points:>2g}/{r.max_points:<3g} {r.status:<11}  {msg}")
+    return "\n".join(lines)
+
+
+def write_class_csv(out: Path, tasks: list[str], names: list[str]) -> None:
+    """DIR/class.csv from the results.json files of ``names`` (in that order)."""
+    rows = []
+    for name in names:
+        try:
+            data = json.loads((out / name / "grading.json").read_text(encoding="utf-8"))
+            points = {t["task"]: float(t["points"]) for t in data["tasks"]}
+        except (OSError, ValueError, KeyError, TypeError):
+            continue  # not graded yet (or damaged): no row
+        rows.append([name] + [f"{points.get(t, 0):g}" for t in tasks]
+                    + [f"{sum(points.get(t, 0) for t in tasks):g}"])
+    path = out / "class.csv"
+    tmp = out / f".class.csv.{os.getpid()}.tmp"
+    with open(tmp, "w", newline="", encoding="utf-8") as fh:
+        w = csv.writer(fh)
+        w.writerow(["submission"] + tasks + ["total"])
+        w.writerows(rows)
+    os.replace(tmp, path)
+
+
+def _already_graded(out: Path, sub: Submission, digest: str, tasks: list[str]) -> list[Result] | None:
+    """The stored results when this exact submission was graded on these tasks before."""
+    meta, res = out / sub.name / "grading.json", out / sub.name / "results.json"
+    if not (meta.exists() and res.exists()):
+        return None
+    try:
+        data = json.loads(meta.read_text(encoding="utf-8"))
+        json.loads(res.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError):
+        return None
+    if data.get("content_hash") != digest or data.get("task_ids") != tasks \
+            or data.get("grader_version") != GRADER_VERSION:
+        return None
+    try:
+        return [Result(t["task"], t["status"], t["message"], t["points"], t["max_points"],
+                       t.get("misconception")) for t in data["tasks"]]
+    except (KeyError, TypeError):
+        return None
+
+
+# ---------------------------------------------------------------- command
+
+
+def describe_limits(limits: dict, args: argparse.Namespace) -> str:
+    """One line for the TA: which confinement the workers got on this machine."""
+    parts = [f"{args.task_timeout:g} s per task, {args.total_timeout:g} s per submission",
+             f"+{args.memory_mb} MB of memory" if limits.get("address_space") else
+             "NO memory limit", "no new processes" if limits.get("seccomp_no_fork")
+             or limits.get("nproc") else "processes NOT blocked",
+             f"files read only from Python's folders and written only in a temp folder "
+             f"(Landlock ABI {limits['landlock']})"
+             if limits.get("landlock") else "file reads and writes NOT confined (no Landlock)"]
+    return "worker limits: " + "; ".join(parts)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("submissions", nargs="+", type=Path, metavar="SUBMISSION",
+                        help="one per learner: a notebook, a folder of the learner's notebooks, "
+                             "or a .zip (grade a class with a glob: collected/*)")
+    parser.add_argument("--out", type=Path, required=True,
+                        help="output folder: <name>/results.json per submission and class.csv")
+    parser.add_argument("--jobs", type=int, default=1, help="submissions graded in parallel")
+    parser.add_argument("--seed", type=int, default=None,
+                        help="seed of the inputs (default: a fresh one per run)")
+    parser.add_argument("--tasks", default=None,
+                        help="comma-separated task ids (default: the tasks of the notebooks found)")
+    parser.add_argument("--task-timeout", type=float, default=30.0, help="seconds per task")
+    parser.add_argument("--total-timeout", type=float, default=300.0,
+                        help="seconds per submission")
+    parser.add_argument("--memory-mb", type=int, default=3072,
+                        help="memory the learner's code may use, in MB")
+    parser.add_argument("--force", action="store_true",
+                        help="regrade submissions that already have results")
+    parser.add_argument("--quiet", action="store_true", help="no per-submission tables")
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        return _run(args)
+    except GradeError as exc:
+        print(f"recsys-course grade: {exc}", file=sys.stderr)
+        return 2
+
+
+def _run(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    subs = find_submissions(args.submissions)
+    if not subs:
+        raise GradeError("no submissions found")
+    out: Path = args.out
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        probe = out / f".write-test-{os.getpid()}"
+        probe.write_text("")
+        probe.unlink()
+    except OSError as exc:
+        raise GradeError(f"cannot write to {out} ({exc})") from exc
+    if args.tasks:
+        tasks = [t.strip() for t in args.tasks.split(",") if t.strip()]
+        unknown = [t for t in tasks if t not in all_exercises()]
+        if unknown:
+            raise GradeError(f"unknown task ids {unknown}; the course has: "
+                             f"{', '.join(all_exercises())}")
+    else:
+        tasks = tasks_of(subs)
+    if not tasks:
+        raise GradeError("none of the submissions holds a course notebook or exercise cell; "
+                         "name the tasks with --tasks")
+    if args.jobs < 1:
+        raise GradeError("--jobs must be at least 1")
+    seed = args.seed if args.seed is not None else secrets.randbits(31)
+    try:
+        limits = confinement(args.memory_mb)
+    except SandboxError as exc:
+        print(f"recsys-course grade: cannot start a grading worker: {exc}", file=sys.stderr)
+        return 3
+    if not args.quiet:
+        print(describe_limits(limits, args), file=sys.stderr)
+    opts = Options(seed, args.task_timeout, args.total_timeout, args.memory_mb)
+    names = [s.name for s in subs]
+    lock = threading.Lock()
+    failures: list[str] = []
+
+    stop = threading.Event()
+
+    def one(sub: Submission) -> tuple[Submission, list[Result], bool] | None:
+        if stop.is_set():
+            return None
+        digest = sub.content_hash()
+        if not args.force:
+            old = _already_graded(out, sub, digest, tasks)
+            if old is not None:
+                return sub, old, True
+        start = time.monotonic()
+        results = grade_submission(sub, tasks, opts)
+        seconds = time.monotonic() - start
+        if stop.is_set():
+            return None  # interrupted: its workers were killed, so these results are not real
+        _write_json(out / sub.name / "results.json", gradescope(results, seconds))
+        _write_json(out / sub.name / "grading.json", {
+            "submission": str(sub.source), "content_hash": digest, "task_ids": tasks,
+            "seed": seed, "grader_version": GRADER_VERSION, "seconds": round(seconds, 3),
+            "limits": limits,
+            "tasks": [r.to_dict() for r in results]})
+        with lock:
+            write_class_csv(out, tasks, names)
+        return sub, results, False
+
+    resumed = 0
+    bar = tqdm(total=len(subs), unit="submission", desc="grading", file=sys.stderr,
+               dynamic_ncols=True, leave=True)
+    pool = ThreadPoolExecutor(max_workers=args.jobs)
+    try:
+        futures = {pool.submit(one, s): s for s in subs}
+        for fut in as_completed(futures):
+            sub = futures[fut]
+            try:
+                done = fut.result()
+            except SandboxError as exc:
+                failures.append(f"{sub.name}: {exc}")
+                bar.update(1)
+                continue
+            except Exception as exc:  # noqa: BLE001 - a grader bug: report it, grade the others
+                failures.append(f"{sub.name}: internal error {type(exc).__name__}: {exc}")
+                bar.update(1)
+                continue
+            if done is None:
+                continue
+            sub, results, skipped = done
+            resumed += skipped
+            if not args.quiet:
+                note = " (unchanged since the last run: kept)" if skipped else ""
+                bar.write(table(sub.name, results) + note)
+            bar.update(1)
+    except KeyboardInterrupt:
+        stop.set()
+        abort_all()
+        pool.shutdown(wait=True, cancel_futures=True)
+        reset_abort()
+        bar.close()
+        print("\nrecsys-course grade: interrupted; the submissions graded so far are kept. "
+              "Run the same command again to resume.", file=sys.stderr)
+        return 130
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+        bar.close()
+        for s in subs:
+            for folder in s.cleanup:
+                shutil.rmtree(folder, ignore_errors=True)
+    write_class_csv(out, tasks, names)
+    if fork_server_problem():
+        print(f"recsys-course grade: note: workers started as fresh interpreters (slower) because "
+              f"the fork server could not start: {fork_server_problem()}", file=sys.stderr)
+    print(f"graded {len(subs) - resumed - len(failures)} submissions"
+          + (f", kept {resumed} unchanged" if resumed else "")
+          + f"; seed {seed}; results in {out}/<name>/results.json and {out / 'class.csv'}")
+    if failures:
+        print("recsys-course grade: these submissions could not be graded (a problem of the "
+              "grader, not of the submission; nothing was written for them):\n  "
+              + "\n  ".join(failures), file=sys.stderr)
+        return 3
+    return 0

@@ -1,0 +1,111 @@
+"""Training with the BPR loss (NGCF eq. 11) for NGCF, MF and LightGCN, with periodic evaluation.
+
+Mini-batches of triples (u, i, j) from ``data.sampler.BPRSampler``; Adam; every ``eval_every``
+epochs recall@K / ndcg@K on the validation interactions (``metrics.evaluate_model``); early
+stopping when the validation recall has not improved for ``patience`` evaluations, restoring the
+best parameters.  Everything random is seeded by ``seed``: the same seed gives the same history.
+"""
+
+from __future__ import annotations
+
+import copy
+import random
+import time
+
+import numpy as np
+import scipy.sparse as sp
+import torch
+from torch import nn
+
+from .history import History
+from .losses import bpr_loss
+from .metrics import evaluate_model
+
+
+def set_seed(seed: int) -> None:
+    """Seed Python, NumPy and torch (CPU and CUDA): call before building a model."""
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+
+
+def default_device() -> torch.device:
+    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+
+
+def train_bpr(
+    model: nn.Module,
+    train: sp.spmatrix,
+    val: sp.spmatrix | None = None,
+    *,
+    epochs: int = 30,
+    batch_size: int = 1024,
+    lr: float = 1e-3,
+    lam: float = 1e-5,
+    l2_on: str = "theta",
+    k: int = 20,
+    eval_every: int = 5,
+    patience: int | None = 3,
+    seed: int = 0,
+    device: str | torch.device | None = None,
+    progress: bool = True,
+    max_batches: int | None = None,
+) -> History:
+    """Train ``model`` in place with BPR; returns the ``History`` (loss per epoch, val metrics).
+
+    model: has ``bpr_scores(users, pos, neg)``, ``ego_rows(...)`` and ``embeddings()``
+    (``NGCF``, ``MF``, ``LightGCN``).  train/val: scipy.sparse (n_users, n_items).
+    lam, l2_on: see ``losses.bpr_loss`` (eq. 11 regularises all parameters Θ).
+    patience: evaluations without a better val recall before stopping (None: never stop).
+    device: default CUDA when available.  max_batches: cap per epoch (for timing).
+    """
+    import warnings
+
+    with warnings.catch_warnings():  # no ipywidgets: tqdm.auto falls back to the text bar, quietly
+        warnings.simplefilter("ignore")
+        from tqdm.auto import tqdm
+
+    from .data.sampler import BPRSampler
+
+    if epochs <= 0:
+        raise ValueError(f"epochs must be a positive integer, got {epochs}")
+    device = torch.device(device) if device is not None else default_device()
+    model.to(device)
+    torch.manual_seed(seed)
+    sampler = BPRSampler(train, seed=seed)
+    opt = torch.optim.Adam(model.parameters(), lr=lr)
+    history = History()
+    best, best_state, bad_evals = -1.0, None, 0
+    bar = tqdm(range(1, epochs + 1), disable=not progress, desc=type(model).__name__, unit="epoch")
+    for epoch in bar:
+        model.train()
+        t0, total, n = time.perf_counter(), 0.0, 0
+        for users, pos, neg in sampler.epoch(batch_size, max_batches):
+            users, pos, neg = users.to(device), pos.to(device), neg.to(device)
+            pos_s, neg_s = model.bpr_scores(users, pos, neg)  # (B,), (B,)
+            batch_emb = model.ego_rows(users, pos, neg) if l2_on == "batch" else None
+            loss = bpr_loss(pos_s, neg_s, list(model.parameters()), lam, batch_emb, l2_on)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            total += float(loss.detach()) * len(users)
+            n += len(users)
+        row = {"epoch": epoch, "loss": total / max(n, 1), "seconds": time.perf_counter() - t0}
+        if val is not None and (epoch % eval_every == 0 or epoch == epochs):
+            m = evaluate_model(model, train, val, k=k)
+            row.update({f"val_recall@{k}": m["recall"], f"val_ndcg@{k}": m["ndcg"]})
+            if m["recall"] > best:
+                best, bad_evals, history.best_epoch = m["recall"], 0, epoch
+                best_state = copy.deepcopy(model.state_dict())
+            else:
+                bad_evals += 1
+            bar.set_postfix(loss=f"{row['loss']:.4f}", recall=f"{m['recall']:.4f}")
+        history.log(**row)
+        if patience is not None and bad_evals >= patience:
+            history.stopped_early = True
+            break
+    bar.close()
+    if best_state is not None:
+        model.load_state_dict(best_state)
+    model.eval()
+    return history

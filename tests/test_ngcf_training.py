@@ -1,0 +1,73 @@
+"""Training on the embedded data: NGCF beats MF-BPR on recall@20; runs are repeatable; early stopping."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from recsys_ref.data.implicit import make_implicit
+from recsys_ref.graph import laplacian_from_interactions
+from recsys_ref.metrics import evaluate_model
+from recsys_ref.mf import MF
+from recsys_ref.ngcf import NGCF
+from recsys_ref.train_bpr import set_seed, train_bpr
+
+# the budget of notebook 12: the same for every model
+BUDGET = dict(epochs=30, batch_size=1024, lr=5e-3, lam=1e-5, eval_every=5, patience=None, seed=0,
+              progress=False, device="cpu")
+
+
+def recall_after_training(kind: str) -> float:
+    data = make_implicit(seed=0)
+    set_seed(0)
+    if kind == "mf":
+        model = MF(data.n_users, data.n_items, dim=32)
+    elif kind == "official":
+        L = laplacian_from_interactions(data.train, "row_self")
+        model = NGCF(data.n_users, data.n_items, L, dim=32, layer_dims=(32, 32, 32), official=True)
+    else:
+        L = laplacian_from_interactions(data.train, "sym")
+        model = NGCF(data.n_users, data.n_items, L, dim=32, layer_dims=(32, 32, 32),
+                     normalize_layers=kind == "eq7+norm")
+    train_bpr(model, data.train, data.val, **BUDGET)
+    return evaluate_model(model, data.train + data.val, data.test, k=20)["recall"]
+
+
+@pytest.mark.slow
+def test_ngcf_beats_mf_on_the_embedded_data() -> None:
+    # observed (2-core CPU, torch 2.13.0): MF 0.599, eq. 7 alone 0.509, eq. 7 + per-layer L2
+    # normalisation 0.640, official variant 0.650; the margins asserted sit a little below these
+    mf = recall_after_training("mf")
+    official = recall_after_training("official")
+    normalised = recall_after_training("eq7+norm")
+    assert official > mf + 0.03, (official, mf)
+    assert normalised > mf + 0.02, (normalised, mf)
+
+
+@pytest.mark.slow
+def test_training_is_repeatable_and_early_stopping_restores_the_best() -> None:
+    data = make_implicit(n_users=300, n_items=200, seed=3)
+    L = laplacian_from_interactions(data.train, "sym")
+
+    def run():
+        set_seed(1)
+        m = NGCF(data.n_users, data.n_items, L, dim=8, layer_dims=(8, 8), message_dropout=0.2, node_dropout=0.1)
+        h = train_bpr(m, data.train, data.val, epochs=12, eval_every=1, patience=2, lr=5e-2, seed=1,
+                      progress=False, device="cpu")
+        return m, h
+
+    (m1, h1), (m2, h2) = run(), run()
+    assert h1.rows == [{**r, "seconds": h1.rows[i]["seconds"]} for i, r in enumerate(h2.rows)]
+    assert torch.equal(m1.embedding, m2.embedding)
+    best = max(h1["val_recall@20"])
+    assert h1.best_epoch == h1.epochs("val_recall@20")[h1["val_recall@20"].index(best)]
+    # the restored parameters are the best epoch's: evaluating them gives the best val recall
+    assert evaluate_model(m1, data.train, data.val)["recall"] == pytest.approx(best, abs=1e-12)
+    if h1.stopped_early:
+        assert len(h1["loss"]) < 12
+
+
+def test_train_bpr_bad_input() -> None:
+    data = make_implicit(n_users=20, n_items=15, seed=0)
+    with pytest.raises(ValueError, match="epochs"):
+        train_bpr(MF(20, 15, 4), data.train, epochs=0, progress=False)
