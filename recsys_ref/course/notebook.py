@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import ast
 import json
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -81,9 +82,16 @@ def strip_magics(code: str) -> str:
     return "\n".join("" if line.lstrip().startswith(("%", "!")) else line for line in code.splitlines())
 
 
+# CPython < 3.11.8 / 3.12.1 corrupts ast's recursion counter when two threads
+# parse at once ("AST constructor recursion depth mismatch"); the grader's
+# --jobs threads read notebooks concurrently, so parsing is serialised.
+_AST_LOCK = threading.Lock()
+
+
 def _tree(code: str) -> ast.Module | None:
     try:
-        return ast.parse(strip_magics(code))
+        with _AST_LOCK:
+            return ast.parse(strip_magics(code))
     except SyntaxError:
         return None
 
@@ -99,7 +107,8 @@ def top_level_imports(code: str) -> list[str]:
     tree = _tree(code)
     if tree is None:
         return []
-    return [ast.unparse(n) for n in tree.body if isinstance(n, (ast.Import, ast.ImportFrom))]
+    with _AST_LOCK:
+        return [ast.unparse(n) for n in tree.body if isinstance(n, (ast.Import, ast.ImportFrom))]
 
 
 def find_exercise(nb: nbformat.NotebookNode, task_id: str, func_name: str) -> ExerciseSource | None:

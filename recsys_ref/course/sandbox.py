@@ -91,7 +91,7 @@ from pathlib import Path
 from typing import Any
 
 from .evaluate import CRASHED, FAILED, MISSING, Result, evaluate
-from .notebook import ExerciseSource, NotebookError, find_exercise, read_notebook
+from .notebook import _AST_LOCK, ExerciseSource, NotebookError, find_exercise, read_notebook
 from .registry import all_exercises, get
 from .runner import ERROR, OK, SIGNATURE, Outcome
 from .spec import Case, Exercise
@@ -176,7 +176,8 @@ def _reference_note(ex: Exercise, code: str, preamble: str) -> str:
 
     def tree(src: str) -> ast.AST:
         try:
-            return ast.parse(src)
+            with _AST_LOCK:  # see notebook._AST_LOCK: ast.parse is not thread-safe on 3.11.7
+                return ast.parse(src)
         except SyntaxError:
             return ast.Module(body=[], type_ignores=[])
 
