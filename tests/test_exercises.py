@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from recsys_ref.course import all_exercises, check, run_check
-from recsys_ref.course.notebook import find_exercise, read_notebook
+from recsys_ref.course.notebook import load_exercise
 
 ROOT = Path(__file__).resolve().parents[1]
 EXERCISES = all_exercises()
@@ -36,12 +36,9 @@ def per_misconception():
 
 def exercise_function(notebook: Path, task_id: str):
     """Exec the task's exercise cell (trusted: our own notebooks) and return its function."""
-    ex = EXERCISES[task_id]
-    src = find_exercise(read_notebook(notebook), task_id, ex.func_name)
-    assert src is not None, f"{notebook.name}: no exercise cell for {task_id}"
-    namespace: dict = {"__name__": f"exercise_{task_id}"}
-    exec(compile(src.preamble + "\n" + src.code, f"<{notebook.name}:{task_id}>", "exec"), namespace)
-    return namespace[src.func_name]
+    fn = load_exercise(notebook, task_id)
+    assert fn is not None, f"{notebook.name}: no exercise cell for {task_id}"
+    return fn
 
 
 def make_stub(reference):

@@ -150,3 +150,20 @@ def find_exercise(nb: nbformat.NotebookNode, task_id: str, func_name: str) -> Ex
                     preamble.append(line)
     return ExerciseSource(task_id, strip_magics(cell_source(cell)), "\n".join(preamble), name,
                           index, note)
+
+
+def load_exercise(path: str | Path, task_id: str):
+    """The learner's function for ``task_id`` from a notebook file, or None when it has none.
+
+    Runs the notebook's imports and the exercise cell in a fresh namespace (the
+    learner's own code, in the learner's own kernel; the grader never does this).
+    Lets a later notebook plug in a function written in an earlier one.
+    """
+    from .registry import get
+
+    src = find_exercise(read_notebook(path), task_id, get(task_id).func_name)
+    if src is None:
+        return None
+    namespace: dict = {"__name__": f"exercise_{task_id}"}
+    exec(compile(src.preamble + "\n" + src.code, f"<{Path(path).name}: {task_id}>", "exec"), namespace)
+    return namespace.get(src.func_name)
