@@ -18,14 +18,13 @@ All timings on 2 torch threads; the machine is printed with the table.
 from __future__ import annotations
 
 import argparse
-import os
-import platform
 import time
 from pathlib import Path
 
 import numpy as np
 import torch
 import torch.nn.functional as F
+from machine import describe  # benchmarks/machine.py
 
 from recsys_ref.data.avazu import read_avazu
 from recsys_ref.data.criteo import read_criteo
@@ -40,19 +39,6 @@ SAMPLES = Path(__file__).resolve().parents[2] / "shared" / "data" / "samples"
 CRITEO_DIMS = [40, 90, 80, 60, 120, 80, 60, 70, 90, 10, 40, 50, 70,
                1_400, 560, 180_000, 120_000, 300, 24, 12_000, 630, 3, 70_000, 5_600, 170_000,
                3_200, 27, 14_000, 130_000, 10, 5_600, 2_100, 4, 150_000, 18, 15, 80_000, 100, 60_000]
-
-
-def machine() -> str:
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return (f"{os.cpu_count()}-core CPU ({cpu}), torch {torch.__version__.split('+')[0]}, "
-            f"{torch.get_num_threads()} threads")
 
 
 def best_of(fn, repeat: int) -> float:
@@ -208,7 +194,7 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="smaller n grid and fewer steps")
     args = parser.parse_args()
     torch.set_num_threads(2)
-    print("FM track benchmark —", machine())
+    print("FM track benchmark —", describe())
     bench_pairwise(args.quick)
     bench_training(args.quick)
     smoke_real_samples()

@@ -19,7 +19,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import shutil
 import statistics
 import subprocess
@@ -28,7 +27,7 @@ import tempfile
 import time
 from pathlib import Path
 
-import torch
+from machine import describe  # benchmarks/machine.py
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -92,8 +91,7 @@ def main() -> None:
                          max(times), score, maximum))
     print(f"# Grading {args.n} submissions ({n_nb} notebooks each: solutions / {n_stub} stubs "
           f"alternating), --jobs {args.jobs}")
-    print(f"# machine: {os.cpu_count()}-core CPU, {platform.machine()}, Python "
-          f"{platform.python_version()}, torch {torch.__version__}, 1 thread per worker")
+    print(f"# machine: {describe()}; 1 thread per grading worker")
     print(f"{'workers':<40} {'total s':>8} {'s/submission':>13} {'mean grading s':>15} "
           f"{'max grading s':>14} {'points':>10}")
     for label, total, per, mean, worst, score, maximum in rows:

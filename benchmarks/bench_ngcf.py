@@ -19,7 +19,6 @@ Skips with a message when the data directory is absent (it is not part of the co
 from __future__ import annotations
 
 import argparse
-import platform
 import sys
 import time
 from pathlib import Path
@@ -31,6 +30,8 @@ import torch.nn.functional as F
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from machine import describe  # benchmarks/machine.py  # noqa: E402
+
 from recsys_ref.data.loaders import load_ngcf_split  # noqa: E402
 from recsys_ref.data.sampler import BPRSampler, sample_triples_loop  # noqa: E402
 from recsys_ref.graph import laplacian_from_interactions  # noqa: E402
@@ -39,19 +40,6 @@ from recsys_ref.metrics import evaluate_model  # noqa: E402
 from recsys_ref.ngcf import NGCF  # noqa: E402
 
 DEFAULT_DATA = ROOT.parent / "shared" / "data" / "gowalla"
-
-
-def machine() -> str:
-    name = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                name = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    dev = torch.cuda.get_device_name(0) if torch.cuda.is_available() else f"{torch.get_num_threads()}-thread CPU"
-    return f"{name}, {dev}, torch {torch.__version__}"
 
 
 CPU_SECONDS: dict[str, float] = {}
@@ -177,7 +165,7 @@ def main(argv: list[str] | None = None) -> int:
     rows.append((f"naive per-user evaluation ({len(users)} users, extrapolated)", f"{extrap:.1f} s",
                  f"{extrap / t_eval:.1f}× the batched evaluation"))
 
-    print(f"\nNGCF on Gowalla — {machine()}, {torch.get_num_threads()} threads, "
+    print(f"\nNGCF on Gowalla — {describe()}, "
           f"{'official variant' if args.official else 'eq. 7 (paper)'}, d = 64, layers 64-64-64, batch 1024")
     w = max(len(r[0]) for r in rows)
     print(f"{'what':<{w}}  {'time':>10}  notes")

@@ -17,8 +17,6 @@ printed with the numbers: timings on a busy machine read high.
 from __future__ import annotations
 
 import argparse
-import os
-import platform
 import re
 import shutil
 import sys
@@ -27,33 +25,12 @@ import time
 from datetime import datetime
 from pathlib import Path
 
+from machine import describe  # benchmarks/machine.py
+
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOK_BUDGET_S = 45.0
 COURSE_BUDGET_S = 240.0
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
-
-
-def machine() -> str:
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    model = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                model = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    try:
-        import torch
-
-        torch_info = f"torch {torch.__version__}, {torch.get_num_threads()} threads"
-    except ImportError:
-        torch_info = "torch not importable"
-    load = ""
-    if hasattr(os, "getloadavg"):
-        load = ", load average {:.1f} {:.1f} {:.1f}".format(*os.getloadavg())
-    return (f"{cores}-core CPU ({model}), Python {platform.python_version()}, "
-            f"{torch_info}{load}")
 
 
 def _stamp(value: str) -> datetime | None:
@@ -127,7 +104,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"bench_notebooks: no such notebook: {', '.join(map(str, missing))}", file=sys.stderr)
         return 2
 
-    print(f"machine: {machine()}")
+    print(f"machine: {describe()}")
     print(f"budgets: {args.budget:g} s per notebook, {args.course_budget:g} s for the whole course "
           "(kernel start + all cells, nbclient)\n")
     everything = not args.notebooks
