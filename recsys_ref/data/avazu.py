@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .criteo import BadRowError, CTRTable, parse_label
+from .criteo import BadRowError, CTRTable, bad_row, parse_label
 from .encoding import MISSING
 
 AVAZU_COLUMNS = ["id", "click", "hour", "C1", "banner_pos", "site_id", "site_domain",
@@ -63,10 +63,7 @@ def read_avazu(path: str | Path, *, skip_bad: bool = False, max_rows: int | None
                 label = parse_label(parts[1])
                 hour, weekday = split_hour(parts[2])
             except ValueError as exc:
-                msg = f"{path}, line {lineno}: {exc}"
-                if not skip_bad:
-                    raise BadRowError(msg) from None
-                problems.append(msg)
+                bad_row(path, lineno, exc, skip_bad, problems)
                 continue
             ys.append(label)
             rows.append([hour, weekday, *[v if v != "" else MISSING for v in parts[3:]]])

@@ -45,6 +45,14 @@ class BadRowError(ValueError):
     """A row that does not fit the format; the message names the file and the line."""
 
 
+def bad_row(path: str | Path, lineno: int, exc: Exception, skip_bad: bool, problems: list[str]) -> None:
+    """Raise ``BadRowError`` naming file and line, or (``skip_bad``) count the row in ``problems``."""
+    msg = f"{path}, line {lineno}: {exc}"
+    if not skip_bad:
+        raise BadRowError(msg) from None
+    problems.append(msg)
+
+
 def parse_label(value: str) -> int:
     v = value.strip()
     if v not in ("0", "1", "0.0", "1.0"):
@@ -94,10 +102,7 @@ def read_criteo(path: str | Path, *, skip_bad: bool = False, max_rows: int | Non
                         raise ValueError(f"{name}: {exc}") from None
                 toks += [v if v != "" else MISSING for v in parts[14:40]]
             except ValueError as exc:
-                msg = f"{path}, line {lineno}: {exc}"
-                if not skip_bad:
-                    raise BadRowError(msg) from None
-                problems.append(msg)
+                bad_row(path, lineno, exc, skip_bad, problems)
                 continue
             ys.append(label)
             rows.append(toks)
