@@ -30,7 +30,7 @@ def t(*values, dtype=torch.float64):
         (t(1.0, float("nan")), t(1.0, 2.0), "contains NaN or inf (first at index (1,))"),
         (t(1.0, float("nan")), t(1.0, float("nan")), None),
         ([1.0, 2.0], t(1.0, 2.0), "is a list, expected a torch.Tensor"),
-        (None, t(1.0), "is a NoneType, expected a torch.Tensor"),
+        (None, t(1.0), "is None (does your function end with `return ...`?), expected a torch.Tensor"),
         ((t(1.0), t(2.0)), (t(1.0), t(3.0)), "element 1 of the output differs"),
         ((t(1.0),), (t(1.0), t(3.0)), "has 1 elements, expected 2"),
         ({"a": 1.0}, {"a": 1.0}, None),

@@ -67,6 +67,8 @@ def _dtype_name(x: Any) -> str:
 
 
 def _kind(x: Any) -> str:
+    if x is None:
+        return "None (does your function end with `return ...`?)"
     if isinstance(x, torch.Tensor):
         return "a torch.Tensor"
     if isinstance(x, np.ndarray):
