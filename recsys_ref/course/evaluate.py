@@ -214,6 +214,10 @@ def evaluate(
                 return fail(f"{problem} (case '{case.name}').")
         want = expected[i] if expected is not None else ex.reference(*case.args, **case.kwargs)
         diff = _differs(ex, o.value, want)
+        if diff and ex.kind == "question":
+            m = _misconception(ex, case, o.value, want)
+            why = m.message if m is not None else f"{diff}; reread {ex.where}"
+            return fail(f"{why}.", m.name if m is not None else None)
         if diff:
             m = _misconception(ex, case, o.value, want)
             if m is not None:
@@ -233,6 +237,8 @@ def evaluate(
                             "complexity")
         if len(guard_outcomes) < len(guard_cases):
             return fail("did not run on the large cases of the complexity guard.")
+    if ex.kind == "question":
+        return Result(tid, PASSED, f"✓ {tid}: right. {ex.explanation}", float(ex.points), ex.points)
     return Result(tid, PASSED,
                   f"✓ {tid} {fn}: matches the reference on {len(cases)} fresh inputs ({ex.where}).",
                   float(ex.points), ex.points)

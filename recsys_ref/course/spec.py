@@ -71,6 +71,11 @@ class Exercise:
       requirement beyond equality (e.g. "must return a sparse tensor").
     - ``misconceptions``: tried in order on the first case that differs.
     - ``guard``: optional complexity guard.
+    - ``kind``: "task" (a function to write) or "question" (a concept
+      question, ``recsys_ref.course.questions``: a zero-argument function that
+      returns the answer).
+    - ``explanation``: for questions, why the right answer is right; shown
+      only once the learner has answered.
     """
 
     task_id: str
@@ -87,6 +92,8 @@ class Exercise:
     misconceptions: tuple[Misconception, ...] = ()
     guard: ComplexityGuard | None = None
     points: int = 1
+    kind: str = "task"
+    explanation: str = ""
 
     @property
     def where(self) -> str:
