@@ -13,20 +13,33 @@ TRACKS = OrderedDict([
     ("0", ("Start", "how stubs, checks,\nprogress and grading work")),
     ("1", ("NGCF track", "forest: NGCF trained end to end,\nrecommendations for one user")),
     ("2", ("FM track", "forest: LR vs FM vs FFM\non CTR logs")),
+    ("3", ("Capstone", "forest: what to wear today,\nranked by the weather")),
 ])
 
 
 def notebooks_by_track() -> dict[str, dict[str, list[str]]]:
-    """Track prefix → notebook id → task ids, in course order."""
+    """Track prefix → notebook id → task ids (concept questions not included), in course order."""
     out: dict[str, dict[str, list[str]]] = {k: {} for k in TRACKS}
     for task_id, ex in all_exercises().items():
-        out.setdefault(ex.notebook[0], {}).setdefault(ex.notebook, []).append(task_id)
+        nb = out.setdefault(ex.notebook[0], {}).setdefault(ex.notebook, [])
+        if ex.kind == "task":
+            nb.append(task_id)
+    return out
+
+
+def questions_by_notebook() -> dict[str, list[str]]:
+    """Notebook id → its concept questions' ids, in course order."""
+    out: dict[str, list[str]] = {}
+    for task_id, ex in all_exercises().items():
+        if ex.kind == "question":
+            out.setdefault(ex.notebook, []).append(task_id)
     return out
 
 
 def task_table() -> list[tuple[str, str, str, str]]:
-    """(task id, notebook, function, title) for every task, in course order."""
-    return [(t, f"{ex.notebook}.ipynb", ex.func_name, ex.title) for t, ex in all_exercises().items()]
+    """(task id, notebook, function, title) for every task (not the concept questions)."""
+    return [(t, f"{ex.notebook}.ipynb", ex.func_name, ex.title)
+            for t, ex in all_exercises().items() if ex.kind == "task"]
 
 
 def draw(ax=None):
@@ -36,12 +49,14 @@ def draw(ax=None):
 
     tracks = notebooks_by_track()
     if ax is None:
-        _, ax = plt.subplots(figsize=(16, 4.6))
+        _, ax = plt.subplots(figsize=(16, 6.0))
     ax.set_axis_off()
     ax.set_xlim(0, 17.5)
-    ax.set_ylim(0, 3 * 1.5)
+    rows = len(TRACKS) - 1  # the start notebook shares the first row's height
+    questions = questions_by_notebook()
+    ax.set_ylim(0, rows * 1.5 + 1.5)
     for row, (prefix, (name, forest)) in enumerate(TRACKS.items()):
-        y = 3 * 1.5 - 1.5 * (row + 1) + 0.25
+        y = (rows + 1) * 1.5 - 1.5 * (row + 1) + 0.25
         ax.text(0.05, y + 0.5, name, fontsize=11, fontweight="bold", va="center")
         box = FancyBboxPatch((1.5, y), 2.6, 1.0, boxstyle="round,pad=0.05", fc="#cfe8cf", ec="#2f6f2f")
         ax.add_patch(box)
@@ -57,7 +72,9 @@ def draw(ax=None):
             label = nb.split("_", 1)[0] + " " + nb.split("_", 1)[-1].replace("_", " ")
             ax.text(x + width / 2, y + 0.72, label, ha="center", va="center", fontsize=8,
                     fontweight="bold")
-            ax.text(x + width / 2, y + 0.3, " · ".join(tasks), ha="center", va="center", fontsize=7)
+            n_q = len(questions.get(nb, []))
+            below = " · ".join(tasks) + (f"\n+ {n_q} question{'s' * (n_q != 1)}" if n_q else "")
+            ax.text(x + width / 2, y + 0.3, below, ha="center", va="center", fontsize=7)
             x += width + 0.4
     ax.set_title("From the forest to the trees: each track shows the whole model first (green), "
                  "then one equation per task (tan)", fontsize=10)
