@@ -58,7 +58,7 @@ def bucketize(t: Tensor, edges: Tensor) -> Tensor:
     expect_tensor("edges", edges, ndim=1, floating=True)
     if edges.numel() > 1 and not bool((edges[1:] > edges[:-1]).all()):
         raise ValueError("edges must be strictly increasing")
-    return torch.bucketize(t, edges, right=True)
+    return torch.bucketize(t.contiguous(), edges, right=True)
 
 
 def cyclic_features(value: Tensor, period: float) -> Tensor:
@@ -118,7 +118,7 @@ def encode_rows(fields: list[str], users: Users, outfits: Outfits, n_regions: in
     n = max(len(np.atleast_1d(user)), len(np.atleast_1d(item)))
 
     def full(a):
-        return np.broadcast_to(np.asarray(a), (n,))
+        return np.array(np.broadcast_to(np.asarray(a), (n,)))  # a writable copy
 
     user, item = full(user), full(item)
     feels = full(np.asarray(feels, dtype=np.float64))
@@ -385,3 +385,32 @@ def draw_outfit(ax, outfit_layers: dict[str, str], title: str = "") -> None:
             ax.add_patch(FancyBboxPatch((4.0, 12.9), 2.0, 0.6, boxstyle="round,pad=0.1", fc=colour("accessory"), ec="#333"))
     if title:
         ax.set_title(title, fontsize=8)
+
+
+def try_idea(model: nn.Module, train: CTRData, val: CTRData, *, epochs: int = 4, lr: float = 0.05,
+             seed: int = 0) -> dict[str, float | bool | str]:
+    """The ungraded challenge's check: does ``model`` train, and what is its validation logloss?
+
+    Returns {"trains": bool, "val_logloss": float, "message": str}; never raises for a
+    broken model (the message says what went wrong).
+    """
+    from .train_ctr import train_ctr
+
+    try:
+        out = model(train.idx[:4])
+        if not isinstance(out, Tensor) or out.shape != (4,):
+            shape = tuple(out.shape) if isinstance(out, Tensor) else type(out).__name__
+            return {"trains": False, "val_logloss": float("nan"),
+                    "message": f"forward must return logits (B,) for idx (B, F); got {shape} for B = 4"}
+        if not any(p.requires_grad for p in model.parameters()):
+            return {"trains": False, "val_logloss": float("nan"), "message": "the model has no trainable parameters"}
+        h = train_ctr(model, train, val, epochs=epochs, lr=lr, seed=seed, progress=False)
+    except Exception as err:  # the learner's model: report, do not crash the notebook
+        return {"trains": False, "val_logloss": float("nan"),
+                "message": f"training failed: {type(err).__name__}: {err}"}
+    losses = h["loss"]
+    ok = all(np.isfinite(losses)) and losses[-1] < losses[0]
+    best = min(h["val_logloss"])
+    msg = (f"trains: {'yes' if ok else 'no'} (training loss {losses[0]:.4f} → {losses[-1]:.4f}); "
+           f"best validation logloss {best:.4f} (epoch {h.best_epoch})")
+    return {"trains": bool(ok), "val_logloss": float(best), "message": msg}

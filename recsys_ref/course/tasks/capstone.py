@@ -42,7 +42,11 @@ def _f64(*values: float) -> Tensor:
 
 def _feels_cases(seed: int) -> list[Case]:
     g = _gen(seed)
+    # first case: every rule of the range shows (warm and windy, calm and cold, exactly 10 °C, 1.3–2.5 m/s)
+    year = (torch.cat([_uniform(g, 8, -15, 30), _f64(15.0, -5.0, 10.0, -5.0, 0.0)]),
+            torch.cat([_uniform(g, 8, 0, 10), _f64(5.0, 0.5, 5.0, 2.0, 1.4)]))
     return [
+        Case("a year of days", year),
         Case("winter days (T ≤ 10 °C, windy)", (_uniform(g, 8, -20, 10), _uniform(g, 8, 1.5, 12))),
         Case("mixed seasons", (_uniform(g, 12, -15, 35), _uniform(g, 12, 0, 10))),
         Case("warm, windy days (T > 10 °C)", (_uniform(g, 6, 10.5, 30), _uniform(g, 6, 3, 12))),
