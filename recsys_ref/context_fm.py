@@ -27,6 +27,7 @@ Letters: B batch, F fields, k latent size, n features, M knots, L warmth levels.
 
 from __future__ import annotations
 
+import textwrap
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -383,8 +384,9 @@ def draw_outfit(ax, outfit_layers: dict[str, str], title: str = "") -> None:
             ax.add_patch(Rectangle((3.8, 10.6), 2.4, 0.7, fc=colour("accessory"), ec="#333"))
         else:
             ax.add_patch(FancyBboxPatch((4.0, 12.9), 2.0, 0.6, boxstyle="round,pad=0.1", fc=colour("accessory"), ec="#333"))
-    if title:
-        ax.set_title(title, fontsize=8)
+    if title:  # long garment lists wrap, so neighbouring titles do not overlap
+        lines = [w for line in title.split("\n") for w in textwrap.wrap(line, 26)]
+        ax.set_title("\n".join(lines), fontsize=7)
 
 
 def try_idea(model: nn.Module, train: CTRData, val: CTRData, *, epochs: int = 4, lr: float = 0.05,
