@@ -17,7 +17,10 @@ module adds:
 - **Explanation.**  ``pair_contributions`` splits the logit into w0, the linear terms
   (B, F) and the field-pair terms ⟨v_a x_a, v_b x_b⟩ (B, F, F); they sum to the logit.
 - **Ranking.**  ``top_k_outfits`` (task cap_4) ranks the catalogue for one context and
-  leaves out what the user wore in the last days (the notebook's rule).
+  leaves out what the user wore in the last days (the notebook's rule);
+  ``rank_for_context`` / ``rank_for_day`` score the catalogue for one (user, context) or
+  (user, day, hour) of the data's weather and return the top K with their idx rows
+  (``top_pairs`` explains them).
 - **The own-idea model** of notebook 31: ``hat_basis`` (task cap_6) and ``GatedFM``,
   a piecewise-linear response of each warmth level to the feels-like temperature,
   added to the FM's logit.
@@ -416,3 +419,21 @@ def try_idea(model: nn.Module, train: CTRData, val: CTRData, *, epochs: int = 4,
     msg = (f"trains: {'yes' if ok else 'no'} (training loss {losses[0]:.4f} → {losses[-1]:.4f}); "
            f"best validation logloss {best:.4f} (epoch {h.best_epoch})")
     return {"trains": bool(ok), "val_logloss": float(best), "message": msg}
+
+
+def rank_for_day(model: nn.Module, data: OutfitData, fields: list[str], *, user: int, day: int, hour: int,
+                 worn: Tensor | None = None, k: int = 3) -> tuple[Tensor, Tensor, Tensor]:
+    """``rank_for_context`` for a (user, day, hour) of the data's weather: the context is looked up.
+
+    day indexes ``data.weather.days``; the feels-like temperature is that hour's (the diurnal
+    cycle and the KMA wind chill, as the events were made), in the user's region.
+    """
+    from .data.outfits import hour_temperature
+    from .feels_like import feels_like
+
+    w, r = data.weather, int(data.users.region[user])
+    t_air = hour_temperature(w.t_mean[r, day], w.t_range[r, day], hour)
+    feels = float(feels_like(torch.tensor([t_air], dtype=torch.float64),
+                             torch.tensor([w.wind_ms[r, day]], dtype=torch.float64))[0])
+    return rank_for_context(model, data, fields, user=user, month=int(w.month[day]), hour=hour, feels=feels,
+                            rain=int(w.rain[r, day]), worn=worn, k=k)

@@ -22,6 +22,7 @@ from recsys_ref.context_fm import (
     hat_basis,
     pair_contributions,
     rank_for_context,
+    rank_for_day,
     stratified_logloss,
     top_k_outfits,
     top_pairs,
@@ -189,6 +190,12 @@ def test_ranker_and_try_idea(data):
     worn[top[0]] = True
     again, _, _ = rank_for_context(model, data, fields, user=0, month=1, hour=7, feels=-8.0, k=3, worn=worn)
     assert int(top[0]) not in again.tolist()
+    # a (user, day, hour) of the data: the same ranking as its context passed by hand
+    e = int(np.flatnonzero(data.user == 0)[0])
+    by_day = rank_for_day(model, data, fields, user=0, day=int(data.day[e]), hour=int(data.hour[e]), k=3)[0]
+    by_hand = rank_for_context(model, data, fields, user=0, month=int(data.month[e]), hour=int(data.hour[e]),
+                               feels=float(data.feels[e]), rain=int(data.rain[e]), k=3)[0]
+    assert by_day.tolist() == by_hand.tolist()
 
     class Broken(torch.nn.Module):
         def __init__(self):
