@@ -52,6 +52,7 @@ def test_the_grader_finds_every_capstone_task_by_notebook():
             assert found == [t for t in CAPSTONE if all_exercises()[t].notebook == nb]
 
 
+@pytest.mark.slow
 def test_solutions_get_full_marks_and_stubs_are_not_started(graded):
     rc, out = graded
     assert rc == 0
