@@ -1,4 +1,4 @@
-"""The map of the course: both tracks, forest first, then the trees (tasks).
+"""The map of the course: every track, forest first, then the trees (tasks).
 
 Drawn from the exercise registry, so it never drifts from the notebooks.
 """
@@ -13,7 +13,7 @@ TRACKS = OrderedDict([
     ("0", ("Start", "how stubs, checks,\nprogress and grading work")),
     ("1", ("NGCF track", "forest: NGCF trained end to end,\nrecommendations for one user")),
     ("2", ("FM track", "forest: LR vs FM vs FFM\non CTR logs")),
-    ("3", ("Capstone", "forest: what to wear today,\nranked by the weather")),
+    ("3", ("Capstone", "forest: what to wear today,\ncontext-aware FM by weather")),
 ])
 
 
@@ -49,14 +49,14 @@ def draw(ax=None):
 
     tracks = notebooks_by_track()
     if ax is None:
-        _, ax = plt.subplots(figsize=(16, 6.0))
+        _, ax = plt.subplots(figsize=(16, 1.5 * len(TRACKS) + 0.4))
     ax.set_axis_off()
     ax.set_xlim(0, 17.5)
-    rows = len(TRACKS) - 1  # the start notebook shares the first row's height
+    n_rows = len(TRACKS)
     questions = questions_by_notebook()
-    ax.set_ylim(0, rows * 1.5 + 1.5)
+    ax.set_ylim(0, n_rows * 1.5)
     for row, (prefix, (name, forest)) in enumerate(TRACKS.items()):
-        y = (rows + 1) * 1.5 - 1.5 * (row + 1) + 0.25
+        y = n_rows * 1.5 - 1.5 * (row + 1) + 0.25
         ax.text(0.05, y + 0.5, name, fontsize=11, fontweight="bold", va="center")
         box = FancyBboxPatch((1.5, y), 2.6, 1.0, boxstyle="round,pad=0.05", fc="#cfe8cf", ec="#2f6f2f")
         ax.add_patch(box)
@@ -72,9 +72,11 @@ def draw(ax=None):
             label = nb.split("_", 1)[0] + " " + nb.split("_", 1)[-1].replace("_", " ")
             ax.text(x + width / 2, y + 0.72, label, ha="center", va="center", fontsize=8,
                     fontweight="bold")
+            lines = [" · ".join(tasks[i:i + 4]) for i in range(0, len(tasks), 4)]  # four ids a line
             n_q = len(questions.get(nb, []))
-            below = " · ".join(tasks) + (f"\n+ {n_q} question{'s' * (n_q != 1)}" if n_q else "")
-            ax.text(x + width / 2, y + 0.3, below, ha="center", va="center", fontsize=7)
+            if n_q:
+                lines.append(f"+ {n_q} question{'s' * (n_q != 1)}")
+            ax.text(x + width / 2, y + 0.3, "\n".join(lines), ha="center", va="center", fontsize=7)
             x += width + 0.4
     ax.set_title("From the forest to the trees: each track shows the whole model first (green), "
                  "then one equation per task (tan)", fontsize=10)
