@@ -75,13 +75,27 @@ def fm_sgd_step(idx: Tensor, y: Tensor, w0: Tensor, w: Tensor, V: Tensor, lr: fl
 
 def train_fm_sgd(step: Step, train, val, n_features: int, *, k: int = 8, epochs: int = 2,
                  batch_size: int = 256, lr: float = 0.1, l2: float = 1e-4, init_std: float = 0.01,
-                 seed: int = 0, score: Callable[..., Tensor] = fm_score) -> dict[str, list[float]]:
+                 seed: int = 0, score: Callable[..., Tensor] = fm_score,
+                 num_threads: int | None = 1) -> dict[str, list[float]]:
     """Train FM with a hand-written ``step`` (e.g. a learner's ``fm_sgd_step``): no autograd, no optimiser.
 
     ``train``/``val`` have ``.idx`` (N, F) and ``.y`` (N,); ``score(idx, w0, w, V)`` is eq. 1
     (e.g. a learner's ``fm_forward``).  Returns {"train_logloss": [...], "val_logloss": [...]}
     per epoch, float64 weights throughout; w0 starts at the logit of the training click rate.
+    ``num_threads``: torch threads while training (restored afterwards), one by default as in
+    ``train_ctr``: the steps are small, and a second thread mostly waits on a busy machine.
     """
+    saved = torch.get_num_threads()
+    if num_threads is not None:
+        torch.set_num_threads(num_threads)
+    try:
+        return _train_fm_sgd(step, train, val, n_features, k, epochs, batch_size, lr, l2, init_std, seed, score)
+    finally:
+        torch.set_num_threads(saved)
+
+
+def _train_fm_sgd(step, train, val, n_features, k, epochs, batch_size, lr, l2, init_std, seed,
+                  score) -> dict[str, list[float]]:
     from .ctr_metrics import logloss_logits
 
     g = torch.Generator().manual_seed(seed)
