@@ -205,3 +205,26 @@ class FM(nn.Module):
             fm.w.weight.copy_(model.w.unsqueeze(1))
             fm.V.weight.copy_(model.V)
         return fm
+
+
+# ---------------------------------------------------------------- FM contains (biased) MF
+
+
+def biased_mf_score(users: Tensor, items: Tensor, mu: Tensor | float, b_user: Tensor, b_item: Tensor,
+                    P: Tensor, Q: Tensor) -> Tensor:
+    """Biased matrix factorisation: ŷ_ui = μ + b_u + b_i + ⟨p_u, q_i⟩.
+
+    users, items (B,) long; b_user (U,), b_item (I,), P (U, k), Q (I, k) → (B,).
+    """
+    return mu + b_user[users] + b_item[items] + (P[users] * Q[items]).sum(dim=1)  # (B,)
+
+
+def fm_weights_from_mf(mu: Tensor | float, b_user: Tensor, b_item: Tensor, P: Tensor,
+                       Q: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+    """FM's (w0, w, V) for x = one-hot(user) ‖ one-hot(item) (Rendle 2010, §V-A): the same weights.
+
+    Features 0..U−1 are the users, U..U+I−1 the items; w = b_user ‖ b_item, V = P ‖ Q.  With these,
+    eq. 1 on that x is exactly ``biased_mf_score``: the only pair in a row is (user, item).
+    """
+    w0 = torch.as_tensor(mu, dtype=P.dtype)
+    return w0, torch.cat([b_user, b_item]), torch.cat([P, Q])  # (), (U+I,), (U+I, k)

@@ -94,6 +94,17 @@ class CTRData:
         n_val = int(round(val_frac * len(self)))
         return self.subset(perm[n_val:]), self.subset(perm[:n_val])
 
+    def split_by_time(self, val_frac: float = 0.2) -> tuple[CTRData, CTRData]:
+        """Train on the past, validate on the future: the last ``val_frac`` of the rows by
+        ``raw["time"]`` (a log made with ``make_ctr(..., drift > 0)``)."""
+        if "time" not in self.raw:
+            raise ValueError("this log has no timestamps: make it with make_ctr(..., drift=...) > 0")
+        if not 0 < val_frac < 1:
+            raise ValueError(f"val_frac must be in (0, 1), got {val_frac}")
+        order = torch.from_numpy(np.argsort(self.raw["time"], kind="stable"))
+        n_val = int(round(val_frac * len(self)))
+        return self.subset(order[: len(self) - n_val]), self.subset(order[len(self) - n_val:])
+
     def best_logloss(self) -> float:
         """The logloss of the true probabilities on these labels: no model does better on average."""
         p = self.p_true.clamp(1e-15, 1 - 1e-15)
@@ -131,12 +142,17 @@ def _zipf(rng: np.random.Generator, n_values: int, a: float, size: int) -> np.nd
 
 def make_ctr(n_samples: int = 100_000, *, seed: int = 0, positive_rate: float = 0.12,
              k_shared: int = 3, k_pair: int = 2, shared_scale: float = 0.45,
-             pair_scale: float = 0.6, main_scale: float = 0.35) -> CTRData:
+             pair_scale: float = 0.6, main_scale: float = 0.35, drift: float = 0.0) -> CTRData:
     """Draw ``n_samples`` rows of the synthetic CTR log (deterministic in ``seed``).
 
     ``shared_scale`` and ``pair_scale`` set the strength of the interactions FM
     can learn and of those only FFM represents compactly; set one to 0 to switch
     that kind off.
+
+    ``drift`` > 0 makes the log a time series: row r is logged at time ``raw["time"][r]`` ∈ [0, 1),
+    increasing with r, and the effect of each ``ad_category`` and ``site_category`` value swings
+    linearly over time, by ``drift`` · (2t − 1) · (a value's N(0, 1) swing) in the logit.  Only then
+    are extra random numbers drawn: ``drift = 0`` (the default) leaves every output unchanged.
     """
     if not 0.0 < positive_rate < 1.0:
         raise ValueError(f"positive_rate must be in (0, 1), got {positive_rate}")
@@ -169,6 +185,12 @@ def make_ctr(n_samples: int = 100_000, *, seed: int = 0, positive_rate: float = 
         cg = rng.normal(0, 1, (dims[g], k_pair))
         z += pair_scale * (cf[codes[f]] * cg[codes[g]]).sum(1) / math.sqrt(k_pair)
 
+    time = None
+    if drift > 0:  # tastes move: the past does not predict the future as well as a random split suggests
+        time = np.sort(rng.random(n_samples))  # (N,)  row order is time order
+        for name in ("ad_category", "site_category"):
+            z += drift * (2 * time - 1) * rng.normal(0, 1, dims[name])[codes[name]]
+
     z -= z.mean()
     lo, hi = -15.0, 15.0  # the intercept that gives the requested click rate
     for _ in range(60):
@@ -184,6 +206,8 @@ def make_ctr(n_samples: int = 100_000, *, seed: int = 0, positive_rate: float = 
     per_field = torch.from_numpy(np.stack([codes[f] for f in FIELDS], axis=1))  # (N, F)
     idx = per_field + field_offsets(field_dims)  # (N, F)
     raw = {"age": age, "visits": visits, "price": price}
+    if time is not None:
+        raw["time"] = time
     return CTRData(idx, torch.from_numpy(y), torch.from_numpy(p), list(FIELDS), field_dims, raw)
 
 
