@@ -31,6 +31,7 @@ from pathlib import Path
 
 import nbformat
 
+from .clean import clean
 from .notebook import CHECK_TAG, cell_source, read_notebook, tags, task_ids
 
 BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"
@@ -285,6 +286,6 @@ def execute_solutions(paths: list[Path], *, timeout: int = 600) -> None:
 
     for path in paths:
         nb = read_notebook(path)
-        NotebookClient(nb, timeout=timeout, kernel_name="python3",
+        NotebookClient(nb, timeout=timeout, kernel_name="python3", record_timing=False,
                        resources={"metadata": {"path": str(path.parent)}}).execute()
-        path.write_text(render(nb), encoding="utf-8")
+        path.write_text(render(nbformat.from_dict(clean(nb))), encoding="utf-8")  # reviewable diffs

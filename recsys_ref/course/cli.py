@@ -42,6 +42,9 @@ def _build_args(p: argparse.ArgumentParser) -> None:
                    help="also replace notebooks you edited (a timestamped backup is kept)")
     p.add_argument("--solutions", type=Path, default=None, help="default: ./solutions")
     p.add_argument("--notebooks", type=Path, default=None, help="default: ./notebooks")
+    p.add_argument("--nbgrader", type=Path, default=None, metavar="COURSE_DIR",
+                   help="also write nbgrader's source/recsys-course/ folder into COURSE_DIR "
+                        "(INSTRUCTORS.md, nbgrader)")
 
 
 def _run_build(args: argparse.Namespace) -> int:
@@ -50,6 +53,9 @@ def _run_build(args: argparse.Namespace) -> int:
     notebooks = args.notebooks or root / "notebooks"
     try:
         report = build_mod.build(solutions, notebooks, force=args.force, check=args.check)
+        if getattr(args, "nbgrader", None) and not args.check:
+            for path in build_mod.export_nbgrader(solutions, args.nbgrader):
+                print(f"wrote {path}")
     except (build_mod.BuildError, ValueError) as exc:
         print(f"recsys-course build: {exc}", file=sys.stderr)
         return 2
@@ -90,7 +96,7 @@ def _run_refresh(args: argparse.Namespace) -> int:
         return 1
     for p in paths:
         print(f"executed {p}")
-    ns = argparse.Namespace(check=False, force=False, solutions=None, notebooks=None)
+    ns = argparse.Namespace(check=False, force=False, solutions=None, notebooks=None, nbgrader=None)
     return _run_build(ns)
 
 
