@@ -62,7 +62,7 @@ clean-notebooks: install
 # The course website, offline: solutions (with their stored outputs) + the start page → site/html.
 site:
 	$(MAKE) install EXTRAS=site
-	$(BIN)/python -m sphinx -b html -q -W --keep-going docs/site site/html
+	$(BIN)/python -m sphinx -b html -q -W --keep-going -c docs/site -d site/doctrees . site/html
 	@echo "site: open site/html/index.html (or: $(BIN)/python -m http.server -d site/html)"
 
 clean-venv:

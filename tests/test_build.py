@@ -1,4 +1,4 @@
-"""The build: solutions/ → notebooks/ (COURSE.md §3), and its promise never to lose a learner's work."""
+"""The build: solutions/ → notebooks/ (docs/design.md §3), and its promise never to lose a learner's work."""
 
 from __future__ import annotations
 

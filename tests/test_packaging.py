@@ -107,4 +107,4 @@ def test_core_never_imports_course(path: Path) -> None:
         elif isinstance(node, ast.ImportFrom):
             names = [("." * node.level) + (node.module or "")]
         for name in names:
-            assert "course" not in name.split("."), f"{path.name} imports {name} (COURSE.md §3)"
+            assert "course" not in name.split("."), f"{path.name} imports {name} (docs/design.md §3)"

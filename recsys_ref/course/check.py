@@ -1,4 +1,4 @@
-"""``check(task_id, fn)``: the check cell under every stub (COURSE.md §5).
+"""``check(task_id, fn)``: the check cell under every stub (docs/design.md §5).
 
 Draws fresh inputs (a new seed each call, plus the spec's edge cases), runs the
 learner's function, compares with ``recsys_ref`` and prints one ✓ line, or
