@@ -19,7 +19,9 @@ class BuildPyWithNotebooks(build_py):
         source = Path(__file__).resolve().parent / "notebooks"
         notebooks = sorted(source.glob("*.ipynb"))
         if not notebooks:
-            raise SystemExit(f"{source}: no learner notebooks to ship; run `recsys-course build` first")
+            raise SystemExit(
+                f"{source}: no learner notebooks to ship; run `recsys-course build` first"
+            )
         target = Path(self.build_lib) / PACKAGE_FOLDER
         target.mkdir(parents=True, exist_ok=True)
         for nb in notebooks:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import pytest
@@ -11,14 +10,18 @@ import pytest
 from recsys_ref.course.clean import clean, clean_text, main, volatile
 
 ROOT = Path(__file__).resolve().parents[1]
-NOTEBOOKS = sorted((ROOT / "solutions").glob("*.ipynb")) + sorted((ROOT / "notebooks").glob("*.ipynb"))
+NOTEBOOKS = sorted((ROOT / "solutions").glob("*.ipynb")) + sorted(
+    (ROOT / "notebooks").glob("*.ipynb")
+)
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: f"{p.parent.name}/{p.stem}")
 def test_no_volatile_metadata(path: Path) -> None:
     found = volatile(json.loads(path.read_text(encoding="utf-8")))
-    assert not found, (f"{path.relative_to(ROOT)} has volatile metadata ({', '.join(found[:4])}); "
-                       "run `make clean-notebooks`")
+    assert not found, (
+        f"{path.relative_to(ROOT)} has volatile metadata ({', '.join(found[:4])}); "
+        "run `make clean-notebooks`"
+    )
 
 
 def _dirty(tmp_path: Path) -> Path:
@@ -42,8 +45,12 @@ def test_cleaner_removes_what_it_finds_and_keeps_outputs(tmp_path: Path) -> None
     after = json.loads(path.read_text(encoding="utf-8"))
     assert volatile(after) == []
     keep = ("cell_type", "source", "outputs", "execution_count")
-    assert [[c.get(k) for k in keep] for c in after["cells"]] == [[c.get(k) for k in keep] for c in before["cells"]]
-    assert [c["metadata"].get("tags") for c in after["cells"]] == [c["metadata"].get("tags") for c in before["cells"]]
+    assert [[c.get(k) for k in keep] for c in after["cells"]] == [
+        [c.get(k) for k in keep] for c in before["cells"]
+    ]
+    assert [c["metadata"].get("tags") for c in after["cells"]] == [
+        c["metadata"].get("tags") for c in before["cells"]
+    ]
     assert main(["--check", str(path)]) == 0
 
 
@@ -65,11 +72,23 @@ def test_refresh_writes_clean_notebooks(tmp_path: Path) -> None:
     pytest.importorskip("nbclient")
     from recsys_ref.course.build import execute_solutions
 
-    nb = {"cells": [{"cell_type": "code", "execution_count": None, "id": "a", "metadata": {},
-                     "outputs": [], "source": "print(1 + 1)"}],
-          "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3",
-                                      "language": "python"}},
-          "nbformat": 4, "nbformat_minor": 5}
+    nb = {
+        "cells": [
+            {
+                "cell_type": "code",
+                "execution_count": None,
+                "id": "a",
+                "metadata": {},
+                "outputs": [],
+                "source": "print(1 + 1)",
+            }
+        ],
+        "metadata": {
+            "kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}
+        },
+        "nbformat": 4,
+        "nbformat_minor": 5,
+    }
     path = tmp_path / "nb.ipynb"
     path.write_text(json.dumps(nb), encoding="utf-8")
     execute_solutions([path], timeout=120)
@@ -95,11 +114,24 @@ def test_in_venv_finds_the_venv_without_activation(tmp_path: Path) -> None:
     import subprocess
     import sys
 
-    env = {"PATH": "/usr/bin:/bin", "HOME": os.environ.get("HOME", "/tmp"),
-           "VIRTUAL_ENV": str(Path(sys.prefix))}
-    done = subprocess.run([str(ROOT / "tools" / "in-venv"), "python", "-c",
-                           "import sys, recsys_ref; print(sys.prefix); print(recsys_ref.__file__)"],
-                          cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120)
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "HOME": os.environ.get("HOME", "/tmp"),
+        "VIRTUAL_ENV": str(Path(sys.prefix)),
+    }
+    done = subprocess.run(
+        [
+            str(ROOT / "tools" / "in-venv"),
+            "python",
+            "-c",
+            "import sys, recsys_ref; print(sys.prefix); print(recsys_ref.__file__)",
+        ],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stderr
     prefix, module = done.stdout.split()
     assert Path(prefix) == Path(sys.prefix) and Path(module).is_relative_to(ROOT)

@@ -43,7 +43,7 @@ def test_learner_notebooks_carry_nbgrader_metadata(path: Path) -> None:
         meta = cell["metadata"].get("nbgrader")
         if any(x.startswith("task:") for x in t):
             assert meta and meta["solution"] and not meta["grade"] and not meta["locked"]
-        elif checks := [x[len("check:"):] for x in t if x.startswith("check:")]:
+        elif checks := [x[len("check:") :] for x in t if x.startswith("check:")]:
             assert meta and meta["grade"] and meta["locked"] and not meta["solution"]
             assert meta["points"] == exercises[checks[0]].points
         else:
@@ -58,7 +58,9 @@ def test_every_exercise_of_a_notebook_is_graded_somewhere() -> None:
         for cell in _cells(path):
             meta = cell["metadata"].get("nbgrader", {})
             if meta.get("grade"):
-                graded |= {x[len("check:"):] for x in cell["metadata"]["tags"] if x.startswith("check:")}
+                graded |= {
+                    x[len("check:") :] for x in cell["metadata"]["tags"] if x.startswith("check:")
+                }
     notebooks = {p.stem for p in (ROOT / "notebooks").glob("*.ipynb")}
     want = {t for t, ex in all_exercises().items() if ex.notebook in notebooks}
     assert want <= graded, f"exercises without a graded check cell: {sorted(want - graded)}"
@@ -97,13 +99,25 @@ def test_nbgrader_source_keeps_the_solutions() -> None:
 
 # --- the round trip with nbgrader itself -------------------------------------------------------
 
+
 def _nbgrader(course: Path, *args: str, timeout: int = 900) -> subprocess.CompletedProcess:
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
-           # nbgrader runs `alembic` (its gradebook migrations) from PATH
-           "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")])}
-    done = subprocess.run([sys.executable, "-m", "nbgrader", *args, "--force"], cwd=course,
-                          capture_output=True, text=True, timeout=timeout, env=env)
-    assert done.returncode == 0, f"nbgrader {' '.join(args)} failed:\n{(done.stdout + done.stderr)[-4000:]}"
+    env = {
+        **os.environ,
+        "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
+        # nbgrader runs `alembic` (its gradebook migrations) from PATH
+        "PATH": os.pathsep.join([str(Path(sys.executable).parent), os.environ.get("PATH", "")]),
+    }
+    done = subprocess.run(
+        [sys.executable, "-m", "nbgrader", *args, "--force"],
+        cwd=course,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=env,
+    )
+    assert done.returncode == 0, (
+        f"nbgrader {' '.join(args)} failed:\n{(done.stdout + done.stderr)[-4000:]}"
+    )
     return done
 
 
@@ -114,7 +128,8 @@ def course(tmp_path: Path) -> Path:
         "c = get_config()  # noqa: F821\n"
         "c.CourseDirectory.course_id = 'recsys-course'\n"
         f"c.CourseDirectory.root = {str(tmp_path)!r}\n"
-        "c.ExecutePreprocessor.timeout = 300\n")
+        "c.ExecutePreprocessor.timeout = 300\n"
+    )
     return tmp_path
 
 
@@ -142,7 +157,8 @@ def test_autograde_gives_the_solution_full_marks_and_the_stub_zero(course: Path)
     for name in AUTOGRADED:
         src = ROOT / "solutions" / f"{name}.ipynb"
         (sources / src.name).write_text(
-            json.dumps(json.loads(_render(src)), indent=1), encoding="utf-8")
+            json.dumps(json.loads(_render(src)), indent=1), encoding="utf-8"
+        )
     _nbgrader(course, "generate_assignment", "a")
     for student, folder in (("solution", sources), ("stub", course / "release" / "a")):
         dest = course / "submitted" / student / "a"

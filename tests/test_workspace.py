@@ -29,7 +29,9 @@ def test_init_copies_every_learner_notebook(tmp_path: Path) -> None:
     names = sorted(p.name for p in (tmp_path / "ws" / "notebooks").glob("*.ipynb"))
     assert names == LEARNER and len(report.copied) == len(LEARNER)
     for name in names:
-        assert (tmp_path / "ws/notebooks" / name).read_bytes() == (ROOT / "notebooks" / name).read_bytes()
+        assert (tmp_path / "ws/notebooks" / name).read_bytes() == (
+            ROOT / "notebooks" / name
+        ).read_bytes()
     assert json.loads((tmp_path / "ws" / MARKER).read_text())["course"] == "recsys-course"
 
 
@@ -85,6 +87,7 @@ def test_sdist_and_wheel_carry_the_notebooks() -> None:
 
 # --- the learner's path, end to end -------------------------------------------------------------
 
+
 def shutil_rmtree(path: Path) -> None:
     import shutil
 
@@ -101,9 +104,22 @@ def _clean_copy(dest: Path) -> Path:
     """The checkout without build outputs, venvs or caches: what a release is built from."""
     import shutil
 
-    ignore = shutil.ignore_patterns(".git", ".venv", "build", "dist", "site", "artifacts", "*.egg-info",
-                                    "__pycache__", ".pytest_cache", ".ruff_cache", ".hypothesis",
-                                    ".ipynb_checkpoints", ".backups", "grades")
+    ignore = shutil.ignore_patterns(
+        ".git",
+        ".venv",
+        "build",
+        "dist",
+        "site",
+        "artifacts",
+        "*.egg-info",
+        "__pycache__",
+        ".pytest_cache",
+        ".ruff_cache",
+        ".hypothesis",
+        ".ipynb_checkpoints",
+        ".backups",
+        "grades",
+    )
     shutil.copytree(ROOT, dest, ignore=ignore)
     return dest
 
@@ -116,8 +132,11 @@ def test_wheel_install_in_a_fresh_venv_outside_the_checkout(tmp_path: Path) -> N
     .pth line, which exposes the dependencies only, never the checkout's recsys_ref."""
     dist = tmp_path / "dist"
     src = _clean_copy(tmp_path / "src")
-    built = _run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "-w", str(dist),
-                  str(src)], cwd=tmp_path, timeout=600)
+    built = _run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "-w", str(dist), str(src)],
+        cwd=tmp_path,
+        timeout=600,
+    )
     if built.returncode != 0 and "setuptools" in built.stderr and "No matching" in built.stderr:
         pytest.skip("setuptools>=77 for the isolated build is not reachable (offline)")
     assert built.returncode == 0, built.stderr[-3000:]
@@ -134,23 +153,35 @@ def test_wheel_install_in_a_fresh_venv_outside_the_checkout(tmp_path: Path) -> N
     py = bin_dir / "python"
     if os.environ.get("RECSYS_WHEEL_FULL_INSTALL") == "1":
         # The same pins as requirements.txt (torch 2.13.0 from pip's cache or local wheels).
-        installed = _run([str(py), "-m", "pip", "install", "--quiet", str(wheel)], cwd=tmp_path,
-                         timeout=2000)
+        installed = _run(
+            [str(py), "-m", "pip", "install", "--quiet", str(wheel)], cwd=tmp_path, timeout=2000
+        )
     else:
         import site
         import sysconfig
 
-        purelib = Path(_run([str(py), "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
-                            cwd=tmp_path).stdout.strip())
-        deps = [p for p in {sysconfig.get_path("purelib"), *site.getsitepackages()} if Path(p).is_dir()]
+        purelib = Path(
+            _run(
+                [str(py), "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
+                cwd=tmp_path,
+            ).stdout.strip()
+        )
+        deps = [
+            p for p in {sysconfig.get_path("purelib"), *site.getsitepackages()} if Path(p).is_dir()
+        ]
         (purelib / "_course_dependencies.pth").write_text("\n".join(deps) + "\n")
-        installed = _run([str(py), "-m", "pip", "install", "--quiet", "--no-deps", str(wheel)],
-                         cwd=tmp_path, timeout=600)
+        installed = _run(
+            [str(py), "-m", "pip", "install", "--quiet", "--no-deps", str(wheel)],
+            cwd=tmp_path,
+            timeout=600,
+        )
     assert installed.returncode == 0, installed.stderr[-3000:]
     shutil_rmtree(src)  # nothing of the checkout's copy is left to be found
     cli = str(bin_dir / "recsys-course")
 
-    where = _run([str(py), "-c", "import recsys_ref, sys; print(recsys_ref.__file__)"], cwd=tmp_path)
+    where = _run(
+        [str(py), "-c", "import recsys_ref, sys; print(recsys_ref.__file__)"], cwd=tmp_path
+    )
     assert str(env_dir) in where.stdout and str(ROOT) not in where.stdout  # not the checkout
 
     lost = _run([cli, "progress"], cwd=tmp_path)  # no workspace yet: one sentence, no traceback
@@ -178,3 +209,15 @@ def test_wheel_install_in_a_fresh_venv_outside_the_checkout(tmp_path: Path) -> N
     second = _run([cli, "init", str(ws)], cwd=tmp_path)
     assert second.returncode == 0 and "kept your" in second.stdout, second.stdout
     assert edited.read_bytes() == mine
+
+
+@pytest.mark.parametrize("command", ["progress", "grade"])
+def test_posix_only_commands_say_so_on_windows(command: str, monkeypatch, capsys) -> None:
+    from recsys_ref.course import cli
+
+    monkeypatch.setattr(cli, "_is_posix", lambda: False)  # what os.name == "nt" gives
+    argv = [command] if command == "progress" else [command, "x.ipynb", "--out", "graded"]
+    assert cli.main(argv) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == cli.POSIX_ONLY_SENTENCE.format(command=command)
+    assert "POSIX-only" in err and "Traceback" not in err and "\n" not in err

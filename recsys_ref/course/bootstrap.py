@@ -40,8 +40,12 @@ def install(root: Path) -> None:
     root = Path(root).resolve()
     pip = [sys.executable, "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
     todo = missing_requirements(root)
-    print(f"Setting up the course from {root}"
-          + (f" (also installing {', '.join(todo)})" if todo else "") + " ...", flush=True)
+    print(
+        f"Setting up the course from {root}"
+        + (f" (also installing {', '.join(todo)})" if todo else "")
+        + " ...",
+        flush=True,
+    )
     if todo:
         subprocess.run([*pip, *todo], check=True)
     subprocess.run([*pip, "--no-deps", str(root)], check=True)

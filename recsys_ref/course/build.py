@@ -38,7 +38,9 @@ BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"
 MANIFEST = ".build-manifest.json"
 BACKUPS = ".backups"
 KEEP_CELL_METADATA = ("tags",)
-STUB = 'raise NotImplementedError("Task {task}: write your code here, then run the check cell below.")'
+STUB = (
+    'raise NotImplementedError("Task {task}: write your code here, then run the check cell below.")'
+)
 
 
 BOOTSTRAP_TAG = "course-setup"
@@ -83,11 +85,15 @@ def stub_source(source: str, task: str | None, where: str) -> str:
         stripped = line.strip()
         if stripped.startswith(BEGIN):
             if begin_line is not None:
-                raise BuildError(f"{where}, line {n}: '{BEGIN}' inside the region opened at line "
-                                 f"{begin_line}; regions cannot be nested")
+                raise BuildError(
+                    f"{where}, line {n}: '{BEGIN}' inside the region opened at line "
+                    f"{begin_line}; regions cannot be nested"
+                )
             if task is None:
-                raise BuildError(f"{where}, line {n}: a solution region in a cell without a "
-                                 "'task:<id>' tag; tag the exercise cell")
+                raise BuildError(
+                    f"{where}, line {n}: a solution region in a cell without a "
+                    "'task:<id>' tag; tag the exercise cell"
+                )
             begin_line = n
             indent = line[: len(line) - len(line.lstrip())]
             out.append(indent + STUB.format(task=task))
@@ -103,7 +109,7 @@ def stub_source(source: str, task: str | None, where: str) -> str:
 
 
 def check_ids(cell) -> list[str]:
-    return [t[len(CHECK_TAG):] for t in tags(cell) if t.startswith(CHECK_TAG)]
+    return [t[len(CHECK_TAG) :] for t in tags(cell) if t.startswith(CHECK_TAG)]
 
 
 def nbgrader_metadata(cell, used: set[str]) -> dict | None:
@@ -130,13 +136,13 @@ def nbgrader_metadata(cell, used: set[str]) -> dict | None:
     exercise = all_exercises().get(checks[0])
     if exercise is None:
         raise BuildError(f"cell tagged {CHECK_TAG}{checks[0]}: no exercise spec has that task id")
-    return {**meta, "solution": False, "grade": True, "locked": True,
-            "points": exercise.points}
+    return {**meta, "solution": False, "grade": True, "locked": True, "points": exercise.points}
 
 
 def bootstrap_cell() -> nbformat.NotebookNode:
-    return nbformat.v4.new_code_cell(BOOTSTRAP, metadata={"tags": [BOOTSTRAP_TAG]},
-                                     id=BOOTSTRAP_TAG)
+    return nbformat.v4.new_code_cell(
+        BOOTSTRAP, metadata={"tags": [BOOTSTRAP_TAG]}, id=BOOTSTRAP_TAG
+    )
 
 
 def _with_nbgrader(nb: nbformat.NotebookNode) -> None:
@@ -160,17 +166,25 @@ def learner_notebook(solution: nbformat.NotebookNode, name: str) -> nbformat.Not
             cell.outputs = []
             cell.execution_count = None
         elif BEGIN in src or END in src:
-            raise BuildError(f"{where}: solution markers in a {cell.cell_type} cell; "
-                             "only code cells may hold solution regions")
+            raise BuildError(
+                f"{where}: solution markers in a {cell.cell_type} cell; "
+                "only code cells may hold solution regions"
+            )
         kept = {k: cell.metadata[k] for k in KEEP_CELL_METADATA if cell.metadata.get(k)}
         cell.metadata = nbformat.NotebookNode(kept)
     _with_nbgrader(nb)
     nb.cells.insert(0, bootstrap_cell())
-    nb.metadata = nbformat.NotebookNode({
-        "kernelspec": {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"},
-        "language_info": {"name": "python"},
-        "recsys_course": {"notebook": name, "generated_from": f"solutions/{name}.ipynb"},
-    })
+    nb.metadata = nbformat.NotebookNode(
+        {
+            "kernelspec": {
+                "name": "python3",
+                "display_name": "Python 3 (ipykernel)",
+                "language": "python",
+            },
+            "language_info": {"name": "python"},
+            "recsys_course": {"notebook": name, "generated_from": f"solutions/{name}.ipynb"},
+        }
+    )
     return nb
 
 
@@ -211,7 +225,9 @@ def generate(solutions: Path) -> dict[str, str]:
     return out
 
 
-def build(solutions: Path, notebooks: Path, *, force: bool = False, check: bool = False) -> BuildReport:
+def build(
+    solutions: Path, notebooks: Path, *, force: bool = False, check: bool = False
+) -> BuildReport:
     """Write (or with ``check=True`` only compare) the learner notebooks."""
     report = BuildReport()
     generated = generate(solutions)
@@ -266,7 +282,9 @@ def nbgrader_source(solution: nbformat.NotebookNode, name: str) -> nbformat.Note
     return learner
 
 
-def export_nbgrader(solutions: Path, course_dir: Path, assignment: str = "recsys-course") -> list[Path]:
+def export_nbgrader(
+    solutions: Path, course_dir: Path, assignment: str = "recsys-course"
+) -> list[Path]:
     """Write nbgrader's ``source/<assignment>/`` folder from ``solutions/``; return the files."""
     target = course_dir / "source" / assignment
     target.mkdir(parents=True, exist_ok=True)
@@ -286,6 +304,11 @@ def execute_solutions(paths: list[Path], *, timeout: int = 600) -> None:
 
     for path in paths:
         nb = read_notebook(path)
-        NotebookClient(nb, timeout=timeout, kernel_name="python3", record_timing=False,
-                       resources={"metadata": {"path": str(path.parent)}}).execute()
+        NotebookClient(
+            nb,
+            timeout=timeout,
+            kernel_name="python3",
+            record_timing=False,
+            resources={"metadata": {"path": str(path.parent)}},
+        ).execute()
         path.write_text(render(nbformat.from_dict(clean(nb))), encoding="utf-8")  # reviewable diffs

@@ -19,8 +19,15 @@ import json
 import sys
 from pathlib import Path
 
-VOLATILE_CELL_METADATA = ("execution", "ExecuteTime", "scrolled", "collapsed",
-                          "heading_collapsed", "hidden", "jp-MarkdownHeadingCollapsed")
+VOLATILE_CELL_METADATA = (
+    "execution",
+    "ExecuteTime",
+    "scrolled",
+    "collapsed",
+    "heading_collapsed",
+    "hidden",
+    "jp-MarkdownHeadingCollapsed",
+)
 VOLATILE_NOTEBOOK_METADATA = ("widgets", "signature")
 
 
@@ -60,9 +67,13 @@ def clean_text(text: str) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m recsys_ref.course.clean", description=__doc__.split("\n")[0])
+    p = argparse.ArgumentParser(
+        prog="python -m recsys_ref.course.clean", description=__doc__.split("\n")[0]
+    )
     p.add_argument("notebooks", nargs="+", type=Path)
-    p.add_argument("--check", action="store_true", help="write nothing; exit 1 when a notebook is not clean")
+    p.add_argument(
+        "--check", action="store_true", help="write nothing; exit 1 when a notebook is not clean"
+    )
     args = p.parse_args(argv)
     dirty = 0
     for path in args.notebooks:
@@ -72,13 +83,19 @@ def main(argv: list[str] | None = None) -> int:
             continue
         dirty += 1
         if args.check:
-            print(f"{path}: volatile metadata: {', '.join(found[:5])}"
-                  + (f" and {len(found) - 5} more" if len(found) > 5 else ""), file=sys.stderr)
+            print(
+                f"{path}: volatile metadata: {', '.join(found[:5])}"
+                + (f" and {len(found) - 5} more" if len(found) > 5 else ""),
+                file=sys.stderr,
+            )
         else:
             path.write_text(clean_text(text), encoding="utf-8")
             print(f"cleaned {path} ({len(found)} volatile entries)")
     if args.check and dirty:
-        print("Run `python -m recsys_ref.course.clean` on them (or `make clean-notebooks`).", file=sys.stderr)
+        print(
+            "Run `python -m recsys_ref.course.clean` on them (or `make clean-notebooks`).",
+            file=sys.stderr,
+        )
     return 1 if args.check and dirty else 0
 
 

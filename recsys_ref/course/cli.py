@@ -118,6 +118,10 @@ POSIX_ONLY_SENTENCE = ("recsys-course {command}: the grader and progress are POS
                        "course in WSL.")
 
 
+def _is_posix() -> bool:
+    return os.name == "posix"
+
+
 def _resolve(spec, attr: str):
     if callable(spec):
         return spec
@@ -143,7 +147,7 @@ def main(argv: list[str] | None = None) -> int:
     if not args.command:
         p.print_help()
         return 0
-    if args.command in POSIX_ONLY and os.name != "posix":
+    if args.command in POSIX_ONLY and not _is_posix():
         print(POSIX_ONLY_SENTENCE.format(command=args.command), file=sys.stderr)
         return 2
     run = _resolve(SUBCOMMANDS[args.command][2], "run")

@@ -66,7 +66,8 @@ def find_course(start: Path | None = None) -> Course:
     raise CourseNotFound(
         f"no course found: looked for solutions/ (a checkout) or {MARKER} (a workspace) in "
         f"{start} and every folder above it, and in {CHECKOUT}; run `recsys-course init` "
-        "to make a workspace here")
+        "to make a workspace here"
+    )
 
 
 def learner_notebook_source() -> Path:
@@ -75,8 +76,10 @@ def learner_notebook_source() -> Path:
         return PACKAGED
     if any((CHECKOUT / "notebooks").glob("*.ipynb")):
         return CHECKOUT / "notebooks"
-    raise CourseNotFound(f"the installed package has no learner notebooks (looked in {PACKAGED} "
-                         f"and {CHECKOUT / 'notebooks'}); reinstall recsys-course from a wheel")
+    raise CourseNotFound(
+        f"the installed package has no learner notebooks (looked in {PACKAGED} "
+        f"and {CHECKOUT / 'notebooks'}); reinstall recsys-course from a wheel"
+    )
 
 
 @dataclass
@@ -113,18 +116,25 @@ def init(target: Path, source: Path | None = None) -> InitReport:
         report.copied.append(dest)
     if not report.copied and not report.unchanged and not report.kept:
         raise CourseNotFound(f"{source}: no learner notebooks to copy")
-    manifest_path.write_text(json.dumps(dict(sorted(manifest.items())), indent=1) + "\n",
-                             encoding="utf-8")
+    manifest_path.write_text(
+        json.dumps(dict(sorted(manifest.items())), indent=1) + "\n", encoding="utf-8"
+    )
     marker = target / MARKER
     if not marker.exists() and not (target / "solutions").is_dir():
-        marker.write_text(json.dumps({"course": "recsys-course", "version": __version__}) + "\n",
-                          encoding="utf-8")
+        marker.write_text(
+            json.dumps({"course": "recsys-course", "version": __version__}) + "\n", encoding="utf-8"
+        )
     return report
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("dir", nargs="?", type=Path, default=Path("."),
-                        help="the workspace folder (default: the current one)")
+    parser.add_argument(
+        "dir",
+        nargs="?",
+        type=Path,
+        default=Path("."),
+        help="the workspace folder (default: the current one)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -138,6 +148,8 @@ def run(args: argparse.Namespace) -> int:
     for p in report.kept:
         print(f"kept your {p} (it differs from the course's copy; rename it to get a fresh one)")
     where = report.workspace / "notebooks"
-    print(f"{len(report.copied)} notebooks copied, {len(report.kept) + len(report.unchanged)} "
-          f"already there. Start with: jupyter lab {where / '00_start_here.ipynb'}")
+    print(
+        f"{len(report.copied)} notebooks copied, {len(report.kept) + len(report.unchanged)} "
+        f"already there. Start with: jupyter lab {where / '00_start_here.ipynb'}"
+    )
     return 0
