@@ -101,8 +101,8 @@ def _run_refresh(args: argparse.Namespace) -> int:
 
 
 SUBCOMMANDS = {
-    "init": ("copy the learner notebooks into a workspace", "workspace", "workspace"),
     # name: (help, add_arguments, run) — the latter two given as callables or "module" names
+    "init": ("copy the learner notebooks into a workspace", "workspace", "workspace"),
     "build": ("generate notebooks/ from solutions/", _build_args, _run_build),
     "refresh": ("re-execute solutions/ in place, then build (maintainers)", _refresh_args, _run_refresh),
     "progress": ("check your notebooks, task by task", "progress", "progress"),
