@@ -2,19 +2,24 @@
 #   make lab    set up .venv if needed and open the course in JupyterLab
 #   make test   set up .venv if needed and run the full test suite
 # Both are idempotent: the install step re-runs only when requirements change.
+# Maintainers: make lint, make site, make build, make check-build, make clean-notebooks.
 
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 EXTRAS ?=
 PIP_TARGET := -e .$(if $(EXTRAS),[$(EXTRAS)],)
-STAMP  := $(VENV)/.installed$(if $(EXTRAS),-$(EXTRAS),)
+comma  := ,
+STAMP  := $(VENV)/.installed$(if $(EXTRAS),-$(subst $(comma),-,$(EXTRAS)),)
 PYTEST_ARGS ?=
+# Supported Pythons: the same range as requires-python in pyproject.toml (tests/test_packaging.py).
+PY_MIN := 3.11
+PY_MAX := 3.13
 
-.PHONY: install lab test build check-build lint clean-venv bench-notebooks
+.PHONY: install lab test build check-build lint format site clean-notebooks clean-venv bench-notebooks
 
 $(STAMP): requirements.txt pyproject.toml
-	@$(PYTHON) -c 'import sys; v = sys.version_info[:2]; sys.exit(0 if (3, 10) <= v <= (3, 12) else "The course needs Python 3.10, 3.11 or 3.12; $(PYTHON) is %d.%d. Run: make PYTHON=python3.11 ..." % v)'
+	@$(PYTHON) -c 'import sys; v = sys.version_info[:2]; lo, hi = (tuple(map(int, s.split("."))) for s in "$(PY_MIN) $(PY_MAX)".split()); sys.exit(0 if lo <= v <= hi else "The course needs Python $(PY_MIN) to $(PY_MAX); $(PYTHON) is %d.%d. Run: make PYTHON=python3.12 ..." % v)'
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -r requirements.txt $(PIP_TARGET)
@@ -28,7 +33,7 @@ LAB_ARGS ?= $(if $(filter 0,$(shell id -u)),--allow-root,)
 lab: install
 	$(BIN)/jupyter lab $(LAB_ARGS) notebooks/00_start_here.ipynb
 
-# RECSYS_E2E=1: run the browser test too; it skips, saying why, without chromium/playwright.
+# RECSYS_E2E=1: run the browser tests too; they skip, saying why, without chromium/playwright.
 test: install
 	RECSYS_E2E=1 $(BIN)/python -m pytest --nbval solutions tests $(PYTEST_ARGS)
 
@@ -42,8 +47,23 @@ build: install
 check-build: install
 	$(BIN)/recsys-course build --check
 
+LINTED := recsys_ref tests benchmarks docs conftest.py setup.py
 lint: install
-	$(BIN)/ruff check recsys_ref tests benchmarks
+	$(BIN)/ruff format --check $(LINTED)
+	$(BIN)/ruff check $(LINTED)
+
+format: install
+	$(BIN)/ruff format $(LINTED)
+
+# Remove volatile metadata (execution timestamps, kernel noise) from solutions/, keeping outputs.
+clean-notebooks: install
+	$(BIN)/python -m recsys_ref.course.clean solutions/*.ipynb
+
+# The course website, offline: solutions (with their stored outputs) + the start page → site/html.
+site:
+	$(MAKE) install EXTRAS=site
+	$(BIN)/python -m sphinx -b html -q -W --keep-going -c docs/site -d site/doctrees . site/html
+	@echo "site: open site/html/index.html (or: $(BIN)/python -m http.server -d site/html)"
 
 clean-venv:
 	rm -rf $(VENV)

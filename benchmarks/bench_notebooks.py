@@ -1,6 +1,6 @@
 """Time budget of the course: run every solutions/ notebook and time it.
 
-Budgets (COURSE.md, issue 6): each notebook ≤ 45 s and the whole course ≤ 4
+Budgets (docs/design.md, issue 6): each notebook ≤ 45 s and the whole course ≤ 4
 minutes on 2 CPU cores, measured as a learner's Run All: kernel start + every
 cell, with nbclient.  The notebooks run from a temporary copy of solutions/, so
 nothing in the repository changes.

@@ -1,4 +1,4 @@
-"""The build: solutions/ → notebooks/ (COURSE.md §3), and its promise never to lose a learner's work."""
+"""The build: solutions/ → notebooks/ (docs/design.md §3), and its promise never to lose a learner's work."""
 
 from __future__ import annotations
 
@@ -70,7 +70,9 @@ def test_learner_copy_is_clean(course: tuple[Path, Path]) -> None:
     nb = read_notebook(out / "10_t.ipynb")
     code = [c for c in nb.cells if c.cell_type == "code"]
     assert all(c.outputs == [] and c.execution_count is None for c in code)
-    assert code[0].metadata == {"tags": ["task:t_1"]}  # tags kept, noise dropped
+    assert code[0].metadata == {"tags": [B.BOOTSTRAP_TAG]}  # the setup cell the build adds
+    assert code[1].metadata["tags"] == ["task:t_1"]  # tags kept, noise dropped, nbgrader's added
+    assert set(code[1].metadata) == {"tags", "nbgrader"} and code[1].metadata["nbgrader"]["solution"]
     assert set(nb.metadata) == {"kernelspec", "language_info", "recsys_course"}
     assert nb.metadata["recsys_course"]["notebook"] == "10_t"
     # the solutions notebook itself is untouched

@@ -101,8 +101,8 @@ def test_healthy_checks_on_the_notebooks_built_so_far(notebooks: Path) -> None:
 # --- 1. Python -------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("version, ok", [
-    ((3, 9, 18), False), ((3, 10, 0), True), ((3, 11, 7), True), ((3, 12, 9), True),
-    ((3, 13, 0), False), ((2, 7, 18), False),
+    ((3, 9, 18), False), ((3, 10, 0), False), ((3, 11, 7), True), ((3, 12, 9), True),
+    ((3, 13, 0), True), ((3, 14, 0), False), ((2, 7, 18), False),
 ])
 def test_python_version_range(version: tuple[int, int, int], ok: bool) -> None:
     report = doctor.Report()

@@ -1,4 +1,4 @@
-"""Every exercise spec, in its three uses (COURSE.md §5).
+"""Every exercise spec, in its three uses (docs/design.md §5).
 
 For each registered task (marker = task id, so `pytest -m fm_4` selects it):
 the reference passes its own check on several seeds; a stub is "not started"

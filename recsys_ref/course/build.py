@@ -6,7 +6,13 @@ Solution regions between nbgrader's markers become a stub::
     ...                              (same indentation; signature and docstring kept)
     ### END SOLUTION
 
-Outputs and execution counts are cleared and metadata noise removed.  The build
+Outputs and execution counts are cleared and metadata noise removed.  Each
+exercise cell gets nbgrader's metadata (``nbgrader_metadata``: a solution cell
+per task, a locked graded cell per check, points from the spec), so the same
+notebooks work with nbgrader (``export_nbgrader`` writes its source folder).
+A setup cell at the top (``BOOTSTRAP``) installs the course from the folder
+the notebook sits in when ``recsys_ref`` cannot be imported (Colab), and does
+nothing otherwise.  The build
 never overwrites a learner's work: it records the hash of every notebook it
 writes in ``notebooks/.build-manifest.json`` and refuses to replace a notebook
 that differs from what it last wrote, unless ``force=True`` — and even then it
@@ -25,13 +31,33 @@ from pathlib import Path
 
 import nbformat
 
-from .notebook import cell_source, read_notebook, task_ids
+from .clean import clean
+from .notebook import CHECK_TAG, cell_source, read_notebook, tags, task_ids
 
 BEGIN, END = "### BEGIN SOLUTION", "### END SOLUTION"
 MANIFEST = ".build-manifest.json"
 BACKUPS = ".backups"
 KEEP_CELL_METADATA = ("tags",)
-STUB = 'raise NotImplementedError("Task {task}: write your code here, then run the check cell below.")'
+STUB = (
+    'raise NotImplementedError("Task {task}: write your code here, then run the check cell below.")'
+)
+
+
+BOOTSTRAP_TAG = "course-setup"
+BOOTSTRAP = """\
+# Setup: on Colab (or any Python without the course) this installs the course from the folder
+# this notebook sits in, keeping the platform's own torch. Where the course is installed, it does nothing.
+try:
+    import recsys_ref  # noqa: F401
+except ImportError:
+    from pathlib import Path
+    _places = [Path.cwd(), *Path.cwd().parents, *sorted(Path.cwd().glob("*/"))]
+    _root = next((p for p in _places if (p / "recsys_ref/course/bootstrap.py").is_file()), None)
+    if _root is None:
+        raise RuntimeError("recsys_ref is not installed and no course folder was found here or above: "
+                           "upload the course folder (with pyproject.toml), or pip install it") from None
+    exec((_root / "recsys_ref/course/bootstrap.py").read_text(), {"__name__": "bootstrap", "ROOT": _root})"""
+NBGRADER_SCHEMA = 3
 
 
 class BuildError(ValueError):
@@ -59,11 +85,15 @@ def stub_source(source: str, task: str | None, where: str) -> str:
         stripped = line.strip()
         if stripped.startswith(BEGIN):
             if begin_line is not None:
-                raise BuildError(f"{where}, line {n}: '{BEGIN}' inside the region opened at line "
-                                 f"{begin_line}; regions cannot be nested")
+                raise BuildError(
+                    f"{where}, line {n}: '{BEGIN}' inside the region opened at line "
+                    f"{begin_line}; regions cannot be nested"
+                )
             if task is None:
-                raise BuildError(f"{where}, line {n}: a solution region in a cell without a "
-                                 "'task:<id>' tag; tag the exercise cell")
+                raise BuildError(
+                    f"{where}, line {n}: a solution region in a cell without a "
+                    "'task:<id>' tag; tag the exercise cell"
+                )
             begin_line = n
             indent = line[: len(line) - len(line.lstrip())]
             out.append(indent + STUB.format(task=task))
@@ -78,9 +108,56 @@ def stub_source(source: str, task: str | None, where: str) -> str:
     return "\n".join(out)
 
 
+def check_ids(cell) -> list[str]:
+    return [t[len(CHECK_TAG) :] for t in tags(cell) if t.startswith(CHECK_TAG)]
+
+
+def nbgrader_metadata(cell, used: set[str]) -> dict | None:
+    """nbgrader's cell metadata for an exercise or check cell (None for any other cell).
+
+    A ``task:<id>`` cell is a solution cell (``grade_id`` = the task id); a
+    ``check:<id>`` cell is a locked graded test cell worth the spec's points
+    (``grade_id`` = ``check_<id>``).  ``used`` keeps grade ids unique per notebook.
+    """
+    from .registry import all_exercises
+
+    tasks, checks = task_ids(cell), check_ids(cell)
+    if cell.cell_type != "code" or not (tasks or checks):
+        return None
+    base = f"check_{checks[0]}" if checks and not tasks else tasks[0] if tasks else checks[0]
+    grade_id, n = base, 1
+    while grade_id in used:
+        n += 1
+        grade_id = f"{base}_{n}"
+    used.add(grade_id)
+    meta = {"grade_id": grade_id, "schema_version": NBGRADER_SCHEMA, "task": False}
+    if tasks:
+        return {**meta, "solution": True, "grade": False, "locked": False}
+    exercise = all_exercises().get(checks[0])
+    if exercise is None:  # no spec (a notebook in the making): nothing to grade it by
+        used.discard(grade_id)
+        return None
+    return {**meta, "solution": False, "grade": True, "locked": True, "points": exercise.points}
+
+
+def bootstrap_cell() -> nbformat.NotebookNode:
+    return nbformat.v4.new_code_cell(
+        BOOTSTRAP, metadata={"tags": [BOOTSTRAP_TAG]}, id=BOOTSTRAP_TAG
+    )
+
+
+def _with_nbgrader(nb: nbformat.NotebookNode) -> None:
+    used: set[str] = set()
+    for cell in nb.cells:
+        meta = nbgrader_metadata(cell, used)
+        if meta is not None:
+            cell.metadata["nbgrader"] = meta
+
+
 def learner_notebook(solution: nbformat.NotebookNode, name: str) -> nbformat.NotebookNode:
     """The learner copy of one solutions notebook (a new object; the input is untouched)."""
     nb = copy.deepcopy(solution)
+    nb.cells = [c for c in nb.cells if BOOTSTRAP_TAG not in tags(c)]
     for index, cell in enumerate(nb.cells, start=1):
         where = f"solutions/{name}.ipynb, cell {index}"
         src = cell_source(cell)
@@ -90,15 +167,25 @@ def learner_notebook(solution: nbformat.NotebookNode, name: str) -> nbformat.Not
             cell.outputs = []
             cell.execution_count = None
         elif BEGIN in src or END in src:
-            raise BuildError(f"{where}: solution markers in a {cell.cell_type} cell; "
-                             "only code cells may hold solution regions")
+            raise BuildError(
+                f"{where}: solution markers in a {cell.cell_type} cell; "
+                "only code cells may hold solution regions"
+            )
         kept = {k: cell.metadata[k] for k in KEEP_CELL_METADATA if cell.metadata.get(k)}
         cell.metadata = nbformat.NotebookNode(kept)
-    nb.metadata = nbformat.NotebookNode({
-        "kernelspec": {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"},
-        "language_info": {"name": "python"},
-        "recsys_course": {"notebook": name, "generated_from": f"solutions/{name}.ipynb"},
-    })
+    _with_nbgrader(nb)
+    nb.cells.insert(0, bootstrap_cell())
+    nb.metadata = nbformat.NotebookNode(
+        {
+            "kernelspec": {
+                "name": "python3",
+                "display_name": "Python 3 (ipykernel)",
+                "language": "python",
+            },
+            "language_info": {"name": "python"},
+            "recsys_course": {"notebook": name, "generated_from": f"solutions/{name}.ipynb"},
+        }
+    )
     return nb
 
 
@@ -139,7 +226,9 @@ def generate(solutions: Path) -> dict[str, str]:
     return out
 
 
-def build(solutions: Path, notebooks: Path, *, force: bool = False, check: bool = False) -> BuildReport:
+def build(
+    solutions: Path, notebooks: Path, *, force: bool = False, check: bool = False
+) -> BuildReport:
     """Write (or with ``check=True`` only compare) the learner notebooks."""
     report = BuildReport()
     generated = generate(solutions)
@@ -181,12 +270,46 @@ def build(solutions: Path, notebooks: Path, *, force: bool = False, check: bool 
     return report
 
 
+def nbgrader_source(solution: nbformat.NotebookNode, name: str) -> nbformat.NotebookNode:
+    """nbgrader's instructor ("source") version: the solution with nbgrader metadata, no outputs.
+
+    ``nbgrader generate_assignment`` turns it into the release version (its own
+    stubs), and ``autograde`` scores submissions by the locked check cells.
+    """
+    learner = learner_notebook(solution, name)  # the same cells, metadata and setup cell
+    sources = [c for c in copy.deepcopy(solution).cells if BOOTSTRAP_TAG not in tags(c)]
+    for cell, original in zip(learner.cells[1:], sources, strict=True):
+        cell.source = cell_source(original)  # solution regions kept, markers and all
+    return learner
+
+
+def export_nbgrader(
+    solutions: Path, course_dir: Path, assignment: str = "recsys-course"
+) -> list[Path]:
+    """Write nbgrader's ``source/<assignment>/`` folder from ``solutions/``; return the files."""
+    target = course_dir / "source" / assignment
+    target.mkdir(parents=True, exist_ok=True)
+    written = []
+    for path in sorted(solutions.glob("*.ipynb")):
+        out = target / path.name
+        out.write_text(render(nbgrader_source(read_notebook(path), path.stem)), encoding="utf-8")
+        written.append(out)
+    if not written:
+        raise BuildError(f"{solutions}: no notebooks to export")
+    return written
+
+
 def execute_solutions(paths: list[Path], *, timeout: int = 600) -> None:
     """Run solutions notebooks top to bottom in place, saving fresh outputs (maintainers)."""
     from nbclient import NotebookClient
 
     for path in paths:
         nb = read_notebook(path)
-        NotebookClient(nb, timeout=timeout, kernel_name="python3",
-                       resources={"metadata": {"path": str(path.parent)}}).execute()
-        path.write_text(render(nb), encoding="utf-8")
+        NotebookClient(
+            nb,
+            timeout=timeout,
+            kernel_name="python3",
+            record_timing=False,
+            resources={"metadata": {"path": str(path.parent)}},
+        ).execute()
+        path.write_text(render(nbformat.from_dict(clean(nb))), encoding="utf-8")  # reviewable diffs

@@ -1,14 +1,17 @@
-"""``check(task_id, fn)``: the check cell under every stub (COURSE.md §5).
+"""``check(task_id, fn)``: the check cell under every stub (docs/design.md §5).
 
 Draws fresh inputs (a new seed each call, plus the spec's edge cases), runs the
 learner's function, compares with ``recsys_ref`` and prints one ✓ line, or
 raises ``AssertionError`` with a one-sentence diagnosis.  A stub that still
 raises ``NotImplementedError`` is reported as "not started" without raising,
-so "Run All" goes on through the notebook.
+so "Run All" goes on through the notebook — except under autograding
+(``strict()``), where "not started" raises too, so that nbgrader scores an
+untouched stub zero.
 """
 
 from __future__ import annotations
 
+import os
 import secrets
 from collections.abc import Callable
 from typing import Any
@@ -39,11 +42,16 @@ def run_check(task_id: str, fn: Callable[..., Any], *, seed: int | None = None) 
     return evaluate(ex, cases, outcomes, guard_cases, guard_outcomes)
 
 
+def strict() -> bool:
+    """True under nbgrader's autograde/validate (it sets NBGRADER_EXECUTION) or RECSYS_STRICT=1."""
+    return bool(os.environ.get("NBGRADER_EXECUTION")) or os.environ.get("RECSYS_STRICT") == "1"
+
+
 def check(task_id: str, fn: Callable[..., Any], *, seed: int | None = None) -> None:
     """Print ✓ or "not started"; raise ``AssertionError`` with the diagnosis when wrong."""
     __tracebackhide__ = True  # IPython and pytest show the learner's cell, not this frame
     result = run_check(task_id, fn, seed=seed)
-    if result.status == FAILED:
+    if result.status == FAILED or (strict() and not result.passed):
         raise AssertionError(result.message)
     print(result.message)
 

@@ -1,6 +1,7 @@
 """The ``recsys-course`` command (also ``python -m recsys_ref.course``).
 
 Subcommands:
+  init      copy the learner notebooks into a workspace (never over a file of yours)
   build     generate notebooks/ from solutions/ (never overwrites a learner's edits)
   refresh   re-execute solutions/ notebooks in place, then build (maintainers)
   progress  check the learner's notebooks task by task
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from pathlib import Path
 
@@ -19,11 +21,18 @@ from . import build as build_mod
 
 
 def _root() -> Path:
-    """The course folder: the current one when it holds solutions/, else the package's checkout."""
-    here = Path.cwd()
-    if (here / "solutions").is_dir():
-        return here
-    return Path(__file__).resolve().parents[2]
+    """The checkout build and refresh work in (``workspace.find_course``); exits saying why not."""
+    from .workspace import CourseNotFound, find_course
+
+    try:
+        course = find_course()
+    except CourseNotFound as exc:
+        raise SystemExit(f"recsys-course: {exc}") from None
+    if course.solutions is None:
+        raise SystemExit(f"recsys-course: {course.root} is a learner's workspace; build and refresh "
+                         "regenerate notebooks/ from solutions/, which only a checkout of the "
+                         "repository has (`recsys-course init` there adds missing notebooks)")
+    return course.root
 
 
 def _build_args(p: argparse.ArgumentParser) -> None:
@@ -33,6 +42,9 @@ def _build_args(p: argparse.ArgumentParser) -> None:
                    help="also replace notebooks you edited (a timestamped backup is kept)")
     p.add_argument("--solutions", type=Path, default=None, help="default: ./solutions")
     p.add_argument("--notebooks", type=Path, default=None, help="default: ./notebooks")
+    p.add_argument("--nbgrader", type=Path, default=None, metavar="COURSE_DIR",
+                   help="also write nbgrader's source/recsys-course/ folder into COURSE_DIR "
+                        "(INSTRUCTORS.md, nbgrader)")
 
 
 def _run_build(args: argparse.Namespace) -> int:
@@ -41,6 +53,9 @@ def _run_build(args: argparse.Namespace) -> int:
     notebooks = args.notebooks or root / "notebooks"
     try:
         report = build_mod.build(solutions, notebooks, force=args.force, check=args.check)
+        if getattr(args, "nbgrader", None) and not args.check:
+            for path in build_mod.export_nbgrader(solutions, args.nbgrader):
+                print(f"wrote {path}")
     except (build_mod.BuildError, ValueError) as exc:
         print(f"recsys-course build: {exc}", file=sys.stderr)
         return 2
@@ -81,18 +96,30 @@ def _run_refresh(args: argparse.Namespace) -> int:
         return 1
     for p in paths:
         print(f"executed {p}")
-    ns = argparse.Namespace(check=False, force=False, solutions=None, notebooks=None)
+    ns = argparse.Namespace(check=False, force=False, solutions=None, notebooks=None, nbgrader=None)
     return _run_build(ns)
 
 
 SUBCOMMANDS = {
     # name: (help, add_arguments, run) — the latter two given as callables or "module" names
+    "init": ("copy the learner notebooks into a workspace", "workspace", "workspace"),
     "build": ("generate notebooks/ from solutions/", _build_args, _run_build),
     "refresh": ("re-execute solutions/ in place, then build (maintainers)", _refresh_args, _run_refresh),
     "progress": ("check your notebooks, task by task", "progress", "progress"),
     "grade": ("grade submissions (TAs)", "grade", "grade"),
     "doctor": ("check the installation", "doctor", "doctor"),
 }
+
+
+# The grader's confinement (fork, resource limits, namespaces) exists only on POSIX systems.
+POSIX_ONLY = {"progress", "grade"}
+POSIX_ONLY_SENTENCE = ("recsys-course {command}: the grader and progress are POSIX-only (Linux, "
+                       "macOS); on Windows use the check cells in the notebooks, or run the "
+                       "course in WSL.")
+
+
+def _is_posix() -> bool:
+    return os.name == "posix"
 
 
 def _resolve(spec, attr: str):
@@ -120,6 +147,9 @@ def main(argv: list[str] | None = None) -> int:
     if not args.command:
         p.print_help()
         return 0
+    if args.command in POSIX_ONLY and not _is_posix():
+        print(POSIX_ONLY_SENTENCE.format(command=args.command), file=sys.stderr)
+        return 2
     run = _resolve(SUBCOMMANDS[args.command][2], "run")
     return int(run(args) or 0)
 

@@ -1,7 +1,7 @@
 """Plain values to and from an ``.npz`` file, with no pickle anywhere.
 
 The grader ships a task's inputs to the learner's process and gets the
-outputs back through this codec (COURSE.md §6).  A value is split into a JSON
+outputs back through this codec (docs/design.md §6).  A value is split into a JSON
 structure (the tree of lists, tuples, dicts and scalars, with the kind, dtype
 and layout of every array) and the raw arrays it refers to.  Both go into one
 ``.npz``: the arrays as ``a0, a1, …`` and the structure as UTF-8 bytes under

@@ -2,7 +2,7 @@
 
 Five checks, each printed on one line; a failure adds one line with the fix:
 
-1. Python — the version running the course is 3.10–3.12.
+1. Python — the version running the course is 3.11–3.13.
 2. torch — it imports; its version, build (CPU or CUDA) and thread count.
 3. Jupyter kernel — a kernelspec named ``python3`` exists, and its interpreter,
    run as a subprocess with a time limit, imports torch, ``recsys_ref.course``
@@ -28,7 +28,7 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-SUPPORTED = ((3, 10), (3, 12))  # inclusive range of (major, minor)
+SUPPORTED = ((3, 11), (3, 13))  # inclusive range of (major, minor); = requires-python
 KERNEL_MODULES = ("torch", "recsys_ref.course", "ipykernel")
 PROBE_MARK = "RECSYS_DOCTOR "
 
@@ -79,16 +79,19 @@ class Report:
 
 
 def course_root() -> Path:
-    """The course folder: the current one when it holds solutions/, else the package's checkout."""
-    here = Path.cwd()
-    if (here / "solutions").is_dir():
-        return here
-    return Path(__file__).resolve().parents[2]
+    """The course folder (a checkout or a workspace: ``workspace.find_course``), else the current one."""
+    from .workspace import CourseNotFound, find_course
+
+    try:
+        return find_course().root
+    except CourseNotFound:
+        return Path.cwd()
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--notebooks", type=Path, default=None, metavar="DIR",
-                        help="the learner notebooks folder to check (default: ./notebooks)")
+                        help="the learner notebooks folder to check (default: the notebooks/ "
+                             "of the checkout or workspace you are in)")
     parser.add_argument("--python", type=Path, default=None, metavar="EXE",
                         help="the kernel's interpreter to test (default: the one the "
                              "kernelspec names)")
@@ -259,7 +262,8 @@ def check_writable(report: Report, notebooks: Path) -> bool:
     """False when the folder is missing (the notebook check is then skipped)."""
     if not notebooks.is_dir():
         report.add(FAIL, f"notebooks folder {notebooks} does not exist", "",
-                   "generate it: `recsys-course build` in the course folder (or pass --notebooks DIR)")
+                   "make it: `recsys-course init` (a workspace), `recsys-course build` in a "
+                   "checkout, or pass --notebooks DIR")
         return False
     try:
         probe_write(notebooks)
@@ -394,8 +398,16 @@ def format_report(report: Report) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    notebooks = args.notebooks or course_root() / "notebooks"
+    from .workspace import CourseNotFound, find_course
+
     print("recsys-course doctor: checking the installation")
+    notebooks = args.notebooks
+    if notebooks is None:
+        try:
+            notebooks = find_course().notebooks
+        except CourseNotFound as exc:
+            print(f"  {exc}")
+            notebooks = Path.cwd() / "notebooks"
     report = diagnose(notebooks=notebooks, python=args.python, kernel=args.kernel,
                       timeout=args.timeout)
     print(format_report(report))

@@ -1,4 +1,4 @@
-"""``recsys-course grade``: grade a class of submissions (COURSE.md §6).
+"""``recsys-course grade``: grade a class of submissions (docs/design.md §6).
 
     recsys-course grade SUBMISSIONS... --out DIR [--jobs N] [--seed S]
 

@@ -92,13 +92,29 @@ def format_table(rows: list[dict]) -> str:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("paths", nargs="*", type=Path, default=[Path("notebooks")],
-                        help="notebooks or folders (default: notebooks/)")
+    parser.add_argument("paths", nargs="*", type=Path, default=[],
+                        help="notebooks or folders (default: the notebooks/ of the course "
+                             "folder or workspace you are in)")
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
     parser.add_argument("--timeout", type=float, default=30.0, help="seconds per task (default 30)")
 
 
+def default_paths() -> list[Path]:
+    """The notebooks/ of the checkout or workspace around the current folder."""
+    from .workspace import find_course
+
+    return [find_course().notebooks]
+
+
 def run(args: argparse.Namespace) -> int:
+    from .workspace import CourseNotFound
+
+    if not args.paths:
+        try:
+            args.paths = default_paths()
+        except CourseNotFound as exc:
+            print(f"recsys-course progress: {exc}", file=sys.stderr)
+            return 2
     for p in args.paths:
         if not p.exists():
             print(f"recsys-course progress: {p} does not exist", file=sys.stderr)

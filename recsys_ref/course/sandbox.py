@@ -1,4 +1,4 @@
-"""Run a learner's exercise cells in a confined worker process (COURSE.md §6).
+"""Run a learner's exercise cells in a confined worker process (docs/design.md §6).
 
 Trust boundary.  The grader's process (the *parent*) reads the notebook,
 finds each exercise cell, draws the inputs with ``ex.make_cases(seed)``,

@@ -1,6 +1,6 @@
 """Exercise specs: one spec per task id, three uses (check, pytest, grader).
 
-COURSE.md §5.  A spec names the reference callable, draws seeded inputs
+docs/design.md §5.  A spec names the reference callable, draws seeded inputs
 (random ones plus edge cases), says how outputs are compared, lists the named
 misconceptions (wrong variants that a learner's output is matched against),
 and optionally guards complexity by the size of the tensors a function creates.

@@ -1,6 +1,6 @@
 """A seeded synthetic CTR log with planted interactions and known click probabilities.
 
-The embedded default of the FM track (COURSE.md §7).  Each row has F fields,
+The embedded default of the FM track (docs/design.md §7).  Each row has F fields,
 one value each: categorical fields with realistic, long-tailed cardinalities
 (site and app ids with 10⁴+ values, most seen once or twice) and three numeric
 ones (age, visit count, price), encoded the way notebook 20 teaches (age

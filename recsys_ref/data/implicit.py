@@ -1,4 +1,4 @@
-"""Implicit feedback: the dataset container and the seeded synthetic generator (COURSE.md §7).
+"""Implicit feedback: the dataset container and the seeded synthetic generator (docs/design.md §7).
 
 The generator plants what makes graph models useful: power-law item popularity (a few hits, a long
 tail), uneven user activity (many users with a handful of interactions), and latent communities

@@ -1,1 +1,1 @@
-"""Exercise specs, one module per track (COURSE.md §5)."""
+"""Exercise specs, one module per track (docs/design.md §5)."""

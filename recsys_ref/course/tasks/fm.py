@@ -1,8 +1,8 @@
-"""The FM track's tasks fm_1 … fm_7 (COURSE.md §4, notebooks 20–22).
+"""The FM track's tasks fm_1 … fm_7 (docs/design.md §4, notebooks 20–22).
 
 Encoding (fm_1, fm_2), the pairwise term of FM eq. 1 naive and by Lemma 3.1
 (fm_3, fm_4, fm_5), the FM forward (fm_6) and the FFM interaction (fm_7), with
-the misconceptions of COURSE.md §5 named: missing ½, forgetting to subtract
+the misconceptions of docs/design.md §5 named: missing ½, forgetting to subtract
 Σv²x², summing over the wrong axis, including i = j; offsets missing.
 """
 

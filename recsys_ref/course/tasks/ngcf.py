@@ -1,4 +1,4 @@
-"""The NGCF track's tasks ngcf_1 … ngcf_7 (COURSE.md §4), with the misconceptions of §5.
+"""The NGCF track's tasks ngcf_1 … ngcf_7 (docs/design.md §4), with the misconceptions of §5.
 
 Each task's function is a pure function of tensors, lists and scalars; the references live in the
 core package (graph, ngcf, losses, metrics).  Every misconception is a wrong variant with the

@@ -1,0 +1,163 @@
+"""Every Python and platform the README names installs the pinned set (resolution only).
+
+``uv pip compile`` resolves requirements.txt for another interpreter and
+platform (``--python-version/--python-platform/--only-binary :all:``) without
+installing.  uv, not pip's ``--dry-run --platform``: pip evaluates environment
+markers against the machine it runs on, so on Linux it demands torch's
+Linux-only CUDA wheels for Windows too and fails.  The tests need uv (the
+``test`` extra) and the package registry; without either (or with
+RECSYS_OFFLINE=1) they skip, saying so.  The supported range is written in four places — README,
+``requires-python``, the Makefile and ``doctor`` — and a test keeps them equal.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+PYTHONS = ["3.11", "3.12", "3.13"]
+# uv's target triples; a target accepts wheels of older tags too (manylinux 2_28 → 2_17 …).
+PLATFORMS = {
+    "linux-x86_64": ("x86_64-manylinux_2_28", {}),
+    "macos-arm64": ("aarch64-apple-darwin", {"MACOSX_DEPLOYMENT_TARGET": "14.0"}),
+    "windows-amd64": ("x86_64-pc-windows-msvc", {}),
+}
+NETWORK_TROUBLE = (
+    "dns error",
+    "Failed to fetch",
+    "error sending request",
+    "Network is unreachable",
+    "Connection refused",
+    "operation timed out",
+    "client error (Connect)",
+    "Temporary failure in name resolution",
+    "Name or service not known",
+)
+
+pytestmark = pytest.mark.network
+
+
+def _uv() -> str:
+    exe = Path(sys.executable).with_name("uv")
+    found = str(exe) if exe.exists() else shutil.which("uv")
+    if not found:
+        pytest.skip("uv is not installed (pip install -e .[test]); the resolution tests use it")
+    return found
+
+
+def _resolve(
+    python: str, target: tuple[str, dict], requirements: list[str], tmp_path: Path
+) -> subprocess.CompletedProcess:
+    """Resolve ``requirements`` (lines) for one Python and platform; skip when offline."""
+    if os.environ.get("RECSYS_OFFLINE") == "1":
+        pytest.skip("RECSYS_OFFLINE=1: the resolution tests need the package registry")
+    platform, extra_env = target
+    req = tmp_path / "requirements.in"
+    req.write_text("\n".join(requirements) + "\n")
+    cmd = [
+        _uv(),
+        "pip",
+        "compile",
+        str(req),
+        "--python-version",
+        python,
+        "--python-platform",
+        platform,
+        "--only-binary",
+        ":all:",
+        "--no-header",
+        "--no-annotate",
+        "--quiet",
+        "--no-config",
+        "--cache-dir",
+        str(tmp_path / "uv-cache"),
+    ]
+    env = {**os.environ, **extra_env, "UV_HTTP_TIMEOUT": "60", "NO_COLOR": "1"}
+    try:
+        done = subprocess.run(cmd, capture_output=True, text=True, timeout=900, env=env)
+    except subprocess.TimeoutExpired:
+        pytest.skip("the resolution took over 15 minutes: the package registry is not reachable")
+    if done.returncode != 0 and any(s in done.stdout + done.stderr for s in NETWORK_TROUBLE):
+        pytest.skip(
+            "the package registry is not reachable (offline): "
+            + (done.stderr.strip().splitlines() or ["?"])[-1][:200]
+        )
+    return done
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("platform", PLATFORMS, ids=PLATFORMS.keys())
+@pytest.mark.parametrize("python", PYTHONS)
+def test_pinned_set_resolves(python: str, platform: str, tmp_path: Path) -> None:
+    pins = _pins()
+    done = _resolve(python, PLATFORMS[platform], pins, tmp_path)
+    assert done.returncode == 0, (
+        f"requirements.txt does not install on Python {python} / {platform}:\n"
+        + (done.stdout + done.stderr)[-3000:]
+    )
+    resolved = {
+        ln.split("==")[0].lower(): ln.split("==")[1]
+        for ln in done.stdout.splitlines()
+        if "==" in ln and not ln.startswith("#")
+    }
+    for pin in pins:  # every pin kept exactly (uv prints the version without a local tag)
+        name, version = pin.split("==")
+        assert resolved.get(name.lower(), "").split("+")[0] == version, (pin, resolved.get(name))
+
+
+def _pins() -> list[str]:
+    lines = (ROOT / "requirements.txt").read_text().splitlines()
+    return [ln.strip() for ln in lines if ln.strip() and not ln.startswith("#")]
+
+
+def _pin(name: str) -> str:
+    return next(p for p in _pins() if p.startswith(f"{name}=="))
+
+
+def test_the_macos_floor_is_real(tmp_path: Path) -> None:
+    """The README's "macOS 14 or later": torch's arm64 wheel resolves for 14, not for 13."""
+    platform = PLATFORMS["macos-arm64"][0]
+    on_14 = _resolve(
+        "3.12", (platform, {"MACOSX_DEPLOYMENT_TARGET": "14.0"}), [_pin("torch")], tmp_path
+    )
+    assert on_14.returncode == 0, on_14.stderr[-2000:]
+    on_13 = _resolve(
+        "3.12", (platform, {"MACOSX_DEPLOYMENT_TARGET": "13.0"}), [_pin("torch")], tmp_path
+    )
+    assert on_13.returncode != 0, "torch resolves for macOS 13 arm64: lower the README's floor"
+
+
+def test_ipykernel_pin_is_why_3_10_is_not_supported(tmp_path: Path) -> None:
+    """The reason the README gives for starting at 3.11 holds for the pinned set."""
+    done = _resolve("3.10", PLATFORMS["linux-x86_64"], [_pin("ipykernel")], tmp_path)
+    assert done.returncode != 0 and "3.11" in done.stdout + done.stderr, done.stderr[-2000:]
+
+
+def _range(text: str, pattern: str) -> tuple[str, str]:
+    m = re.search(pattern, text, re.S)
+    assert m, f"pattern {pattern!r} not found"
+    return m.group(1), m.group(2)
+
+
+@pytest.mark.filterwarnings("ignore")
+def test_one_supported_range_everywhere() -> None:
+    tomllib = pytest.importorskip("tomllib")
+    from recsys_ref.course.doctor import SUPPORTED
+
+    want = (PYTHONS[0], PYTHONS[-1])
+    requires = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["requires-python"]
+    lo, hi = _range(requires, r">=(3\.\d+),<(3\.\d+)")
+    assert lo == want[0] and hi == f"3.{int(want[1].split('.')[1]) + 1}", requires
+    assert (
+        _range((ROOT / "Makefile").read_text(), r"PY_MIN := (3\.\d+)\nPY_MAX := (3\.\d+)") == want
+    )
+    assert tuple(f"{a}.{b}" for a, b in SUPPORTED) == want
+    readme = (ROOT / "README.md").read_text()
+    assert f"Python {want[0]}, 3.12 or {want[1]}" in readme
