@@ -36,7 +36,7 @@ def run_check(task_id: str, fn: Callable[..., Any], *, seed: int | None = None) 
     if ex.guard is not None and done:
         guard_cases = ex.guard.make_cases(seed)
         guard_outcomes = run_cases(fn, guard_cases, record=True)
-    return evaluate(ex, cases, outcomes, guard_cases, guard_outcomes)
+    return evaluate(ex, cases, outcomes, guard_cases, guard_outcomes, guard_values_required=True)
 
 
 def check(task_id: str, fn: Callable[..., Any], *, seed: int | None = None) -> None:
