@@ -112,7 +112,7 @@ def _asked(want: Any) -> str:
     if isinstance(want, float):
         return "a Python float"
     if isinstance(want, (tuple, list)):
-        return f"a tuple of {len(want)}"
+        return f"a {type(want).__name__} of {len(want)}"
     return _kind(want)
 
 
@@ -121,12 +121,30 @@ def _returned(what: str, got: Any, want: Any) -> str:
     return f"{head}; the task asks for {_asked(want)}"
 
 
+def _numpy(t: torch.Tensor) -> np.ndarray:
+    t = t.detach().cpu()
+    return t.numpy() if t.dtype != torch.bfloat16 else t.float().numpy()
+
+
 def _dense(x: Any) -> np.ndarray:
+    """A dense ndarray of a tensor, ndarray or scipy.sparse matrix.
+
+    Sparse COO tensors are densified in numpy (duplicates summed, as
+    coalescing does): torch's ``to_dense`` of a tiny tensor costs ~20 ms on a
+    loaded two-core machine.  Indices outside the shape raise ``ValueError``.
+    """
     if isinstance(x, torch.Tensor):
-        t = x.detach()
-        if t.layout != torch.strided:
-            t = t.to_dense()
-        return t.cpu().numpy() if t.dtype != torch.bfloat16 else t.float().cpu().numpy()
+        if x.layout == torch.sparse_coo:
+            idx, vals = _numpy(x._indices()), _numpy(x._values())
+            shape = tuple(x.shape)
+            if idx.size and ((idx < 0).any() or (idx >= np.asarray(shape[:idx.shape[0]])[:, None]).any()):
+                raise ValueError(f"a sparse tensor with indices outside its shape {shape}")
+            out = np.zeros(shape, dtype=vals.dtype)
+            np.add.at(out, tuple(idx), vals)
+            return out
+        if x.layout != torch.strided:
+            return _numpy(x.to_dense())
+        return _numpy(x)
     if _is_scipy_sparse(x):
         return np.asarray(x.toarray())
     return np.asarray(x)
@@ -226,6 +244,68 @@ def _element(what: str, i: int, names: Sequence[str]) -> str:
 # ---------------------------------------------------------------- values
 
 
+def _coo(x: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
+    """Linear indices (sorted, unique) and summed values of a sparse COO tensor, in numpy."""
+    idx, vals = _numpy(x._indices()), _numpy(x._values())
+    shape = tuple(x.shape)
+    if idx.size and ((idx < 0).any() or (idx >= np.asarray(shape)[:, None]).any()):
+        raise ValueError(f"a sparse tensor with indices outside its shape {shape}")
+    lin = np.ravel_multi_index(tuple(idx), shape) if idx.shape[1] else np.zeros(0, dtype=np.int64)
+    uniq, inv = np.unique(lin, return_inverse=True)
+    summed = np.zeros(len(uniq), dtype=vals.dtype)
+    np.add.at(summed, inv.reshape(-1), vals)
+    return uniq, summed
+
+
+def _sparse_pair(got: Any, want: Any):
+    """Both sparse COO (no dense dimensions): their values on the union of the nonzeros,
+    compared without densifying an N×N matrix; else None."""
+    if not (isinstance(got, torch.Tensor) and isinstance(want, torch.Tensor)
+            and got.layout == want.layout == torch.sparse_coo
+            and got.dense_dim() == 0 and want.dense_dim() == 0):
+        return None
+    shape = tuple(got.shape)
+    if shape != tuple(want.shape):
+        return None, None, None, shape
+    gl, gv = _coo(got)
+    wl, wv = _coo(want)
+    union = np.union1d(gl, wl)
+    g = np.zeros(len(union), dtype=np.result_type(gv.dtype, np.float64) if gv.dtype.kind == "f" else gv.dtype)
+    w = np.zeros(len(union), dtype=g.dtype if wv.dtype.kind == g.dtype.kind else wv.dtype)
+    g[np.searchsorted(union, gl)] = gv
+    w[np.searchsorted(union, wl)] = wv
+    return g, w, union, shape
+
+
+def _compare_flat(g: np.ndarray, w: np.ndarray, where: np.ndarray | None, shape: tuple[int, ...],
+                  rtol: float, atol: float, what: str) -> str | None:
+    """Compare flat values; ``where`` maps positions to linear indices of ``shape`` (None: all)."""
+    total = int(np.prod(shape)) if shape else 1
+
+    def index(i: int) -> str:
+        lin = int(where[i]) if where is not None else i
+        return f" at index {tuple(int(v) for v in np.unravel_index(lin, shape))}" if shape else ""
+
+    if w.dtype == bool or w.dtype.kind in "iu":
+        if not np.array_equal(g, w):
+            return f"{what} differs from the reference in {int((g != w).sum())} of {total} entries"
+        return None
+    g, w = g.astype(np.float64), w.astype(np.float64)
+    bad = ~np.isfinite(g) & np.isfinite(w)
+    if bad.any():
+        return (f"{what} contains NaN or inf (first{index(int(np.argmax(bad)))}) where the reference "
+                "is finite")
+    if g.size == 0:
+        return None
+    close = np.isclose(g, w, rtol=rtol, atol=atol, equal_nan=True)
+    if not close.all():
+        err = np.where(close, 0.0, np.abs(np.nan_to_num(g - w, nan=np.inf)))
+        i = int(np.argmax(err))
+        return (f"{what} differs from the reference in {int((~close).sum())} of {total} entries "
+                f"(largest error {float(err[i]):.3g}{index(i)})")
+    return None
+
+
 def difference(got: Any, want: Any, rtol: float, atol: float, what: str = "the output",
                names: Sequence[str] = ()) -> str | None:
     """None when ``got`` matches ``want`` in kind and value, else a phrase that says how it differs.
@@ -245,28 +325,21 @@ def _difference(got: Any, want: Any, rtol: float, atol: float, what: str, names:
     if problem:
         return problem[1]
     if isinstance(want, torch.Tensor) or isinstance(want, np.ndarray) or _is_scipy_sparse(want):
-        g, w = _dense(got), _dense(want)
-        if g.shape != w.shape:
-            return f"{what} has shape {tuple(g.shape)}, expected {tuple(w.shape)}"
-        if w.dtype == bool or w.dtype.kind in "iu":
-            if not np.array_equal(g, w):
-                return f"{what} differs from the reference in {int((g != w).sum())} of {w.size} entries"
-            return None
-        g, w = g.astype(np.float64), w.astype(np.float64)
-        bad_g, bad_w = ~np.isfinite(g), ~np.isfinite(w)
-        if (bad_g & ~bad_w).any():
-            idx = tuple(int(i) for i in np.argwhere(bad_g & ~bad_w)[0])
-            return f"{what} contains NaN or inf (first at index {idx}) where the reference is finite"
-        if g.size == 0:
-            return None
-        close = np.isclose(g, w, rtol=rtol, atol=atol, equal_nan=True)
-        if not close.all():
-            err = np.where(close, 0.0, np.abs(np.nan_to_num(g - w, nan=np.inf)))
-            idx = np.unravel_index(int(np.argmax(err)), err.shape)
-            at = f" at index {tuple(int(i) for i in idx)}" if g.ndim else ""
-            return (f"{what} differs from the reference in {int((~close).sum())} of {g.size} entries "
-                    f"(largest error {float(err[idx]):.3g}{at})")
-        return None
+        try:
+            pair = _sparse_pair(got, want)
+            if pair is None:
+                g, w = _dense(got), _dense(want)
+                if g.shape != w.shape:
+                    return f"{what} has shape {tuple(g.shape)}, expected {tuple(w.shape)}"
+                shape, where = g.shape, None
+                g, w = g.reshape(-1), w.reshape(-1)
+            else:
+                g, w, where, shape = pair
+                if shape != tuple(want.shape):
+                    return f"{what} has shape {shape}, expected {tuple(want.shape)}"
+        except ValueError as exc:
+            return f"{what} is {exc}"
+        return _compare_flat(g, w, where, shape, rtol, atol, what)
     if isinstance(want, (bool, np.bool_)):
         return None if bool(got) == bool(want) else f"{what} is {bool(got)}, which is not the expected value"
     if _is_number(want):
@@ -416,7 +489,7 @@ _FRIENDLY_OPS = {
     "to_dense": "`.to_dense()`", "mm": "a matrix product (`@`)", "bmm": "a batched matrix product (`@`)",
     "matmul": "a matrix product (`@`)", "mul": "an element-wise product (`*`)", "add": "an addition (`+`)",
     "sub": "a subtraction (`-`)", "expand": "broadcasting (`expand`)", "copy": "a copy",
-    "index": "indexing", "unsqueeze": "`unsqueeze`", "sparse_coo_tensor_with_dims_and_tensors":
+    "index": "indexing", "diag_embed": "torch.diag", "diag": "torch.diag", "unsqueeze": "`unsqueeze`", "sparse_coo_tensor_with_dims_and_tensors":
     "torch.sparse_coo_tensor",
 }
 

@@ -63,16 +63,27 @@ class Outcome:
         return d
 
 
+class GuardExceeded(Exception):
+    """Raised inside the learner's function once a recorded bound is exceeded (stops early)."""
+
+
 class NumelRecorder(TorchDispatchMode):
     """Records the largest tensor any torch op creates (sparse: stored values),
-    the op that created it, and how many ops were dispatched."""
+    the op that created it, and how many ops were dispatched.
 
-    def __init__(self) -> None:
+    With ``numel_limit``/``ops_limit`` it raises ``GuardExceeded`` as soon as
+    either is exceeded, so a quadratic or looping function stops at once; the
+    record already holds what the verdict needs.
+    """
+
+    def __init__(self, numel_limit: int | None = None, ops_limit: int | None = None) -> None:
         super().__init__()
         self.max_numel = 0
         self.largest: tuple[int, ...] = ()
         self.creator = ""
         self.ops = 0
+        self.numel_limit, self.ops_limit = numel_limit, ops_limit
+        self.exceeded = False
 
     def __torch_dispatch__(self, func, types, args=(), kwargs=None):
         out = func(*args, **(kwargs or {}))
@@ -83,6 +94,10 @@ class NumelRecorder(TorchDispatchMode):
                 if n > self.max_numel:
                     self.max_numel, self.largest = n, tuple(t.shape)
                     self.creator = str(getattr(getattr(func, "overloadpacket", None), "__name__", func))
+        if ((self.numel_limit is not None and self.max_numel > self.numel_limit)
+                or (self.ops_limit is not None and self.ops > self.ops_limit)):
+            self.exceeded = True
+            raise GuardExceeded("the complexity guard's bound was exceeded")
         return out
 
 
@@ -158,7 +173,14 @@ def _changed(before: Any, after: Any, path: str) -> str | None:
         if not isinstance(after, torch.Tensor):
             return path
         b, a = before, after.detach()
-        if b.layout != torch.strided:
+        if b.layout != a.layout:
+            return path
+        if b.layout == torch.sparse_coo:  # compared without to_dense (slow under load)
+            b, a = b.coalesce(), a.coalesce()
+            if b.shape != a.shape or not torch.equal(b.indices(), a.indices()):
+                return path
+            b, a = b.values(), a.values()
+        elif b.layout != torch.strided:
             b, a = b.to_dense(), a.to_dense()
         same = b.shape == a.shape and b.dtype == a.dtype and bool(torch.equal(b, a) or (
             b.is_floating_point() and torch.equal(b.isnan(), a.isnan())
@@ -235,33 +257,41 @@ def gradients(value: Any, leaves: list[torch.Tensor]) -> list[Any]:
 # ---------------------------------------------------------------- calling
 
 
-def call(fn: Callable[..., Any], case: Case, *, record: bool = False) -> Outcome:
+def call(fn: Callable[..., Any], case: Case, *, record: bool = False,
+         numel_limit: int | None = None, ops_limit: int | None = None) -> Outcome:
     """Call ``fn`` on one case; never raises.
 
     On a case with ``grad=True`` the floating inputs are fresh leaves that
     require grad, and the outcome carries the gradients (``Outcome.grads``).
+    With ``record``, ``numel_limit``/``ops_limit`` stop the call early once
+    exceeded (the outcome is then ``ok`` with no value and the record).
     """
     args = case.args
     leaves: list[torch.Tensor] = []
     if case.grad:
         args, leaves, _ = grad_leaves(fn, case)
     before = _snapshot(args)
-    recorder = NumelRecorder() if record else None
+    recorder = NumelRecorder(numel_limit, ops_limit) if record else None
     try:
         if recorder is not None:
             with recorder:
                 value = fn(*args, **case.kwargs)
         else:
             value = fn(*args, **case.kwargs)
-    except NotImplementedError as exc:
-        return Outcome(NOT_STARTED, message=str(exc))
     except Exception as exc:  # noqa: BLE001 - any learner error becomes a message
+        if recorder is not None and recorder.exceeded:
+            return Outcome(OK, value=None, max_numel=recorder.max_numel, largest=recorder.largest,
+                           creator=recorder.creator, ops=recorder.ops)
+        if isinstance(exc, NotImplementedError):
+            return Outcome(NOT_STARTED, message=str(exc))
         return Outcome(ERROR, message=f"{type(exc).__name__}: {exc}{_learner_frame(exc)}")
     for name, b, a in zip(parameter_names(fn, len(args)), before, args):
         where = _changed(b, a, name)
         if where:
             return Outcome(MUTATED, message=f"`{where}`")
     out = Outcome(OK, value=value)
+    if recorder is not None and recorder.exceeded:  # the learner's code swallowed GuardExceeded
+        out.value = None
     if recorder is not None:
         out.max_numel, out.largest, out.creator, out.ops = (
             recorder.max_numel, recorder.largest, recorder.creator, recorder.ops)
@@ -282,11 +312,17 @@ def _detached(x: Any) -> Any:
     return x
 
 
-def run_cases(fn: Callable[..., Any], cases: list[Case], *, record: bool = False) -> list[Outcome]:
-    """Call ``fn`` on every case; stops early once the function is a stub."""
+def run_cases(fn: Callable[..., Any], cases: list[Case], *, record: bool = False,
+              numel_limits: list[int | None] | None = None, ops_limit: int | None = None) -> list[Outcome]:
+    """Call ``fn`` on every case; stops early once the function is a stub.
+
+    ``numel_limits`` (one per case) and ``ops_limit`` stop a recorded call
+    early once its bound is exceeded (``check()`` passes the guard's bounds).
+    """
     outcomes = []
-    for case in cases:
-        o = call(fn, case, record=record)
+    for i, case in enumerate(cases):
+        limit = numel_limits[i] if numel_limits is not None and i < len(numel_limits) else None
+        o = call(fn, case, record=record, numel_limit=limit, ops_limit=ops_limit)
         outcomes.append(o)
         if o.kind == NOT_STARTED:
             break

@@ -628,8 +628,8 @@ EXERCISES = [
                               "with torch.sparse.sum or index_add and scale the nonzero values).",
                               creators={"eye": "scale A.values() by the degrees of their row and column "
                                                "instead of building a diagonal matrix",
-                                        "diag": "scale A.values() by the degrees of their row and column "
-                                                "instead of torch.diag"}),
+                                        "diag_embed": "scale A.values() by the degrees of their row and "
+                                                      "column instead of torch.diag"}),
     ),
     Exercise(
         task_id="ngcf_3", title="per-edge messages and aggregation for one node", notebook=NB11,
