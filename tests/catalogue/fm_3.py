@@ -39,9 +39,9 @@ def float32(x, V):
 
 
 def through_numpy(x, V):
-    xv = x.numpy()[:, :, None] * V.numpy()
+    xv = x.detach().numpy()[:, :, None] * V.detach().numpy()
     return torch.from_numpy(sum((xv[:, i] * xv[:, j]).sum(1) for i in range(x.shape[1])
-                                for j in range(i + 1, x.shape[1])) + 0.0 * x.numpy()[:, 0])
+                                for j in range(i + 1, x.shape[1])) + 0.0 * x.detach().numpy()[:, 0])
 
 
 WRONG = [

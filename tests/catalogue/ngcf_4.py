@@ -43,7 +43,7 @@ def default_slope(E, L, W1, W2):
 def with_eye(E, L, W1, W2):
     N = E.shape[0]
     side = L @ E
-    return F.leaky_relu((L + torch.eye(N, dtype=E.dtype)) @ E @ W1 + (side * E) @ W2, 0.2)
+    return F.leaky_relu((torch.eye(N, dtype=E.dtype) + L) @ E @ W1 + (side * E) @ W2, 0.2)
 
 
 def dense_L(E, L, W1, W2):
@@ -77,7 +77,7 @@ WRONG = [
     Variant("no activation", no_activation, "no_activation"),
     Variant("ReLU", relu, "relu"),
     Variant("F.leaky_relu default slope", default_slope, "default_slope"),
-    Variant("(L + torch.eye(N)) @ E", with_eye, "complexity"),
+    Variant("(torch.eye(N) + L) @ E", with_eye, "complexity"),
     Variant("L.to_dense() @ E", dense_L, "complexity"),
     Variant("Python loop over nodes", loop_over_nodes, "loop"),
     Variant("float32", float32, "dtype"),
