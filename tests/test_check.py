@@ -26,20 +26,40 @@ def t(*values, dtype=torch.float64):
         (t(1.0, 2.0 + 1e-12), t(1.0, 2.0), None),
         (t(1.0, 2.5), t(1.0, 2.0), "differs from the reference in 1 of 2 entries (largest error 0.5 at index (1,))"),
         (t(1.0, 2.0, 3.0), t(1.0, 2.0), "has shape (3,), expected (2,)"),
-        (t(1.0, 2.0, dtype=torch.float32), t(1.0, 2.0), "has dtype float32, expected float64"),
+        (t(1.0, 2.0, dtype=torch.float32), t(1.0, 2.0), "has dtype float32; the task asks for float64"),
         (t(1.0, float("nan")), t(1.0, 2.0), "contains NaN or inf (first at index (1,))"),
         (t(1.0, float("nan")), t(1.0, float("nan")), None),
-        ([1.0, 2.0], t(1.0, 2.0), "is a list, expected a torch.Tensor"),
-        (None, t(1.0), "is None (does your function end with `return ...`?), expected a torch.Tensor"),
+        ([1.0, 2.0], t(1.0, 2.0), "your function returned a list of 2; the task asks for a dense torch tensor"),
+        (None, t(1.0), "returned None (does your function end with `return ...`?); the task asks for"),
         ((t(1.0), t(2.0)), (t(1.0), t(3.0)), "element 1 of the output differs"),
-        ((t(1.0),), (t(1.0), t(3.0)), "has 1 elements, expected 2"),
+        ((t(1.0),), (t(1.0), t(3.0)), "has 1 elements; the task asks for 2"),
         ({"a": 1.0}, {"a": 1.0}, None),
         ({"a": 1.0}, {"a": 1.0, "b": 2.0}, "has keys ['a'], expected ['a', 'b']"),
         (0.5, 0.5000000001, None),
-        (t(0.5), 0.5, None),
-        ("x", 0.5, "is a str, expected a number"),
-        (np.eye(2), sp.eye(2, format="csr"), None),
-        (torch.eye(3).to_sparse(), torch.eye(3), None),
+        (t(0.5), 0.5, "the task asks for a Python float: convert with float(...)"),
+        ("x", 0.5, "your function returned a Python str; the task asks for a Python float"),
+        (np.eye(2), sp.eye(2, format="csr"), "returned a numpy array (float64); the task asks for a scipy.sparse"),
+        (sp.eye(2, format="csr"), sp.eye(2, format="csr"), None),
+        (torch.eye(3).to_sparse(), torch.eye(3), "the task asks for a dense torch tensor"),
+        (torch.eye(3, dtype=torch.float64).to_sparse(), torch.eye(3, dtype=torch.float64).to_sparse(), None),
+        # the kind is checked, not truthiness: bool only where the reference is bool
+        (torch.ones(2, dtype=torch.bool), t(1.0, 2.0), "has dtype bool; the task asks for float64"),
+        (np.ones(2, dtype=bool), t(1.0, 2.0), "returned a numpy array (bool); the task asks for a dense torch"),
+        (torch.ones(2, dtype=torch.bool), torch.tensor([True, False]), "differs from the reference in 1 of 2"),
+        (True, 1.0, "returned a Python bool; the task asks for a Python float"),
+        (1, 1.0, None),
+        (np.float32(1.0), t(1.0), "return a tensor; `.item()` and `float()` cut the autograd graph"),
+        (0.5, t(0.5), "return a tensor; `.item()` and `float()` cut the autograd graph"),
+        (t(1.0, 2.0).numpy(), t(1.0, 2.0), "returned a numpy array (float64); the task asks for a dense torch"),
+        (t(1.0, 2.0).float().numpy(), t(1.0, 2.0), "returned a numpy array (float32)"),
+        (np.array(["a", "b"]), t(1.0, 2.0), "returned a numpy array (<U1)"),
+        (object(), t(1.0), "your function returned a object; the task asks for a dense torch tensor"),
+        ([t(1.0), "x"], [t(1.0), t(2.0)], "element 1 of the output is a Python str"),
+        (torch.eye(2, dtype=torch.float64).to_sparse_csr(), torch.eye(2, dtype=torch.float64).to_sparse(),
+         "is a sparse CSR torch tensor (float64); the task asks for a sparse COO torch tensor"),
+        (torch.sparse_coo_tensor(torch.tensor([[0, 5]]), torch.ones(2, dtype=torch.float64), (3,),
+                                 check_invariants=False), torch.zeros(3, dtype=torch.float64).to_sparse(),
+         "indices outside its shape (3,)"),
     ],
 )
 def test_difference(got, want, phrase) -> None:
@@ -137,7 +157,7 @@ def test_wrong_signature_is_named() -> None:
 
 def test_in_place_change_of_an_input_is_caught() -> None:
     r = run_check("toy_1", lambda x: x.cumsum_(0))
-    assert r.status == "failed" and "changed its argument 1 in place" in r.message
+    assert r.status == "failed" and "changed `x` in place" in r.message
 
 
 def test_complexity_guard_fails_quadratic_memory_however_fast() -> None:
