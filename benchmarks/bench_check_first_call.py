@@ -50,8 +50,8 @@ def main(tasks: list[str]) -> None:
             print(f"{tid:<8} failed: {run.stderr.strip().splitlines()[-1:]}")
             continue
         r = json.loads(run.stdout.strip().splitlines()[-1])
-        cell = lambda k: f"{r[k][0]:.2f} ({r[k][1]:.2f})"  # noqa: E731
-        print(f"{tid:<8} {cell('import'):>16} {cell('first'):>20} {cell('second'):>16}")
+        cells = {k: f"{r[k][0]:.2f} ({r[k][1]:.2f})" for k in ("import", "first", "second")}
+        print(f"{tid:<8} {cells['import']:>16} {cells['first']:>20} {cells['second']:>16}")
     print(describe())
 
 
