@@ -427,3 +427,9 @@ def test_what_the_worker_sends_back_is_codec_encodable() -> None:
     assert o.grads is not None and o.ops and o.creator
     codec.encode(o.to_plain(), "the outcome")
     assert Case.from_plain(case.to_plain()).grad and not Case.from_plain(["x", (1,), {}]).grad
+
+
+def test_gradient_numpy_on_inputs_that_require_grad_is_named() -> None:
+    r = run_check("warmup", lambda U, I: torch.from_numpy(U.numpy() @ I.numpy().T), seed=0)
+    assert (r.status, r.misconception) == ("failed", "no_gradient"), r.message
+    assert "inputs requiring grad" in r.message and "stay in torch" in r.message

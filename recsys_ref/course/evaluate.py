@@ -544,6 +544,10 @@ def evaluate(
                 "Replace the `raise NotImplementedError(...)` line with your code, run that cell, "
                 "then run this check again.",
                 0.0, ex.points)
+        if o.kind == ERROR and case.grad and "requires grad" in o.message:
+            return fail(f"raised {o.message} on the case '{case.name}': training calls it on tensors "
+                        "that require grad, so stay in torch (no `.numpy()`, `.item()` or "
+                        "`.tolist()` on the inputs).", NO_GRADIENT)
         if o.kind == ERROR:
             return fail(f"raised {o.message} on the case '{case.name}'.")
         if o.kind == MUTATED:
