@@ -3,7 +3,16 @@
 COURSE.md §5.  A spec names the reference callable, draws seeded inputs
 (random ones plus edge cases), says how outputs are compared, lists the named
 misconceptions (wrong variants that a learner's output is matched against),
-and optionally guards complexity by the size of the tensors a function creates.
+and optionally guards complexity by the size of the tensors a function creates
+and the number of ops it dispatches.
+
+Everything else applies to a spec by default, derived from the reference: the
+output contract (container, dtype, layout, shape of the reference's output on
+each case), the names of a tuple output's elements (from ``return a, b``), and,
+with ``differentiable=True``, a gradient case.  Edge cases are the spec's to
+draw by design: the inputs on which the known wrong variants differ from the
+reference and from each other (an isolated last node, margins beyond float64
+σ's range, non-square shapes, ties, a batch of one).
 """
 
 from __future__ import annotations
