@@ -2,7 +2,9 @@
 
 Each task's function is a pure function of tensors, lists and scalars; the references live in the
 core package (graph, ngcf, losses, metrics).  Every misconception is a wrong variant with the
-reference's signature that differs from it on the first case.
+reference's signature; the cases are drawn so that each differs from the reference and from the
+other variants on at least one case (an isolated last node, margins beyond ±745, users with
+1 ≤ |T_u| < K test items and a hit, tied scores, square but non-symmetric weights).
 """
 
 from __future__ import annotations
