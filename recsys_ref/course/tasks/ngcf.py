@@ -508,11 +508,11 @@ def _metric_cases(seed: int) -> list[Case]:
 
 def _metric_guard_cases(seed: int) -> list[Case]:
     g = _gen(seed + 3)
-    U, M = 3000, 40
+    U, M = 1000, 30  # a per-user loop dispatches > 1,000 ops here, the matrix form < 20
     cell = torch.rand(U, M, generator=g)
     train, test = (cell < 0.2).double(), ((cell >= 0.2) & (cell < 0.4)).double()
     test[:, -1] = torch.where(test.sum(1) == 0, 1.0 - train[:, -1], test[:, -1])
-    return [Case("3,000 users, 40 items, k = 10",
+    return [Case("1,000 users, 30 items, k = 10",
                  (torch.randn(U, M, generator=g, dtype=torch.float64), train, test, 10))]
 
 
