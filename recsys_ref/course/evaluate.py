@@ -174,7 +174,7 @@ def contract_problem(got: Any, want: Any, what: str = "the output",
                 return LAYOUT, f"{what} is {_kind(got)}; the task asks for {_asked(want)}: {how}"
             if got.dtype != want.dtype:
                 return DTYPE, (f"{what} has dtype {_dtype_name(got)}; the task asks for {_dtype_name(want)} "
-                               "(keep the inputs' dtype: no .float(), torch.tensor(..., dtype=...) or "
+                               "(look for a .float(), a torch.tensor/torch.ones without dtype=, or a "
                                "numpy round trip)")
             return None
         if _is_number(got) or isinstance(got, (bool, np.bool_)):
@@ -602,8 +602,9 @@ def evaluate(
                             COMPLEXITY)
             if guard.max_ops is not None and o.ops is not None and o.ops > guard.max_ops:
                 return fail(f"{guard.loop_message or 'the notebook asks for no Python loops.'} On the "
-                            f"case '{case.name}' it dispatched {o.ops:,} torch ops (the matrix form needs "
-                            f"fewer than {guard.max_ops:,}): a Python loop runs one op per element.", LOOP)
+                            f"case '{case.name}' it dispatched at least {o.ops:,} torch ops, over the bound "
+                            f"of {guard.max_ops:,} (the matrix form needs a few dozen): a Python loop "
+                            "dispatches ops for every element it visits.", LOOP)
             if o.value is not None or guard_values_required:
                 want = ex.reference(*case.args, **case.kwargs)
                 d = _differs(ex, o.value, want)
