@@ -2,7 +2,10 @@
 
 Runs in the process that owns the reference (the learner's kernel for
 ``check()``, the grader's own process when grading), so the learner's code
-never sees expected values.
+never sees expected values.  ``check()`` and the grader share this one code
+path: the output contract (container, dtype, layout, shape, inferred from the
+reference's output), the values, the gradients, the misconceptions and the
+complexity guard (sizes, the op that created the largest tensor, op counts).
 """
 
 from __future__ import annotations
@@ -15,11 +18,17 @@ from typing import Any
 import numpy as np
 import torch
 
+from . import runner
 from .runner import ERROR, MUTATED, NOT_STARTED, OK, SIGNATURE, Outcome
-from .spec import Case, Exercise
+from .spec import Case, Exercise, Misconception
 
 PASSED, FAILED, NOT_STARTED_STATUS, MISSING, CRASHED = (
     "passed", "failed", "not started", "missing", "crashed")
+
+# Names of the diagnoses the output contract, the gradient check and the guard give
+# (``Result.misconception``), beside the names of a spec's own misconceptions.
+CONTAINER, DTYPE, LAYOUT, NO_GRADIENT, GRADIENT, GUARD_VALUE, COMPLEXITY, LOOP = (
+    "container", "dtype", "layout", "no_gradient", "gradient", "guard_value", "complexity", "loop")
 
 
 @dataclass
@@ -45,21 +54,20 @@ class Result:
         }
 
 
-# ---------------------------------------------------------------- comparison
+# ---------------------------------------------------------------- what a value is
 
 
-def _as_array(x: Any) -> np.ndarray | None:
-    """Dense float64/bool ndarray view of a tensor-like output, else None."""
-    if isinstance(x, torch.Tensor):
-        t = x.detach()
-        if t.layout != torch.strided:
-            t = t.to_dense()
-        return t.cpu().numpy() if t.dtype != torch.bfloat16 else t.float().cpu().numpy()
-    if isinstance(x, np.ndarray):
-        return x
-    if hasattr(x, "toarray") and hasattr(x, "nnz"):  # scipy.sparse
-        return np.asarray(x.toarray())
-    return None
+def _is_scipy_sparse(x: Any) -> bool:
+    return hasattr(x, "toarray") and hasattr(x, "nnz") and hasattr(x, "format")
+
+
+def _is_number(x: Any) -> bool:
+    return isinstance(x, (int, float, np.integer, np.floating)) and not isinstance(x, (bool, np.bool_))
+
+
+def _layout_name(t: torch.Tensor) -> str:
+    return {torch.strided: "dense", torch.sparse_coo: "sparse COO", torch.sparse_csr: "sparse CSR",
+            torch.sparse_csc: "sparse CSC"}.get(t.layout, str(t.layout).replace("torch.", ""))
 
 
 def _dtype_name(x: Any) -> str:
@@ -67,106 +75,429 @@ def _dtype_name(x: Any) -> str:
 
 
 def _kind(x: Any) -> str:
+    """What ``x`` is, in the words of the messages ("a dense torch tensor (float32)")."""
     if x is None:
         return "None (does your function end with `return ...`?)"
     if isinstance(x, torch.Tensor):
-        return "a torch.Tensor"
+        return f"a {_layout_name(x)} torch tensor ({_dtype_name(x)})"
     if isinstance(x, np.ndarray):
-        return "a numpy array"
-    if hasattr(x, "toarray") and hasattr(x, "nnz"):
-        return "a scipy.sparse matrix"
+        return f"a numpy array ({x.dtype})"
+    if _is_scipy_sparse(x):
+        return f"a scipy.sparse {x.format} matrix ({x.dtype})"
+    if isinstance(x, (bool, np.bool_)):
+        return "a Python bool"
+    if isinstance(x, (np.integer, np.floating)):
+        return f"a numpy scalar ({x.dtype})"
+    if isinstance(x, (int, float, str)):
+        return f"a Python {type(x).__name__}"
+    if isinstance(x, (tuple, list)):
+        return f"a {type(x).__name__} of {len(x)}"
+    if isinstance(x, dict):
+        return "a dict"
     return f"a {type(x).__name__}"
 
 
-def _is_number(x: Any) -> bool:
-    return isinstance(x, (int, float, np.integer, np.floating)) and not isinstance(x, bool)
+def _asked(want: Any) -> str:
+    """What the task asks for, from the reference's output."""
+    if isinstance(want, torch.Tensor):
+        return f"a {_layout_name(want)} torch tensor ({_dtype_name(want)})"
+    if isinstance(want, np.ndarray):
+        return f"a numpy array ({want.dtype})"
+    if _is_scipy_sparse(want):
+        return f"a scipy.sparse {want.format} matrix"
+    if isinstance(want, bool):
+        return "a Python bool"
+    if isinstance(want, int):
+        return "a Python int"
+    if isinstance(want, float):
+        return "a Python float"
+    if isinstance(want, (tuple, list)):
+        return f"a {type(want).__name__} of {len(want)}"
+    return _kind(want)
 
 
-def difference(got: Any, want: Any, rtol: float, atol: float, what: str = "the output") -> str | None:
-    """None when ``got`` matches ``want``, else a phrase that says how it differs."""
-    want_arr = _as_array(want)
-    if want_arr is not None:
-        got_arr = _as_array(got)
-        if got_arr is None:
-            if _is_number(got) and want_arr.size == 1:
-                got_arr = np.asarray(got)
-            else:
-                return f"{what} is {_kind(got)}, expected {_kind(want)}"
-        if isinstance(want, torch.Tensor) and isinstance(got, torch.Tensor) and got.dtype != want.dtype:
-            return f"{what} has dtype {_dtype_name(got)}, expected {_dtype_name(want)} (keep the inputs' dtype)"
-        if got_arr.shape != want_arr.shape:
-            return f"{what} has shape {tuple(got_arr.shape)}, expected {tuple(want_arr.shape)}"
-        if want_arr.dtype == bool or got_arr.dtype == bool:
-            if not np.array_equal(got_arr.astype(bool), want_arr.astype(bool)):
-                return f"{what} differs from the reference in {int((got_arr != want_arr).sum())} entries"
+def _returned(what: str, got: Any, want: Any) -> str:
+    head = f"your function returned {_kind(got)}" if what == "the output" else f"{what} is {_kind(got)}"
+    return f"{head}; the task asks for {_asked(want)}"
+
+
+def _numpy(t: torch.Tensor) -> np.ndarray:
+    t = t.detach().cpu()
+    return t.numpy() if t.dtype != torch.bfloat16 else t.float().numpy()
+
+
+def _dense(x: Any) -> np.ndarray:
+    """A dense ndarray of a tensor, ndarray or scipy.sparse matrix.
+
+    Sparse COO tensors are densified in numpy (duplicates summed, as
+    coalescing does): torch's ``to_dense`` of a tiny tensor costs ~20 ms on a
+    loaded two-core machine.  Indices outside the shape raise ``ValueError``.
+    """
+    if isinstance(x, torch.Tensor):
+        if x.layout == torch.sparse_coo:
+            idx, vals = _numpy(x._indices()), _numpy(x._values())
+            shape = tuple(x.shape)
+            if idx.size and ((idx < 0).any() or (idx >= np.asarray(shape[:idx.shape[0]])[:, None]).any()):
+                raise ValueError(f"a sparse tensor with indices outside its shape {shape}")
+            out = np.zeros(shape, dtype=vals.dtype)
+            np.add.at(out, tuple(idx), vals)
+            return out
+        if x.layout != torch.strided:
+            return _numpy(x.to_dense())
+        return _numpy(x)
+    if _is_scipy_sparse(x):
+        return np.asarray(x.toarray())
+    return np.asarray(x)
+
+
+# ---------------------------------------------------------------- the output contract
+
+
+def contract_problem(got: Any, want: Any, what: str = "the output",
+                     names: Sequence[str] = ()) -> tuple[str, str] | None:
+    """``(diagnosis, sentence)`` when ``got`` is not of the kind ``want`` is, else None.
+
+    Container (torch tensor vs numpy vs Python scalar vs scipy.sparse), layout
+    (dense vs sparse COO vs CSR) and dtype must match the reference's output
+    exactly; shapes and values are the comparison's job.
+    """
+    if isinstance(want, torch.Tensor):
+        if isinstance(got, torch.Tensor):
+            if got.layout != want.layout:
+                if want.layout == torch.sparse_coo:
+                    how = ("build it with torch.sparse_coo_tensor" if got.layout == torch.strided
+                           else "convert with .to_sparse_coo()")
+                elif want.layout == torch.strided:
+                    how = "convert with .to_dense() only at the end, or use a sparse × dense product"
+                else:
+                    how = f"return the {_layout_name(want)} layout"
+                return LAYOUT, f"{what} is {_kind(got)}; the task asks for {_asked(want)}: {how}"
+            if got.dtype != want.dtype:
+                return DTYPE, (f"{what} has dtype {_dtype_name(got)}; the task asks for {_dtype_name(want)} "
+                               "(look for a .float(), a torch.tensor/torch.ones without dtype=, or a "
+                               "numpy round trip)")
             return None
-        g, w = got_arr.astype(np.float64), want_arr.astype(np.float64)
-        bad_g, bad_w = ~np.isfinite(g), ~np.isfinite(w)
-        if (bad_g & ~bad_w).any():
-            idx = tuple(int(i) for i in np.argwhere(bad_g & ~bad_w)[0])
-            return f"{what} contains NaN or inf (first at index {idx}) where the reference is finite"
-        if g.size == 0:
-            return None
-        close = np.isclose(g, w, rtol=rtol, atol=atol, equal_nan=True)
-        if not close.all():
-            err = np.where(close, 0.0, np.abs(g - w))
-            idx = np.unravel_index(int(np.argmax(err)), err.shape)
-            at = f" at index {tuple(int(i) for i in idx)}" if g.ndim else ""
-            return (f"{what} differs from the reference in {int((~close).sum())} of {g.size} entries "
-                    f"(largest error {float(err[idx]):.3g}{at})")
+        if _is_number(got) or isinstance(got, (bool, np.bool_)):
+            return CONTAINER, (f"{_returned(what, got, want)}: return a tensor; `.item()` and `float()` "
+                               "cut the autograd graph")
+        if isinstance(got, np.ndarray) or _is_scipy_sparse(got):
+            return CONTAINER, (f"{_returned(what, got, want)}: stay in torch (a numpy round trip "
+                               "cuts the autograd graph and changes dtypes)")
+        return CONTAINER, _returned(what, got, want)
+    if isinstance(want, np.ndarray):
+        if not isinstance(got, np.ndarray):
+            return CONTAINER, _returned(what, got, want)
+        if got.dtype != want.dtype:
+            return DTYPE, f"{what} has dtype {got.dtype}; the task asks for {want.dtype}"
         return None
-    if _is_number(want) or isinstance(want, bool):
-        if isinstance(got, torch.Tensor) and got.numel() == 1:
-            got = got.item()
-        if isinstance(got, np.ndarray) and got.size == 1:
-            got = got.item()
-        if not (_is_number(got) or isinstance(got, bool)):
-            return f"{what} is {_kind(got)}, expected a number"
+    if _is_scipy_sparse(want):
+        if not _is_scipy_sparse(got):
+            return CONTAINER, _returned(what, got, want)
+        if got.dtype != want.dtype:
+            return DTYPE, f"{what} has dtype {got.dtype}; the task asks for {want.dtype}"
+        return None
+    if isinstance(want, (bool, np.bool_)):
+        return None if isinstance(got, (bool, np.bool_)) else (CONTAINER, _returned(what, got, want))
+    if isinstance(want, (int, np.integer)):
+        if isinstance(got, (int, np.integer)) and not isinstance(got, (bool, np.bool_)):
+            return None
+        return CONTAINER, _returned(what, got, want) + (
+            ": convert with int(...)" if isinstance(got, torch.Tensor) else "")
+    if isinstance(want, (float, np.floating)):
+        if _is_number(got):
+            return None
+        return CONTAINER, _returned(what, got, want) + (
+            ": convert with float(...) or .item()" if isinstance(got, torch.Tensor) else "")
+    if isinstance(want, (tuple, list)):
+        if not isinstance(got, (tuple, list)):
+            return CONTAINER, _returned(what, got, want)
+        if len(got) != len(want):
+            return CONTAINER, (f"{what} has {len(got)} elements; the task asks for {len(want)}"
+                               + (f" ({', '.join(names)})" if len(names) == len(want) else ""))
+        for i, (g, w) in enumerate(zip(got, want)):
+            p = contract_problem(g, w, _element(what, i, names))
+            if p:
+                return p
+        return None
+    if isinstance(want, dict):
+        if not isinstance(got, dict):
+            return CONTAINER, _returned(what, got, want)
+        for k in want:
+            if k in got:
+                p = contract_problem(got[k], want[k], f"{what}[{k!r}]")
+                if p:
+                    return p
+        return None
+    if isinstance(want, str):
+        return None if isinstance(got, str) else (CONTAINER, _returned(what, got, want))
+    if want is None:
+        return None if got is None else (CONTAINER, _returned(what, got, want))
+    return None
+
+
+def _element(what: str, i: int, names: Sequence[str]) -> str:
+    if what == "the output" and i < len(names):
+        return f"the `{names[i]}` output"
+    return f"element {i} of {what}"
+
+
+# ---------------------------------------------------------------- values
+
+
+def _coo(x: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
+    """Linear indices (sorted, unique) and summed values of a sparse COO tensor, in numpy."""
+    idx, vals = _numpy(x._indices()), _numpy(x._values())
+    shape = tuple(x.shape)
+    if idx.size and ((idx < 0).any() or (idx >= np.asarray(shape)[:, None]).any()):
+        raise ValueError(f"a sparse tensor with indices outside its shape {shape}")
+    lin = np.ravel_multi_index(tuple(idx), shape) if idx.shape[1] else np.zeros(0, dtype=np.int64)
+    uniq, inv = np.unique(lin, return_inverse=True)
+    summed = np.zeros(len(uniq), dtype=vals.dtype)
+    np.add.at(summed, inv.reshape(-1), vals)
+    return uniq, summed
+
+
+def _sparse_pair(got: Any, want: Any):
+    """Both sparse COO (no dense dimensions): their values on the union of the nonzeros,
+    compared without densifying an N×N matrix; else None."""
+    if not (isinstance(got, torch.Tensor) and isinstance(want, torch.Tensor)
+            and got.layout == want.layout == torch.sparse_coo
+            and got.dense_dim() == 0 and want.dense_dim() == 0):
+        return None
+    shape = tuple(got.shape)
+    if shape != tuple(want.shape):
+        return None, None, None, shape
+    gl, gv = _coo(got)
+    wl, wv = _coo(want)
+    union = np.union1d(gl, wl)
+    g = np.zeros(len(union), dtype=np.result_type(gv.dtype, np.float64) if gv.dtype.kind == "f" else gv.dtype)
+    w = np.zeros(len(union), dtype=g.dtype if wv.dtype.kind == g.dtype.kind else wv.dtype)
+    g[np.searchsorted(union, gl)] = gv
+    w[np.searchsorted(union, wl)] = wv
+    return g, w, union, shape
+
+
+def _compare_flat(g: np.ndarray, w: np.ndarray, where: np.ndarray | None, shape: tuple[int, ...],
+                  rtol: float, atol: float, what: str) -> str | None:
+    """Compare flat values; ``where`` maps positions to linear indices of ``shape`` (None: all)."""
+    total = int(np.prod(shape)) if shape else 1
+
+    def index(i: int) -> str:
+        lin = int(where[i]) if where is not None else i
+        return f" at index {tuple(int(v) for v in np.unravel_index(lin, shape))}" if shape else ""
+
+    if w.dtype == bool or w.dtype.kind in "iu":
+        if not np.array_equal(g, w):
+            return f"{what} differs from the reference in {int((g != w).sum())} of {total} entries"
+        return None
+    g, w = g.astype(np.float64), w.astype(np.float64)
+    bad = ~np.isfinite(g) & np.isfinite(w)
+    if bad.any():
+        return (f"{what} contains NaN or inf (first{index(int(np.argmax(bad)))}) where the reference "
+                "is finite")
+    if g.size == 0:
+        return None
+    close = np.isclose(g, w, rtol=rtol, atol=atol, equal_nan=True)
+    if not close.all():
+        err = np.where(close, 0.0, np.abs(np.nan_to_num(g - w, nan=np.inf)))
+        i = int(np.argmax(err))
+        return (f"{what} differs from the reference in {int((~close).sum())} of {total} entries "
+                f"(largest error {float(err[i]):.3g}{index(i)})")
+    return None
+
+
+def difference(got: Any, want: Any, rtol: float, atol: float, what: str = "the output",
+               names: Sequence[str] = ()) -> str | None:
+    """None when ``got`` matches ``want`` in kind and value, else a phrase that says how it differs.
+
+    Strict: ``got`` must be of the kind ``want`` is (``contract_problem``);
+    a bool output is compared as bool only when the reference is bool.  Never
+    raises: an output that cannot be compared is named as such.
+    """
+    try:
+        return _difference(got, want, rtol, atol, what, names)
+    except Exception as exc:  # noqa: BLE001 - a learner's object must not crash the verdict
+        return f"{_returned(what, got, want)} (it could not be compared: {type(exc).__name__})"
+
+
+def _difference(got: Any, want: Any, rtol: float, atol: float, what: str, names: Sequence[str]) -> str | None:
+    problem = contract_problem(got, want, what, names)
+    if problem:
+        return problem[1]
+    if isinstance(want, torch.Tensor) or isinstance(want, np.ndarray) or _is_scipy_sparse(want):
+        try:
+            pair = _sparse_pair(got, want)
+            if pair is None:
+                g, w = _dense(got), _dense(want)
+                if g.shape != w.shape:
+                    return f"{what} has shape {tuple(g.shape)}, expected {tuple(w.shape)}"
+                shape, where = g.shape, None
+                g, w = g.reshape(-1), w.reshape(-1)
+            else:
+                g, w, where, shape = pair
+                if shape != tuple(want.shape):
+                    return f"{what} has shape {shape}, expected {tuple(want.shape)}"
+        except ValueError as exc:
+            return f"{what} is {exc}"
+        return _compare_flat(g, w, where, shape, rtol, atol, what)
+    if isinstance(want, (bool, np.bool_)):
+        return None if bool(got) == bool(want) else f"{what} is {bool(got)}, which is not the expected value"
+    if _is_number(want):
         if math.isnan(float(got)) and not math.isnan(float(want)):
             return f"{what} is NaN"
+        if isinstance(want, (int, np.integer)):
+            return None if int(got) == int(want) else f"{what} is {int(got)}, which is not the expected value"
         if not math.isclose(float(got), float(want), rel_tol=rtol, abs_tol=atol):
             return f"{what} is {float(got):.6g}, which is not the expected value"
         return None
     if isinstance(want, (tuple, list)):
-        if not isinstance(got, (tuple, list)):
-            return f"{what} is {_kind(got)}, expected a tuple of {len(want)}"
-        if len(got) != len(want):
-            return f"{what} has {len(got)} elements, expected {len(want)}"
         for i, (g, w) in enumerate(zip(got, want)):
-            d = difference(g, w, rtol, atol, what=f"element {i} of {what}")
+            d = _difference(g, w, rtol, atol, _element(what, i, names), ())
             if d:
                 return d
         return None
     if isinstance(want, dict):
-        if not isinstance(got, dict):
-            return f"{what} is {_kind(got)}, expected a dict with keys {sorted(want)}"
         if set(got) != set(want):
             return f"{what} has keys {sorted(map(str, got))}, expected {sorted(map(str, want))}"
         for k in want:
-            d = difference(got[k], want[k], rtol, atol, what=f"{what}[{k!r}]")
+            d = _difference(got[k], want[k], rtol, atol, f"{what}[{k!r}]", ())
             if d:
                 return d
         return None
-    if got != want:
+    if not isinstance(got, type(want)) and not isinstance(want, type(got)):
+        return _returned(what, got, want)
+    if bool(got != want):
         return f"{what} is {got!r}, expected a different value"
     return None
 
 
 def _differs(ex: Exercise, got: Any, want: Any) -> str | None:
-    if ex.compare is not None:
-        return ex.compare(got, want)
-    return difference(got, want, ex.rtol, ex.atol)
+    strict = ex.kind == "task" and ex.contract is True
+    try:
+        if callable(ex.contract) and ex.kind == "task":
+            problem = ex.contract(got, want)
+            if problem:
+                return problem
+        if ex.compare is not None:
+            if strict:
+                problem = contract_problem(got, want, names=ex.outputs)
+                if problem:
+                    return problem[1]
+            return ex.compare(got, want)
+    except Exception as exc:  # noqa: BLE001
+        return f"{_returned('the output', got, want)} (it could not be compared: {type(exc).__name__})"
+    return difference(got, want, ex.rtol, ex.atol, names=ex.outputs) if strict else \
+        _loose_difference(got, want, ex.rtol, ex.atol, ex.outputs)
 
 
-def _misconception(ex: Exercise, case: Case, got: Any, want: Any):
+def _loose_difference(got: Any, want: Any, rtol: float, atol: float, names: Sequence[str]) -> str | None:
+    """Values only (a spec with ``contract=False`` or a custom contract)."""
+    try:
+        if isinstance(want, (torch.Tensor, np.ndarray)) or _is_scipy_sparse(want):
+            got = torch.as_tensor(_dense(got)) if not isinstance(got, torch.Tensor) else got
+            want = torch.as_tensor(_dense(want)) if not isinstance(want, torch.Tensor) else want
+            got = got.to(want.dtype) if got.layout == torch.strided else got.to_dense().to(want.dtype)
+            want = want if want.layout == torch.strided else want.to_dense()
+        return _difference(got, want, rtol, atol, "the output", names)
+    except Exception as exc:  # noqa: BLE001
+        return f"{_returned('the output', got, want)} (it could not be compared: {type(exc).__name__})"
+
+
+def _contract(ex: Exercise, got: Any, want: Any) -> tuple[str, str] | None:
+    if ex.kind != "task" or ex.contract is not True:
+        return None
+    try:
+        return contract_problem(got, want, names=ex.outputs)
+    except Exception as exc:  # noqa: BLE001
+        return CONTAINER, f"{_returned('the output', got, want)} (it could not be compared: {type(exc).__name__})"
+
+
+_NO_RUN = object()
+
+
+def _wrong_output(m: Misconception, case: Case) -> Any:
+    try:
+        return m.wrong(*case.args, **case.kwargs)
+    except Exception:  # noqa: BLE001 - a variant that cannot run on this case cannot match
+        return _NO_RUN
+
+
+def _misconception(ex: Exercise, cases: Sequence[Case], outcomes: Sequence[Outcome], first: int,
+                   want_of: Any) -> Misconception | None:
+    """The named misconception that explains the learner's outputs.
+
+    Candidates are the variants whose output equals the learner's on the first
+    case that differs from the reference; each must then also equal it on every
+    other case the learner's function ran on (a variant that cannot run on a
+    case is not judged there).  So when two variants agree on one case, a case
+    where they differ decides, never the order of the list.
+    """
+    got = outcomes[first].value
+    candidates = []
     for m in ex.misconceptions:
-        try:
-            wrong = m.wrong(*case.args, **case.kwargs)
-        except Exception:  # noqa: BLE001 - a variant that cannot run on this case cannot match
+        wrong = _wrong_output(m, cases[first])
+        if wrong is _NO_RUN:
             continue
-        if _differs(ex, wrong, want) is not None and _differs(ex, got, wrong) is None:
-            return m
+        if _differs(ex, wrong, want_of(first)) is not None and _differs(ex, got, wrong) is None:
+            candidates.append(m)
+    for j, (case, o) in enumerate(zip(cases, outcomes)):
+        if j == first or o.kind != OK or not candidates:
+            continue
+        kept = []
+        for m in candidates:
+            wrong = _wrong_output(m, case)
+            if wrong is _NO_RUN or _differs(ex, o.value, wrong) is None:
+                kept.append(m)
+        candidates = kept
+    return candidates[0] if candidates else None
+
+
+def _is_zero(g: Any) -> bool:
+    if g is None:
+        return True
+    try:
+        return not bool(torch.as_tensor(g).ne(0).any())
+    except Exception:  # noqa: BLE001
+        return True
+
+
+def _gradient_problem(ex: Exercise, case: Case, o: Outcome) -> tuple[str, str] | None:
+    """Compare the learner's gradients (``o.grads``) with the reference's on a ``grad`` case."""
+    if o.grads is None:  # not measured (a worker that does not send gradients)
+        return None
+    ref = runner.call(ex.reference, case)
+    if ref.kind != OK or ref.grads is None or len(ref.grads) != len(o.grads):
+        return None
+    _, _, paths = runner.grad_leaves(ex.reference, case)
+    for path, g, r in zip(paths, o.grads, ref.grads):
+        if _is_zero(r) and _is_zero(g):
+            continue
+        if _is_zero(g):
+            why = f" (computing it raised {o.grad_error})" if o.grad_error else ""
+            return NO_GRADIENT, (
+                f"no gradient reaches `{path}`{why}: the value is right, but training could not "
+                "update it; a term built with `.item()`, `float()`, `.detach()`, `.numpy()`, "
+                "`torch.tensor(...)` or under torch.no_grad() is a constant to autograd")
+        d = difference(g, r, max(ex.rtol, 1e-6), max(ex.atol, 1e-8), what=f"∂/∂`{path}`")
+        if d:
+            return GRADIENT, (f"the value is right but its gradient is not: {d}; compute the output "
+                              "with differentiable torch ops from the inputs themselves")
     return None
+
+
+_FRIENDLY_OPS = {
+    "to_dense": "`.to_dense()`", "mm": "a matrix product (`@`)", "bmm": "a batched matrix product (`@`)",
+    "matmul": "a matrix product (`@`)", "mul": "an element-wise product (`*`)", "add": "an addition (`+`)",
+    "sub": "a subtraction (`-`)", "expand": "broadcasting (`expand`)", "copy": "a copy",
+    "index": "indexing", "diag_embed": "torch.diag", "diag": "torch.diag", "unsqueeze": "`unsqueeze`", "sparse_coo_tensor_with_dims_and_tensors":
+    "torch.sparse_coo_tensor",
+}
+
+
+def op_name(creator: str) -> str:
+    """aten's op name as the learner wrote it: "eye" → "torch.eye", "_to_dense" → "`.to_dense()`"."""
+    c = creator.lstrip("_")
+    return _FRIENDLY_OPS.get(c, f"torch.{c}" if c else "an op")
 
 
 # ---------------------------------------------------------------- verdict
@@ -180,17 +511,29 @@ def evaluate(
     guard_outcomes: Sequence[Outcome] = (),
     *,
     expected: Sequence[Any] | None = None,
+    guard_values_required: bool = False,
 ) -> Result:
     """One verdict from the outcomes of ``cases`` (and of the guard's cases).
 
     ``expected`` may hold the reference outputs already computed; otherwise
-    they are computed here.
+    they are computed here.  A guard outcome whose value is None is taken as
+    "value not sent back" unless ``guard_values_required`` (``check()``
+    passes True: there every value is at hand).
     """
     fn, tid = ex.func_name, ex.task_id
+    wants: dict[int, Any] = {}
+
+    def want_of(i: int) -> Any:
+        if i not in wants:
+            c = cases[i]
+            wants[i] = expected[i] if expected is not None and i < len(expected) else \
+                ex.reference(*c.args, **c.kwargs)
+        return wants[i]
 
     def fail(msg: str, misconception: str | None = None) -> Result:
         return Result(tid, FAILED, f"✗ {tid} {fn}: {msg}", 0.0, ex.points, misconception)
 
+    first_bad, diff = None, None
     for i, (case, o) in enumerate(zip(cases, outcomes)):
         if o.kind == SIGNATURE:
             return fail(o.message)
@@ -201,40 +544,73 @@ def evaluate(
                 "Replace the `raise NotImplementedError(...)` line with your code, run that cell, "
                 "then run this check again.",
                 0.0, ex.points)
+        if o.kind == ERROR and case.grad and "requires grad" in o.message:
+            return fail(f"raised {o.message} on the case '{case.name}': training calls it on tensors "
+                        "that require grad, so stay in torch (no `.numpy()`, `.item()` or "
+                        "`.tolist()` on the inputs).", NO_GRADIENT)
         if o.kind == ERROR:
             return fail(f"raised {o.message} on the case '{case.name}'.")
         if o.kind == MUTATED:
-            return fail(f"changed its {o.message} in place on the case '{case.name}'; "
+            return fail(f"changed {o.message} in place on the case '{case.name}'; "
                         "leave inputs untouched (use x + y, not x += y, or work on x.clone()).")
         if o.kind != OK:
             return fail(f"unexpected outcome '{o.kind}' on the case '{case.name}'.")
+        want = want_of(i)
+        problem = _contract(ex, o.value, want)
+        if problem:
+            return fail(f"{problem[1]} (case '{case.name}').", problem[0])
         if ex.output_check is not None:
-            problem = ex.output_check(o.value, case)
-            if problem:
-                return fail(f"{problem} (case '{case.name}').")
-        want = expected[i] if expected is not None else ex.reference(*case.args, **case.kwargs)
+            try:
+                check_problem = ex.output_check(o.value, case)
+            except Exception as exc:  # noqa: BLE001
+                check_problem = f"{_returned('the output', o.value, want)} ({type(exc).__name__})"
+            if check_problem:
+                return fail(f"{check_problem} (case '{case.name}').")
         diff = _differs(ex, o.value, want)
-        if diff and ex.kind == "question":
-            m = _misconception(ex, case, o.value, want)
+        if diff:
+            first_bad = i
+            break
+        if case.grad:
+            g = _gradient_problem(ex, case, o)
+            if g:
+                return fail(f"{g[1]} (case '{case.name}').", g[0])
+    if first_bad is not None:
+        case = cases[first_bad]
+        m = _misconception(ex, cases, outcomes, first_bad, want_of)
+        if ex.kind == "question":
             why = m.message if m is not None else f"{diff}; reread {ex.where}"
             return fail(f"{why}.", m.name if m is not None else None)
-        if diff:
-            m = _misconception(ex, case, o.value, want)
-            if m is not None:
-                return fail(f"{m.message} (case '{case.name}')", m.name)
-            return fail(f"on the case '{case.name}', {diff}. Compare your code with {ex.where}.")
+        if m is not None:
+            return fail(f"{m.message} (case '{case.name}')", m.name)
+        return fail(f"on the case '{case.name}', {diff}. Compare your code with {ex.where}.")
     if len(outcomes) < len(cases):
         return fail("did not run on every case.")
     if ex.guard is not None:
+        guard = ex.guard
         for case, o in zip(guard_cases, guard_outcomes):
             if o.kind != OK:
                 return fail(f"on the large case '{case.name}': {o.message or o.kind}")
-            limit = ex.guard.max_numel(case)
+            limit = guard.max_numel(case)
             if o.max_numel > limit:
                 shape = "×".join(map(str, o.largest)) or "?"
-                return fail(f"{ex.guard.message} On the case '{case.name}' it created a tensor of "
-                            f"shape {shape} ({o.max_numel:,} elements; the limit is {limit:,}).",
-                            "complexity")
+                made = ""
+                if o.creator:
+                    advice = guard.advice(o.creator)
+                    made = f", created by {op_name(o.creator)}" + (f": {advice}" if advice else "")
+                return fail(f"{guard.message} On the case '{case.name}' it created a tensor of "
+                            f"shape {shape} ({o.max_numel:,} elements; the limit is {limit:,}){made}.",
+                            COMPLEXITY)
+            if guard.max_ops is not None and o.ops is not None and o.ops > guard.max_ops:
+                return fail(f"{guard.loop_message or 'the notebook asks for no Python loops.'} On the "
+                            f"case '{case.name}' it dispatched at least {o.ops:,} torch ops, over the bound "
+                            f"of {guard.max_ops:,} (the matrix form needs a few dozen): a Python loop "
+                            "dispatches ops for every element it visits.", LOOP)
+            if o.value is not None or guard_values_required:
+                want = ex.reference(*case.args, **case.kwargs)
+                d = _differs(ex, o.value, want)
+                if d:
+                    return fail(f"on the large case '{case.name}', {d}: it must compute the same "
+                                f"function on every input ({ex.where}).", GUARD_VALUE)
         if len(guard_outcomes) < len(guard_cases):
             return fail("did not run on the large cases of the complexity guard.")
     if ex.kind == "question":

@@ -2,7 +2,9 @@
 
 Each task's function is a pure function of tensors, lists and scalars; the references live in the
 core package (graph, ngcf, losses, metrics).  Every misconception is a wrong variant with the
-reference's signature that differs from it on the first case.
+reference's signature; the cases are drawn so that each differs from the reference and from the
+other variants on at least one case (an isolated last node, margins beyond ±745, users with
+1 ≤ |T_u| < K test items and a hit, tied scores, square but non-symmetric weights).
 """
 
 from __future__ import annotations
@@ -27,10 +29,19 @@ def _gen(seed: int) -> torch.Generator:
 
 
 def _random_R(g: torch.Generator, n_users: int, n_items: int, density: float,
-              isolated: bool = False) -> Tensor:
-    """Binary interactions (n_users, n_items) as a coalesced float64 sparse COO tensor."""
+              isolated: bool = False, last_isolated: bool = False) -> Tensor:
+    """Binary interactions (n_users, n_items) as a coalesced float64 sparse COO tensor.
+
+    ``isolated``: the last user and the first item have no interaction;
+    ``last_isolated``: the last item (node N−1) has none, so a shape inferred
+    from the indices is one short; every other user and item has one.
+    """
     R = (torch.rand(n_users, n_items, generator=g) < density).double()  # (U, M)
-    if isolated:
+    if last_isolated:
+        R[torch.arange(n_users), torch.randint(0, n_items - 1, (n_users,), generator=g)] = 1.0
+        R[torch.randint(0, n_users, (n_items,), generator=g), torch.arange(n_items)] = 1.0
+        R[:, -1] = 0.0  # the last item, node N−1, is isolated
+    elif isolated:
         R[-1] = 0.0  # an isolated user
         R[:, 0] = 0.0  # an isolated item
     else:  # every user and item has at least one neighbour
@@ -42,12 +53,6 @@ def _random_R(g: torch.Generator, n_users: int, n_items: int, density: float,
 def _sparse(idx_rows: Tensor, idx_cols: Tensor, vals: Tensor, n: int) -> Tensor:
     return torch.sparse_coo_tensor(torch.stack([idx_rows, idx_cols]), vals, (n, n),
                                    check_invariants=False).coalesce()
-
-
-def _is_sparse(out: object, case: Case) -> str | None:
-    if isinstance(out, Tensor) and out.layout == torch.strided:
-        return "the result must be a sparse tensor (torch.sparse_coo_tensor); eq. 8 never needs a dense N×N matrix"
-    return None
 
 
 # ------------------------------------------------------------------ ngcf_1: A from R
@@ -63,6 +68,7 @@ def _adj_cases(seed: int) -> list[Case]:
     return [
         Case("4 users, 6 items", (_random_R(g, 4, 6, 0.35),)),
         Case("an isolated user and an isolated item", (_random_R(g, 5, 4, 0.5, isolated=True),)),
+        Case("the last item (node N−1) isolated", (_random_R(g, 3, 5, 0.4, last_isolated=True),)),
         Case("one user", (_random_R(g, 1, 5, 0.5),)),
         Case("one user, one item", (torch.ones(1, 1, dtype=torch.float64).to_sparse().coalesce(),)),
         Case("more users than items", (_random_R(g, 9, 3, 0.3),)),
@@ -88,6 +94,18 @@ def _adj_one_block(R: Tensor) -> Tensor:
     n_u, n_i = R.shape
     u, i = R.indices()
     return _sparse(u, i + n_u, R.values(), n_u + n_i)
+
+
+def _adj_no_size(R: Tensor) -> Tensor:
+    n_u, _ = R.shape
+    u, i = R.indices()
+    idx = torch.stack([torch.cat([u, i + n_u]), torch.cat([i + n_u, u])])
+    return torch.sparse_coo_tensor(idx, torch.cat([R.values(), R.values()])).coalesce()  # shape inferred
+
+
+def _adj_doubled(R: Tensor) -> Tensor:
+    A = bipartite_adjacency(R)
+    return (A + A.t()).coalesce()
 
 
 def _adj_no_offset(R: Tensor) -> Tensor:
@@ -144,6 +162,30 @@ def _lap_col(A: Tensor) -> Tensor:
     return normalized_laplacian(A, "row").t().coalesce()
 
 
+def _lap_scaled(A: Tensor, p_row: float, p_col: float, plus: float = 0.0) -> Tensor:
+    A = A.coalesce()
+    deg = torch.zeros(A.shape[0], dtype=A.dtype).index_add_(0, A.indices()[0], A.values()) + plus
+    r, c = A.indices()
+
+    def inv(p: float) -> Tensor:
+        return torch.where(deg > 0, deg.clamp(min=1e-300) ** -p, torch.zeros_like(deg)) if p else torch.ones_like(deg)
+
+    vals = inv(p_row)[r] * A.values() * inv(p_col)[c]
+    return torch.sparse_coo_tensor(A.indices(), vals, A.shape, check_invariants=False).coalesce()
+
+
+def _lap_one_sided(A: Tensor) -> Tensor:
+    return _lap_scaled(A, 0.5, 0.0)
+
+
+def _lap_no_sqrt(A: Tensor) -> Tensor:
+    return _lap_scaled(A, 1.0, 1.0)
+
+
+def _lap_degree_plus_one(A: Tensor) -> Tensor:
+    return _lap_scaled(A, 0.5, 0.5, plus=1.0)
+
+
 # ------------------------------------------------------------------ ngcf_3: one node, loops
 
 
@@ -171,18 +213,30 @@ def _node_cases(seed: int) -> list[Case]:
     ]
 
 
-def _node_variant(t, E, neighbors, W1, W2, *, self_conn=True, bi=True, swapped=False, decay=True,
-                  act="leaky"):
+def _node_variant(t, E, neighbors, W1, W2, *, self_conn=True, bi=True, swapped=False, decay="sym",
+                  act="leaky", columns=False):
+    if columns:  # the paper's column orientation W e, which is Wᵀ e here
+        W1, W2 = W1.T, W2.T
     e_t = E[t]
     total = e_t @ W1 if self_conn else torch.zeros(W1.shape[1], dtype=E.dtype)
     for j in neighbors[t]:
-        p = 1.0 / math.sqrt(len(neighbors[t]) * len(neighbors[j])) if decay else 1.0
+        n_t, n_j = len(neighbors[t]), len(neighbors[j])
+        if decay == "sym":
+            p = 1.0 / math.sqrt(n_t * n_j)
+        elif decay == "mean":
+            p = 1.0 / n_t
+        elif decay == "plus_one":
+            p = 1.0 / math.sqrt((n_t + 1) * (n_j + 1))
+        else:
+            p = 1.0
         msg = E[j] @ W1
         if bi:
             msg = msg + (E[j] * (e_t @ W2) if swapped else (E[j] * e_t) @ W2)
         total = total + p * msg
     if act == "leaky":
         return F.leaky_relu(total, NEGATIVE_SLOPE)
+    if act == "leaky_default":
+        return F.leaky_relu(total)  # torch's default slope 0.01
     return torch.relu(total) if act == "relu" else total
 
 
@@ -251,6 +305,11 @@ def _layer_relu(E, L, W1, W2):
     return torch.relu((side + E) @ W1 + (side * E) @ W2)
 
 
+def _layer_default_slope(E, L, W1, W2):
+    side = L @ E
+    return F.leaky_relu((side + E) @ W1 + (side * E) @ W2)  # torch's default slope 0.01
+
+
 # ------------------------------------------------------------------ ngcf_5: full forward
 
 
@@ -295,6 +354,38 @@ def _fwd_no_ego(E0, L, W1s, W2s, n_users):
     return E[:n_users] @ E[n_users:].T
 
 
+def _fwd_mean(E0, L, W1s, W2s, n_users):
+    E = torch.stack(_fwd_layers(E0, L, W1s, W2s)).mean(0)
+    return E[:n_users] @ E[n_users:].T
+
+
+def _fwd_normalized(E0, L, W1s, W2s, n_users):  # the official code's F.normalize of each new layer
+    layers = [E0]
+    for W1, W2 in zip(W1s, W2s):
+        layers.append(ngcf_layer(layers[-1], L, W1, W2))
+    E = concat_layers([E0] + [F.normalize(E_l, dim=1) for E_l in layers[1:]])
+    return E[:n_users] @ E[n_users:].T
+
+
+def _fwd_normalized_propagated(E0, L, W1s, W2s, n_users):  # normalised before the next layer too
+    layers = [E0]
+    for W1, W2 in zip(W1s, W2s):
+        layers.append(F.normalize(ngcf_layer(layers[-1], L, W1, W2), dim=1))
+    E = concat_layers(layers)
+    return E[:n_users] @ E[n_users:].T
+
+
+def _fwd_split(shift: int):
+    def wrong(E0, L, W1s, W2s, n_users):
+        E = concat_layers(_fwd_layers(E0, L, W1s, W2s))
+        return E[:n_users + shift] @ E[n_users + shift:].T
+    return wrong
+
+
+def _fwd_transposed(E0, L, W1s, W2s, n_users):
+    return ngcf_scores(E0, L, W1s, W2s, n_users).T
+
+
 # ------------------------------------------------------------------ ngcf_6: BPR loss
 
 
@@ -315,6 +406,9 @@ def _bpr_cases(seed: int) -> list[Case]:
         Case("a batch of one", (randn(1), randn(1), theta(5, 2), 0.1, batch(1, 2))),
         Case("λ = 0", (randn(4), randn(4), theta(6, 2), 0.0, batch(4, 2))),
         Case("large margins", (randn(5) * 40, randn(5) * 40, theta(7, 2), 1e-3, batch(5, 2))),
+        Case("extreme margins (|ŷ_ui − ŷ_uj| > 745: float64 σ under/overflows)",
+             (torch.tensor([-500.0, 400.0, 0.3, 2.0], dtype=torch.float64),
+              torch.tensor([400.0, -500.0, 0.1, -1.0], dtype=torch.float64), theta(6, 2), 0.01, batch(4, 2))),
     ]
 
 
@@ -342,6 +436,19 @@ def _bpr_no_reg(pos_scores, neg_scores, theta, lam, batch_emb=None):
     return F.softplus(neg_scores - pos_scores).mean()
 
 
+def _bpr_half_lambda(pos_scores, neg_scores, theta, lam, batch_emb=None):
+    return F.softplus(neg_scores - pos_scores).mean() + lam / 2 * sum(t.pow(2).sum() for t in theta)
+
+
+def _bpr_mean_squares(pos_scores, neg_scores, theta, lam, batch_emb=None):
+    return F.softplus(neg_scores - pos_scores).mean() + lam * sum(t.pow(2).mean() for t in theta)
+
+
+def _bpr_log_sigmoid(pos_scores, neg_scores, theta, lam, batch_emb=None):
+    x = pos_scores - neg_scores
+    return -torch.log(torch.sigmoid(x)).mean() + lam * sum(t.pow(2).sum() for t in theta)
+
+
 # ------------------------------------------------------------------ ngcf_7: recall@K, ndcg@K
 
 
@@ -358,13 +465,55 @@ def _metric_cases(seed: int) -> list[Case]:
         scores = torch.randn(U, M, generator=g, dtype=torch.float64) + 1.5 * train  # trained models rank train items high
         return scores, train, test
 
+    def few_test_items_with_a_hit(U: int, M: int, k: int):
+        """Every user has 1 ≤ |T_u| < K test items, one of them ranked first; scores ≤ 0
+        elsewhere so that masking with 0 instead of −inf shows."""
+        scores, train, test = case(U, M, 0.25, 0.0)
+        scores = scores - scores.max() - 1.0  # all scores negative
+        for u in range(U):
+            free = ((train[u] == 0) & (test[u] == 0)).nonzero().flatten()
+            n = 2 + int(torch.randint(0, k - 2, (1,), generator=g))
+            chosen = free[torch.randperm(len(free), generator=g)[:n]]
+            test[u] = 0.0
+            test[u, chosen] = 1.0
+            if train[u].sum() == 0:
+                train[u, free[torch.randperm(len(free), generator=g)[n:n + 1]]] = 1.0
+            scores[u, chosen[0]] = 1.0  # a hit at rank 1
+            scores[u, chosen[1]] = -0.5  # rank 2 among the items not trained on
+        return scores, train, test, k
+
+    def ties(U: int, M: int, k: int):
+        """Tied scores straddle the K-th rank, every tied item a test item (any order of ties
+        gives the same hits)."""
+        scores, train, test = case(U, M, 0.2, 0.0)
+        for u in range(U):
+            free = (train[u] == 0).nonzero().flatten()
+            tied = free[torch.randperm(len(free), generator=g)[:k + 2]]
+            test[u] = 0.0
+            test[u, tied] = 1.0
+            scores[u] = scores[u].clamp(max=0.5)
+            scores[u, tied] = 1.0
+        return scores, train, test, k
+
     return [
         Case("8 users, 30 items, k = 5", (*case(8, 30, 0.2, 0.2), 5)),
         Case("k = 1", (*case(6, 12, 0.25, 0.25), 1)),
         Case("one user", (*case(1, 15, 0.2, 0.3), 4)),
         Case("k = 10, many test items", (*case(5, 25, 0.2, 0.5), 10)),
         Case("users with a single test item", (*case(6, 20, 0.3, 0.0), 3)),
+        Case("1 ≤ |T_u| < K test items, one of them ranked first", few_test_items_with_a_hit(5, 20, 6)),
+        Case("tied scores at the K-th rank", ties(4, 16, 3)),
     ]
+
+
+def _metric_guard_cases(seed: int) -> list[Case]:
+    g = _gen(seed + 3)
+    U, M = 1000, 30  # a per-user loop dispatches > 1,000 ops here, the matrix form < 20
+    cell = torch.rand(U, M, generator=g)
+    train, test = (cell < 0.2).double(), ((cell >= 0.2) & (cell < 0.4)).double()
+    test[:, -1] = torch.where(test.sum(1) == 0, 1.0 - train[:, -1], test[:, -1])
+    return [Case("1,000 users, 30 items, k = 10",
+                 (torch.randn(U, M, generator=g, dtype=torch.float64), train, test, 10))]
 
 
 def _metric_not_masked(scores, train, test, k):
@@ -388,14 +537,54 @@ def _metric_recall_over_k(scores, train, test, k):
     return recall * n_test / k, ndcg
 
 
+def _metric_recall_over_min(scores, train, test, k):
+    recall, ndcg = recall_ndcg_at_k(scores, train, test, k)
+    n_test = (test != 0).sum(1).to(scores.dtype)
+    return recall * n_test.clamp(min=1) / n_test.clamp(min=1, max=k), ndcg
+
+
+def _metric_parts(scores, train, test, k, *, fill=float("-inf"), ideal="min", first_rank=1):
+    masked = scores.masked_fill(train != 0, fill)
+    top = masked.topk(k, dim=1).indices
+    hits = (test != 0).gather(1, top).to(scores.dtype)
+    n_test = (test != 0).sum(1)
+    ranks = torch.arange(first_rank, first_rank + k, dtype=scores.dtype)
+    disc = 1.0 / torch.log2(ranks + 1)  # rank r (1-based) is discounted by log2(r + 1)
+    n_ideal = n_test.clamp(max=k) if ideal == "min" else n_test
+    big = torch.arange(first_rank, first_rank + max(int(n_test.max()), k), dtype=scores.dtype)
+    ideal_disc = torch.cat([torch.zeros(1, dtype=scores.dtype), (1.0 / torch.log2(big + 1)).cumsum(0)])
+    idcg = ideal_disc[n_ideal]
+    recall = hits.sum(1) / n_test.clamp(min=1).to(scores.dtype)
+    ndcg = (hits * disc).sum(1) / idcg.clamp(min=torch.finfo(scores.dtype).tiny)
+    return recall, ndcg
+
+
+def _metric_mask_zero(scores, train, test, k):
+    return _metric_parts(scores, train, test, k, fill=0.0)
+
+
+def _metric_idcg_all(scores, train, test, k):
+    return _metric_parts(scores, train, test, k, ideal="all")
+
+
+def _metric_zero_based(scores, train, test, k):
+    return _metric_parts(scores, train, test, k, first_rank=0)
+
+
 # ------------------------------------------------------------------ the specs
 
 EXERCISES = [
     Exercise(
         task_id="ngcf_1", title="bipartite adjacency A from R", notebook=NB10, func_name="build_adjacency",
         reference=build_adjacency, make_cases=_adj_cases, equation="eq. 8, A = [[0, R], [Rᵀ, 0]]",
-        output_check=_is_sparse,
         misconceptions=(
+            Misconception("no_size", _adj_no_size,
+                          "you let torch infer A's shape from the indices: when the last item (node "
+                          "N−1) has no interaction A comes out one row short; pass the size "
+                          "(n_users + n_items, n_users + n_items) to torch.sparse_coo_tensor"),
+            Misconception("doubled", _adj_doubled,
+                          "every edge is in A twice (values 2): you placed R and Rᵀ and then "
+                          "symmetrised again with A + Aᵀ; eq. 8's A holds each interaction once per block"),
             Misconception("one_block", _adj_one_block,
                           "you filled only the user→item block R; eq. 8's A = [[0, R], [Rᵀ, 0]] is "
                           "symmetric, so item rows need Rᵀ too"),
@@ -405,13 +594,24 @@ EXERCISES = [
         ),
         guard=ComplexityGuard(_sparse_limit, _adj_guard_cases,
                               "A must stay sparse: a dense N×N tensor was created (eq. 8 needs only the "
-                              "2·nnz(R) nonzeros)."),
+                              "2·nnz(R) nonzeros).",
+                              creators={"to_dense": "take R.indices() and R.values() instead of a dense R",
+                                        "zeros": "do not fill a dense matrix: concatenate the indices of "
+                                                 "both blocks and build A with torch.sparse_coo_tensor"}),
     ),
     Exercise(
         task_id="ngcf_2", title="symmetric normalised Laplacian", notebook=NB10, func_name="sym_laplacian",
         reference=sym_laplacian, make_cases=_lap_cases, equation="eq. 8, L = D^{-1/2} A D^{-1/2}",
-        output_check=_is_sparse,
         misconceptions=(
+            Misconception("one_sided", _lap_one_sided,
+                          "you scaled only one side, D^{-1/2} A; eq. 8 divides by sqrt(|N_u|) on the "
+                          "left and by sqrt(|N_i|) on the right: D^{-1/2} A D^{-1/2}"),
+            Misconception("no_square_root", _lap_no_sqrt,
+                          "you built D⁻¹ A D⁻¹ (no square root); eq. 8's entries are "
+                          "1/sqrt(|N_u||N_i|): D^{-1/2} on each side"),
+            Misconception("degree_plus_one", _lap_degree_plus_one,
+                          "you used the degree + 1 (as if A had self-loops); eq. 8's D is A's own "
+                          "row sums, D_tt = |N_t|"),
             Misconception("row_normalised", _lap_row,
                           "you built D⁻¹A (row normalisation, a mean over neighbours); eq. 8 is the "
                           "symmetric D^{-1/2} A D^{-1/2}, entries 1/sqrt(|N_u||N_i|)"),
@@ -427,12 +627,17 @@ EXERCISES = [
         ),
         guard=ComplexityGuard(_sparse_limit, _lap_guard_cases,
                               "L must stay sparse: a dense N×N tensor was created (compute the degrees "
-                              "with torch.sparse.sum or index_add and scale the nonzero values)."),
+                              "with torch.sparse.sum or index_add and scale the nonzero values).",
+                              creators={"eye": "scale A.values() by the degrees of their row and column "
+                                               "instead of building a diagonal matrix",
+                                        "diag_embed": "scale A.values() by the degrees of their row and "
+                                                      "column instead of torch.diag"}),
     ),
     Exercise(
         task_id="ngcf_3", title="per-edge messages and aggregation for one node", notebook=NB11,
         func_name="node_update", reference=node_update, make_cases=_node_cases,
         equation="eq. 3–4, e_u' = LeakyReLU(m_{u←u} + Σ_i m_{u←i})",
+        differentiable=True,
         misconceptions=(
             Misconception("no_self_connection", lambda *a: _node_variant(*a, self_conn=False),
                           "the self-connection m_{u←u} = W1 e_u is missing; eq. 4 adds it to the sum of "
@@ -443,7 +648,20 @@ EXERCISES = [
             Misconception("mul_matmul_swapped", lambda *a: _node_variant(*a, swapped=True),
                           "you computed e_i ⊙ (W2 e_u); eq. 3 multiplies element-wise first, "
                           "W2 (e_i ⊙ e_u): torch.mul, then torch.matmul"),
-            Misconception("no_decay", lambda *a: _node_variant(*a, decay=False),
+            Misconception("mean_decay", lambda *a: _node_variant(*a, decay="mean"),
+                          "you used the mean decay 1/|N_u|; eq. 3's p_ui = 1/sqrt(|N_u||N_i|) uses both "
+                          "ends' degrees"),
+            Misconception("degree_plus_one", lambda *a: _node_variant(*a, decay="plus_one"),
+                          "you used the degrees + 1; eq. 3's p_ui = 1/sqrt(|N_u||N_i|) counts only the "
+                          "neighbours (the self-connection is a separate term)"),
+            Misconception("column_orientation", lambda *a: _node_variant(*a, columns=True),
+                          "you wrote W1 @ e (the paper's column vectors), which is W1ᵀ e here: the "
+                          "weights are (d, d') and embeddings are rows, so write e @ W1 and "
+                          "(e_i * e_u) @ W2"),
+            Misconception("default_slope", lambda *a: _node_variant(*a, act="leaky_default"),
+                          "you used F.leaky_relu's default negative slope 0.01; NGCF uses 0.2 "
+                          "(F.leaky_relu(x, 0.2), NEGATIVE_SLOPE in the notebook)"),
+            Misconception("no_decay", lambda *a: _node_variant(*a, decay=None),
                           "the decay p_ui = 1/sqrt(|N_u||N_i|) of eq. 3 is missing; without it "
                           "high-degree nodes dominate"),
             Misconception("no_activation", lambda *a: _node_variant(*a, act=None),
@@ -456,6 +674,7 @@ EXERCISES = [
         task_id="ngcf_4", title="one propagation layer in matrix form", notebook=NB11, func_name="ngcf_layer",
         reference=ngcf_layer, make_cases=_layer_cases,
         equation="eq. 7, E' = LeakyReLU((L+I) E W1 + (L E ⊙ E) W2)",
+        differentiable=True,
         misconceptions=(
             Misconception("no_self_connection", _layer_no_self,
                           "you used L E W1; eq. 7 has (L+I) E W1 — the I is the self-connection m_{u←u}"),
@@ -469,14 +688,24 @@ EXERCISES = [
                           "bi-interaction term is (L E ⊙ E) W2, without I"),
             Misconception("no_activation", _layer_no_act, "the LeakyReLU of eq. 7 is missing"),
             Misconception("relu", _layer_relu, "you used ReLU; eq. 7 uses LeakyReLU (negative slope 0.2)"),
+            Misconception("default_slope", _layer_default_slope,
+                          "you used F.leaky_relu's default negative slope 0.01; NGCF uses 0.2 "
+                          "(F.leaky_relu(x, 0.2), NEGATIVE_SLOPE in the notebook)"),
         ),
         guard=ComplexityGuard(_layer_guard_limit, _layer_guard_cases,
-                              "L must stay sparse: multiply with L @ E (sparse × dense), never L.to_dense()."),
+                              "a dense N×N tensor was created: eq. 7 needs only sparse products L @ E.",
+                              creators={"eye": "write the I of (L+I) as + E, since (L+I) E = L E + E",
+                                        "to_dense": "multiply with L @ E (sparse × dense), never L.to_dense()",
+                                        "zeros": "do not fill an N×N matrix: multiply with L @ E"},
+                              max_ops=200,
+                              loop_message="the notebook asks for no loops: one layer is a few matrix "
+                                           "products, E' = LeakyReLU((L E + E) W1 + (L E ⊙ E) W2)."),
     ),
     Exercise(
         task_id="ngcf_5", title="full forward with concatenation", notebook=NB12, func_name="ngcf_scores",
         reference=ngcf_scores, make_cases=_forward_cases,
         equation="eq. 9–10, e* = e^(0) ‖ … ‖ e^(L), ŷ_ui = e_u*ᵀ e_i*",
+        differentiable=True,
         misconceptions=(
             Misconception("sum_of_layers", _fwd_sum,
                           "you summed the layers; eq. 9 concatenates them, e^(0) ‖ e^(1) ‖ … ‖ e^(L) "
@@ -486,12 +715,30 @@ EXERCISES = [
                           "e^(0) included"),
             Misconception("no_ego_embeddings", _fwd_no_ego,
                           "the ego embeddings e^(0) are missing from the concatenation of eq. 9"),
+            Misconception("mean_of_layers", _fwd_mean,
+                          "you averaged the layers (LightGCN's choice); eq. 9 concatenates them, "
+                          "e^(0) ‖ e^(1) ‖ … ‖ e^(L) (torch.cat along dim 1)"),
+            Misconception("normalized_layers", _fwd_normalized,
+                          "you L2-normalised each layer's output (F.normalize, as the official code "
+                          "does); eq. 9 concatenates the layers as they are"),
+            Misconception("normalized_propagated", _fwd_normalized_propagated,
+                          "you L2-normalised each layer (F.normalize) and propagated the normalised "
+                          "embeddings; eq. 7 and 9 use the layers as they are"),
+            Misconception("split_plus_one", _fwd_split(1),
+                          "users are rows 0..n_users−1 of E*, items the rows from n_users on: you "
+                          "split at n_users + 1 (use E[:n_users] and E[n_users:])"),
+            Misconception("split_minus_one", _fwd_split(-1),
+                          "users are rows 0..n_users−1 of E*, items the rows from n_users on: you "
+                          "split at n_users − 1 (use E[:n_users] and E[n_users:])"),
+            Misconception("transposed", _fwd_transposed,
+                          "you returned items × users; rows must be users: E_users @ E_itemsᵀ"),
         ),
     ),
     Exercise(
         task_id="ngcf_6", title="BPR loss with L2 over all parameters", notebook=NB12, func_name="bpr_loss",
         reference=bpr_loss, make_cases=_bpr_cases,
         equation="eq. 11, mean −ln σ(ŷ_ui − ŷ_uj) + λ‖Θ‖²",
+        differentiable=True,
         misconceptions=(
             Misconception("l2_on_batch_only", _bpr_batch_l2,
                           "you regularised only the batch's embeddings; eq. 11's λ‖Θ‖² runs over all "
@@ -507,13 +754,35 @@ EXERCISES = [
             Misconception("wrong_sign", _bpr_sign,
                           "the sign is flipped: eq. 11 is −ln σ(ŷ_ui − ŷ_uj), positive minus negative"),
             Misconception("no_regulariser", _bpr_no_reg, "the λ‖Θ‖² term of eq. 11 is missing"),
+            Misconception("half_lambda", _bpr_half_lambda,
+                          "you used λ/2 ‖Θ‖²; eq. 11's penalty is λ‖Θ‖² (no ½ here)"),
+            Misconception("mean_of_squares", _bpr_mean_squares,
+                          "you averaged the squares (t.pow(2).mean()); ‖θ‖² is their sum, "
+                          "t.pow(2).sum()"),
+            Misconception("log_sigmoid_underflow", _bpr_log_sigmoid,
+                          "−ln σ(x) written as torch.log(torch.sigmoid(x)) (or log(1 + exp(−x))) "
+                          "becomes inf once σ underflows (x < −745 in float64); write it as "
+                          "F.softplus(−x) or −F.logsigmoid(x)"),
         ),
     ),
     Exercise(
         task_id="ngcf_7", title="recall@K and ndcg@K with train items masked", notebook=NB12,
         func_name="recall_ndcg_at_k", reference=recall_ndcg_at_k, make_cases=_metric_cases,
-        equation="§4.1.2: recall@K, ndcg@K over all items the user did not train on",
+        equation="§4.2.1: recall@K, ndcg@K over all items the user did not train on",
+        outputs=("recall", "ndcg"),
         misconceptions=(
+            Misconception("masked_with_zero", _metric_mask_zero,
+                          "you masked training items with 0; a score can be negative, so a masked item "
+                          "still outranks others: use masked_fill(train != 0, float('-inf'))"),
+            Misconception("idcg_over_all_test_items", _metric_idcg_all,
+                          "your IDCG places all |T_u| test items; only K fit in the list, so the ideal "
+                          "DCG sums the first min(|T_u|, K) discounts"),
+            Misconception("zero_based_rank", _metric_zero_based,
+                          "ranks start at 1: the item at rank r is discounted by 1/log2(r + 1), so "
+                          "the first by 1/log2(2) = 1 (with 0-based positions use log2(pos + 2))"),
+            Misconception("recall_over_min", _metric_recall_over_min,
+                          "your recall divides by min(|T_u|, K); §4.2.1's recall@K divides the hits "
+                          "by all |T_u| of the user's test items"),
             Misconception("train_not_masked", _metric_not_masked,
                           "training items were not masked; set their scores to −inf before top-k, "
                           "or known positives crowd out the recommendations"),
@@ -524,6 +793,10 @@ EXERCISES = [
                           "you divided the hits by K (that is precision@K); recall@K divides by the "
                           "number of the user's test items"),
         ),
+        guard=ComplexityGuard(lambda case: 10 * case.args[0].numel() + 1000, _metric_guard_cases,
+                              "the metrics need only (U, M) and (U, K) tensors.", max_ops=200,
+                              loop_message="the notebook asks for no per-user Python loop: masked_fill, "
+                                           "topk and gather work on all users at once."),
     ),
 ]
 

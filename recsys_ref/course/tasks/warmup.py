@@ -30,6 +30,10 @@ def _transposed(U: torch.Tensor, I: torch.Tensor) -> torch.Tensor:
     return I @ U.T
 
 
+def _sigmoid(U: torch.Tensor, I: torch.Tensor) -> torch.Tensor:
+    return torch.sigmoid(U @ I.T)
+
+
 def _elementwise_sum(U: torch.Tensor, I: torch.Tensor) -> torch.Tensor:
     return (U.sum(1, keepdim=True) * I.sum(1)).reshape(U.shape[0], I.shape[0])
 
@@ -43,12 +47,16 @@ EXERCISES = [
         reference=inner_product_scores,
         make_cases=_cases,
         equation="eq. 10, ŷ_ui = e_uᵀ e_i",
+        differentiable=True,
         misconceptions=(
             Misconception("cosine", _cosine,
                           "you normalised the vectors (cosine similarity); eq. 10 is the raw inner "
                           "product e_uᵀ e_i, whose length carries the popularity signal"),
             Misconception("transposed", _transposed,
                           "you returned items × users; rows must be users: compute U Iᵀ"),
+            Misconception("sigmoid", _sigmoid,
+                          "you applied the sigmoid; eq. 10's score is the raw inner product e_uᵀ e_i "
+                          "(a ranking needs no probability, and σ flattens large scores)"),
             Misconception("sums", _elementwise_sum,
                           "you multiplied the sums of the vectors; the inner product sums the "
                           "element-wise products Σ_f u_f i_f"),
