@@ -102,13 +102,31 @@ def _snapshot(args: tuple[Any, ...]) -> list[Any]:
 
 def _unchanged(before: Any, after: Any) -> bool:
     if isinstance(before, torch.Tensor):
-        if before.layout != torch.strided:
-            before, after = before.to_dense(), after.to_dense()
+        if before.layout != torch.strided:  # compared part by part: never densified (the guard's
+            return _same_sparse(before, after)  # memory limit would refuse an n×n tensor)
         return before.shape == after.shape and bool(torch.equal(before, after))
     try:
         return bool(before == after)
     except Exception:  # noqa: BLE001 - incomparable objects count as unchanged
         return True
+
+
+def _same_sparse(before: torch.Tensor, after: Any) -> bool:
+    if not isinstance(after, torch.Tensor) or after.layout != before.layout \
+            or before.shape != after.shape:
+        return False
+    if before.layout == torch.sparse_coo:
+        b, a = before.coalesce(), after.coalesce()
+        parts = [(b.indices(), a.indices()), (b.values(), a.values())]
+    elif before.layout in (torch.sparse_csr, torch.sparse_bsr):
+        parts = [(before.crow_indices(), after.crow_indices()),
+                 (before.col_indices(), after.col_indices()), (before.values(), after.values())]
+    elif before.layout in (torch.sparse_csc, torch.sparse_bsc):
+        parts = [(before.ccol_indices(), after.ccol_indices()),
+                 (before.row_indices(), after.row_indices()), (before.values(), after.values())]
+    else:
+        return bool(torch.equal(before.to_dense(), after.to_dense()))
+    return all(x.shape == y.shape and bool(torch.equal(x, y)) for x, y in parts)
 
 
 def call(fn: Callable[..., Any], case: Case, *, record: bool = False) -> Outcome:
