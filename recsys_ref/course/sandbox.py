@@ -342,12 +342,12 @@ def run_tasks(
     return [results[t] for t in ids]
 
 
-def _start_worker(memory_mb: int, cpu_seconds: float) -> _Worker:
+def _start_worker(memory_mb: int, cpu_seconds: float, tight: bool = False) -> _Worker:
     """A ready worker, retried ``START_TRIES`` times (a loaded machine can fail a start)."""
     problem: SandboxError | None = None
     for attempt in range(START_TRIES):
         try:
-            return _Worker(memory_mb=memory_mb, cpu_seconds=cpu_seconds)
+            return _Worker(memory_mb=memory_mb, cpu_seconds=cpu_seconds, tight=tight)
         except SandboxError as exc:
             if _ABORT.is_set():
                 raise
@@ -391,7 +391,7 @@ def _run_one(worker: _Worker, job: _Prepared, deadline: float, task_timeout: flo
         mb = _guard_mb(job)
         wait = min(task_timeout - (time.monotonic() - start), deadline - time.monotonic())
         try:
-            guard_worker = _start_worker(mb, task_timeout + 30)
+            guard_worker = _start_worker(mb, task_timeout + 30, tight=True)
         except SandboxError as exc:
             return _crashed(ex, f"the grader could not start the complexity guard's worker "
                                 f"({clean_text(exc, 200)}); nothing was graded."), worker
@@ -743,7 +743,7 @@ def reset_abort() -> None:
 class _Worker:
     """One confined worker process and its pipes (framed requests in, framed replies out)."""
 
-    def __init__(self, *, memory_mb: int, cpu_seconds: float) -> None:
+    def __init__(self, *, memory_mb: int, cpu_seconds: float, tight: bool = False) -> None:
         if _ABORT.is_set():
             raise SandboxError("grading was interrupted")
         self.count = 0
@@ -759,7 +759,7 @@ class _Worker:
         os.set_blocking(self.req, False)
         lay = layers()
         config = {"memory_mb": int(memory_mb), "cpu_seconds": int(cpu_seconds),
-                  "fsize": FILE_LIMIT_BYTES, "landlock": bool(lay["landlock"]),
+                  "fsize": FILE_LIMIT_BYTES, "landlock": bool(lay["landlock"]), "tight": tight,
                   "block_memfd": not lay["cgroup_memory"]}
         try:
             self.server = _ForkServer.get()
@@ -941,6 +941,9 @@ def _preload() -> None:  # pragma: no cover - runs in the fork server
             importlib.import_module(info.name)
         except Exception:  # noqa: BLE001, S112 - a module under construction
             continue
+    from .registry import all_exercises
+
+    all_exercises()  # cached: a worker cannot list the package's folder
 
 
 def _prctl(option: int, arg: int) -> None:  # pragma: no cover - runs in the server/worker
@@ -1042,8 +1045,11 @@ def _read_exact(fd: int, n: int) -> bytes:  # pragma: no cover - runs in the wor
 def _serve(cfg: dict[str, Any], req_fd: int, rep_fd: int) -> None:  # pragma: no cover - worker
     from . import codec
 
+    watch = _Watch()  # before the limits: what it frees must not hide in a tight guard's heap
+    import gc
+
+    gc.collect()
     limits = _confine(cfg)
-    watch = _Watch()  # after the confinement's own file opens, before any learner code
     req = os.fdopen(req_fd, "rb", buffering=0)
 
     def reply(msg: dict[str, Any], payload: bytes = b"") -> None:
@@ -1137,11 +1143,16 @@ class _Watch:  # pragma: no cover - runs in the worker
         if event != "open" or not args or not isinstance(args[0], (str, bytes, os.PathLike)):
             return
         full = os.path.realpath(os.fsdecode(args[0]))
-        if full.startswith(_PACKAGE_DIR + os.sep):
+        if not full.startswith(_PACKAGE_DIR + os.sep):
+            return
+        frame = sys._getframe(1)
+        while frame is not None and not frame.f_code.co_filename.startswith(("<exercise", "<imports")):
+            frame = frame.f_back  # learner code is compiled as "<exercise cell N>"
+        if frame is not None:
             self.calls.append(f"the code tried to read the course's source "
                               f"({os.path.relpath(full, os.path.dirname(_PACKAGE_DIR))}), e.g. "
                               "with inspect.getsource; refused")
-            raise PermissionError(f"reading {os.path.basename(full)} is not allowed while grading")
+        raise PermissionError(f"reading {os.path.basename(full)} is not allowed while grading")
 
     def report(self) -> list[str]:
         return list(dict.fromkeys(self.calls))[:5]
@@ -1231,7 +1242,43 @@ def _confine(cfg: dict[str, Any]) -> dict[str, Any]:  # pragma: no cover - runs 
     setlimit(resource.RLIMIT_AS, _vm_size() + int(cfg["memory_mb"]) * 2**20, "address_space")
     applied["landlock"] = _landlock(os.getcwd()) if cfg.get("landlock") else None
     applied["seccomp"] = _seccomp(bool(cfg.get("block_memfd")))  # last: it also forbids raising limits
+    if cfg.get("tight") and applied["address_space"]:
+        _use_up_free_heap(int(cfg["memory_mb"]) * 2**20)
     return applied
+
+
+def _use_up_free_heap(keep: int) -> None:  # pragma: no cover - runs in a guard worker
+    """Under the tight RLIMIT_AS, allocate every free block (the fork server's heaps hold
+    megabytes that an n×n tensor could reuse unseen), then give back only ``keep``
+    bytes of address space and half that of heap: nothing larger can be allocated."""
+    import ctypes
+
+    libc = ctypes.CDLL(None)
+    libc.malloc.restype = ctypes.c_void_p
+    libc.malloc.argtypes = [ctypes.c_size_t]
+    libc.free.argtypes = [ctypes.c_void_p]
+    most = 200_000
+    addrs, sizes = (ctypes.c_void_p * most)(), (ctypes.c_size_t * most)()  # no Python objects
+    reserve = libc.malloc(2 * 2**20)  # for Python itself until the give-back below
+    n, size = 0, 64 * 2**20  # kept while the heap is used up (a MemoryError there would kill it)
+    while size >= 4096 and n < most:
+        addrs[n] = libc.malloc(size)
+        if addrs[n]:
+            sizes[n] = size
+            n += 1
+        else:
+            size //= 2
+    libc.free(reserve)
+    mapped = heap = 0
+    for i in range(n):  # glibc's chunk header: bit 1 of the size word is IS_MMAPPED
+        if mapped < keep and ctypes.c_size_t.from_address(addrs[i] - 8).value & 2:
+            libc.free(addrs[i])
+            mapped += sizes[i]
+            addrs[i] = None
+    for i in range(n - 1, -1, -1):
+        if heap < keep // 2 and sizes[i] < 128 * 1024 and addrs[i]:
+            libc.free(addrs[i])
+            heap += sizes[i]
 
 
 def _vm_size() -> int:  # pragma: no cover - runs in the worker
