@@ -32,7 +32,6 @@ from recsys_ref.course.evaluate import CRASHED, FAILED, PASSED
 from recsys_ref.course.questions import question
 from recsys_ref.course.registry import all_exercises, get
 from recsys_ref.course.runner import OK, Outcome
-from recsys_ref.course.spec import Case
 
 ROOT = Path(__file__).resolve().parents[1]
 GOOD = "import torch\n\n\ndef dot_scores(U, I):\n    return U @ I.T\n"
@@ -510,3 +509,18 @@ def test_a_concept_question_is_graded_like_a_task(tmp_path, monkeypatch):
     assert one(path, q.task_id).status == PASSED
     r = one(wrong, q.task_id)
     assert r.status == FAILED and r.misconception == "A" and "input layer" in r.message
+
+
+def test_doctor_reports_the_isolation_layers():
+    from recsys_ref.course import doctor
+
+    report = doctor.Report()
+    bare = {"bwrap": "", "landlock": None, "cgroup_memory": "", "seccomp": False, "root": True}
+    doctor.check_isolation(report, bare)
+    text = doctor.format_report(report)
+    for layer in ("bubblewrap", "Landlock", "seccomp", "cgroup v2"):
+        assert any(layer in f.title and "not available" in f.detail for f in report.findings), text
+    assert "would refuse" in text and not report.problems
+    report = doctor.Report()
+    doctor.check_isolation(report, {**bare, "bwrap": "/usr/bin/bwrap", "landlock": 7})
+    assert sum("(available)" == f.detail for f in report.findings) == 2

@@ -445,7 +445,7 @@ def _ask(worker: _Worker, request: dict[str, Any], wait: float, task_timeout: fl
                             "process tampered with? Nothing was graded for this task.")
     kind = reply.get("status")
     cell_error = clean_text(reply.get("cell_error") or "")
-    if "PermissionError" in cell_error or "Read-only file system" in cell_error:
+    if any(w in cell_error for w in _DENIED):
         cell_error += " (while grading, code may write only in its working folder and read only Python's own files)"
     worker.last_cell_error = cell_error
     if kind == "cell_error":
@@ -503,7 +503,7 @@ def _outcome(d: Any, memory: str) -> Outcome | None:
         message += f" (the memory limit is {memory})"
     if d["kind"] == ERROR and "BlockingIOError" in message and "Errno 11" in message:
         message += " (starting processes is not allowed while grading)"
-    if d["kind"] == ERROR and ("PermissionError" in message or "Read-only file system" in message):
+    if d["kind"] == ERROR and any(w in message for w in _DENIED):
         message += " (while grading, code may write only in its working folder and read only Python's own files)"
     try:
         largest = tuple(int(v) for v in (d.get("largest") or ()))
@@ -512,6 +512,9 @@ def _outcome(d: Any, memory: str) -> Outcome | None:
         return None
     return Outcome(d["kind"], value=d.get("value"), message=message, max_numel=max_numel,
                    largest=largest)
+
+
+_DENIED = ("PermissionError", "Read-only file system", "FileNotFoundError")
 
 
 class _Timeout(Exception):
