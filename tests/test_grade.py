@@ -109,7 +109,7 @@ EXPECTED: dict[str, tuple[str, tuple[str, ...]]] = {
     "cosine": (FAILED, ("cosine",)),
     "invalid_json": (CRASHED, ("not valid notebook JSON",)),
     "nbformat3": (CRASHED, ("nbformat 3",)),
-    "deleted_cell": (MISSING, ("no exercise cell", "task:warmup")),
+    "deleted_cell": (MISSING, ("no other notebook defines", "dot_scores")),
     "duplicated_cell": (PASSED, ("2 cells are tagged task:warmup", "last one")),
     "renamed_cell": (PASSED, ("no cell is tagged task:warmup",)),
     "renamed_function": (PASSED, ("called dot_product here",)),

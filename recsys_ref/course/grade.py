@@ -23,10 +23,19 @@ exception raised by the learner's code is cut to 300 characters (a function
 can smuggle at most a few numbers of this run's inputs out through its error
 message, and the next run draws new ones).  Learner stdout is never shown.
 
+The task list is the course's registry, or ``--tasks`` (task ids or notebook
+names), never a learner's notebook metadata.  Result folders are unique per
+submission (``x``, ``x-2``, … case-blind; ``class.csv``/``class.json``
+reserved).  Feedback shown anywhere has control characters removed.  As root
+with neither bubblewrap nor Landlock the grader refuses unless
+``--unsafe-no-sandbox`` (then marked in every row and in ``class.csv``).
+
 Exit code: 0 when grading ran (whatever the scores); 2 for a usage problem
-(no submissions, an unwritable output folder, an unknown task); 3 when the
-grader could not start its workers or failed on a submission (its own bug:
-the other submissions are still graded); 130 after Ctrl-C.
+(no submissions, an unwritable output folder, an unknown task, the refusal
+above); 3 when no worker can start at all, or the grader failed on a
+submission (its own bug: the other submissions are still graded); 130 after
+Ctrl-C.  A notebook whose worker does not start after retries is marked in its
+rows and regraded by the next run.
 """
 
 from __future__ import annotations

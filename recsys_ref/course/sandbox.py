@@ -22,34 +22,13 @@ own under a tight memory limit.  A worker that does not start is retried
 (``START_TRIES``); ``SandboxError`` means that none can.
 
 Isolation, layer by layer (``layers()`` says which ones this machine has;
-INSTRUCTORS.md names the test of each statement):
-
-1. bubblewrap (``bwrap``): the fork server and its workers run in new user,
-   pid, network, ipc, uts and mount namespaces as uid/gid 65534 with no
-   capabilities, ``--die-with-parent`` and ``--new-session``.  They see
-   read-only binds of only the Python runtime, its packages and the
-   ``recsys_ref`` package folder, a size-limited tmpfs as working folder,
-   their own ``/proc`` and a minimal ``/dev``: no ``/etc``, no other
-   submission, no grader process, no network.
-2. Landlock (Linux >= 5.13, in each worker): reads only below Python's
-   folders (not ``recsys_ref``'s sources, not ``/etc``, only its own
-   ``/proc/<pid>``), writes only in its own working folder; from ABI 4 no TCP;
-   from ABI 6 no signals and no abstract sockets outside the worker.
-3. seccomp (each worker): no new processes (threads are allowed), no
-   sockets (``socketpair`` only), no ``mknod``, ``chmod``, ``chown``,
-   ``utime``, mounts, namespaces, ``ptrace``, ``reboot``, ``kexec``, module
-   loading, ``bpf``, ``io_uring``, raising a limit; ``memfd_create`` too when
-   no cgroup bounds memory.
-4. rlimits (each worker): address space (``memory_mb`` above what the
-   imports use), 64 MB per file, no core files, CPU seconds; and the parent's
-   wall-clock limits.  cgroup v2 ``memory.max`` is reported when writable but
-   not used yet (see ``layers``).
-5. In the worker, before any learner code: every ``recsys_ref`` function
-   object that is a task's reference (the function itself, its re-exports and
-   the registry's ``Exercise.reference``) is replaced by a wrapper that records
-   calls made from learner code; an audit hook refuses and records any attempt
-   to open a file of the ``recsys_ref`` package (``inspect.getsource``).  The
-   grade is kept and the task flagged for review with the route named.
+INSTRUCTORS.md, "What is protected", states each one with its test):
+bubblewrap for the fork server and its workers (namespaces, uid 65534, no
+capabilities, read-only binds of only Python, its packages and ``recsys_ref``,
+a size-limited tmpfs); Landlock, seccomp and rlimits in each worker
+(``_confine``); in the worker, wrappers around every reference function and an
+audit hook on the package's sources (``_Watch``), which flag the task for
+review with the route named.
 
 As root with neither bubblewrap nor Landlock, ``recsys-course grade`` refuses
 to run (``refusal``) unless the TA passes ``--unsafe-no-sandbox``.
@@ -1159,10 +1138,6 @@ class _Watch:  # pragma: no cover - runs in the worker
 
     def report(self) -> list[str]:
         return list(dict.fromkeys(self.calls))[:5]
-
-
-def _stand_in_check(fn: Any, reference: Any, name: str) -> str | None:  # pragma: no cover
-    return None if callable(fn) else f"{name} must be a function, got {type(fn).__name__}"
 
 
 def _handle(request: dict[str, Any], watch: _Watch) -> tuple[dict[str, Any], Any]:  # pragma: no cover
