@@ -939,6 +939,10 @@ def _server_main(config_json: str) -> None:  # pragma: no cover - runs in the fo
     cfg = json.loads(config_json)
     _prctl(4, 0)  # PR_SET_DUMPABLE 0: its /proc files are not readable by the workers
     _preload()
+    import gc
+
+    gc.collect()
+    gc.freeze()  # workers' collections skip the preloaded objects (no copy-on-write of the heap)
     sock = socket.socket(fileno=cfg["sock_fd"])
     sock.send(b'{"ready": true}')
     folders: dict[int, str] = {}
@@ -1028,9 +1032,10 @@ def _serve(cfg: dict[str, Any], req_fd: int, rep_fd: int) -> None:  # pragma: no
     from . import codec
 
     watch = _Watch()  # before the limits: what it frees must not hide in a tight guard's heap
-    import gc
+    if cfg.get("tight"):
+        import gc
 
-    gc.collect()
+        gc.collect()  # the server froze its own objects: this visits only the worker's
     limits = _confine(cfg)
     req = os.fdopen(req_fd, "rb", buffering=0)
 
