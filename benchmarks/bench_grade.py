@@ -1,17 +1,17 @@
-"""Grading speed: 30 submissions with ``recsys-course grade --jobs 2``.
+"""Grading speed with the sandbox on: 30 submissions with ``recsys-course grade --jobs 2``.
 
 Each submission is a folder holding copies of the notebooks available now:
 even ones the solutions (full marks), odd ones the generated learner stubs
 (notebooks/, "not started"; the solutions where a stub is not built yet).
 The command runs as a TA would run it (a fresh process: interpreter start,
-the fork server's ``import torch``, 30 submissions) with the fork server
-(workers forked from one clean, pre-imported process); then, in the same run,
-10 submissions without it (a fresh ``python -I`` per worker: the naive
-baseline).
+the fork server's start under bubblewrap and its ``import torch``, then 30
+submissions).  Then, in this process, the cost of one worker start (fork from
+the warm server, confinement, ready message) and of the fork server's start,
+each the median of repeated starts with the spread.
 
-    .venv/bin/python benchmarks/bench_grade.py [--n 30] [--jobs 2]
+    .venv/bin/python benchmarks/bench_grade.py [--n 30] [--jobs 2] [--starts 20]
 
-Target: ≤ 3 s per submission on 2 cores.
+Target: ≤ 3 s per submission on 2 cores (wall time / submissions).
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import shutil
 import statistics
 import subprocess
@@ -46,16 +47,20 @@ def make_class(folder: Path, n: int) -> tuple[int, int]:
     return len(solutions), len(stubs)
 
 
-def grade(folder: Path, out: Path, jobs: int, fork_server: bool) -> float:
-    env = dict(os.environ, RECSYS_GRADE_FORK_SERVER="1" if fork_server else "0")
+def grade(folder: Path, out: Path, jobs: int) -> tuple[float, float, str]:
+    """(wall s, CPU s of the grader and everything it started, the header it printed)."""
     cmd = [sys.executable, "-m", "recsys_ref.course", "grade", *sorted(map(str, folder.iterdir())),
            "--out", str(out), "--jobs", str(jobs), "--seed", "1", "--quiet"]
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
-    proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
+    proc = subprocess.run(cmd, capture_output=True, text=True)
     seconds = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
     if proc.returncode != 0:
         sys.exit(f"bench_grade: grading failed ({proc.returncode}):\n{proc.stderr[-3000:]}")
-    return seconds
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    header = "\n".join(line for line in proc.stderr.splitlines() if line.startswith(("worker", "  ")))
+    return seconds, cpu, header
 
 
 def summary(out: Path) -> tuple[list[float], float, float]:
@@ -68,40 +73,50 @@ def summary(out: Path) -> tuple[list[float], float, float]:
     return times, scores, maxima
 
 
+def start_costs(n: int) -> tuple[float, list[float]]:
+    """(fork server start s, worker start s × n), measured in this process."""
+    from recsys_ref.course import sandbox
+
+    t = time.perf_counter()
+    sandbox._ForkServer.get()
+    server = time.perf_counter() - t
+    starts = []
+    for _ in range(n):
+        t = time.perf_counter()
+        w = sandbox._start_worker(256, 60)
+        starts.append(time.perf_counter() - t)
+        w.close()
+    return server, starts
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--n", type=int, default=30)
     ap.add_argument("--jobs", type=int, default=2)
-    ap.add_argument("--baseline-n", type=int, default=10,
-                    help="submissions for the (slow) fresh-interpreter baseline")
+    ap.add_argument("--starts", type=int, default=20, help="worker starts timed")
     args = ap.parse_args()
+    load = os.getloadavg()
     with tempfile.TemporaryDirectory(prefix="bench-grade-") as tmp:
         folder = Path(tmp) / "class"
         n_nb, n_stub = make_class(folder, args.n)
-        small = Path(tmp) / "baseline-class"
-        make_class(small, args.baseline_n)
-        rows = []
-        for label, fork_server, where, n in (
-                ("fork server (default)", True, folder, args.n),
-                ("fresh interpreter per worker", False, small, args.baseline_n)):
-            out = Path(tmp) / f"out-{fork_server}"
-            total = grade(where, out, args.jobs, fork_server)
-            times, score, maximum = summary(out)
-            rows.append((f"{label}, {n} subs", total, total / n, statistics.mean(times),
-                         max(times), score, maximum))
+        out = Path(tmp) / "out"
+        total, cpu, header = grade(folder, out, args.jobs)
+        times, score, maximum = summary(out)
+    server, starts = start_costs(args.starts)
+    q = statistics.quantiles(starts, n=4) if len(starts) > 1 else [starts[0]] * 3
     print(f"# Grading {args.n} submissions ({n_nb} notebooks each: solutions / {n_stub} stubs "
-          f"alternating), --jobs {args.jobs}")
-    print(f"# machine: {describe()}; 1 thread per grading worker")
-    print(f"{'workers':<40} {'total s':>8} {'s/submission':>13} {'mean grading s':>15} "
-          f"{'max grading s':>14} {'points':>10}")
-    for label, total, per, mean, worst, score, maximum in rows:
-        print(f"{label:<40} {total:8.1f} {per:13.2f} {mean:15.2f} {worst:14.2f} "
-              f"{score:>5g}/{maximum:<4g}")
-    base, fast = rows[1][2], rows[0][2]
-    print(f"speed-up of the fork server per submission: {base / fast:.1f}x   "
-          f"target ≤ 3 s per submission: {'met' if rows[0][2] <= 3 else 'NOT met'}")
-    print("(s/submission = total wall time / submissions, including interpreter start; "
-          "grading s = per-submission time inside the grader, from results.json)")
+          f"alternating), --jobs {args.jobs}, sandbox on")
+    print(f"# machine: {describe()}; load average before: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}; "
+          f"after: {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
+    print(header)
+    print(f"total wall {total:.1f} s (CPU {cpu:.1f} s), {total / args.n:.2f} s per submission; "
+          f"grading time inside the grader: mean {statistics.mean(times):.2f} s, max "
+          f"{max(times):.2f} s; points {score:g}/{maximum:g}")
+    print(f"fork server start (bubblewrap + imports): {server:.2f} s; worker start: median "
+          f"{statistics.median(starts) * 1000:.0f} ms (quartiles {q[0] * 1000:.0f}–{q[2] * 1000:.0f} "
+          f"ms, {len(starts)} starts)")
+    print(f"target ≤ 3 s per submission: {'met' if total / args.n <= 3 else 'NOT met'} "
+          "(wall time / submissions, including the interpreter and fork server start)")
 
 
 if __name__ == "__main__":

@@ -109,7 +109,7 @@ EXPECTED: dict[str, tuple[str, tuple[str, ...]]] = {
     "cosine": (FAILED, ("cosine",)),
     "invalid_json": (CRASHED, ("not valid notebook JSON",)),
     "nbformat3": (CRASHED, ("nbformat 3",)),
-    "deleted_cell": (MISSING, ("no exercise cell", "task:warmup")),
+    "deleted_cell": (MISSING, ("no other notebook defines", "dot_scores")),
     "duplicated_cell": (PASSED, ("2 cells are tagged task:warmup", "last one")),
     "renamed_cell": (PASSED, ("no cell is tagged task:warmup",)),
     "renamed_function": (PASSED, ("called dot_product here",)),
@@ -121,8 +121,8 @@ EXPECTED: dict[str, tuple[str, tuple[str, ...]]] = {
     "infinite_loop": (CRASHED, (f"stopped after {TASK_TIMEOUT:g} s", "infinite loop")),
     "memory_bomb": (FAILED, ("memory limit",)),
     "fork_bomb": (FAILED, ("starting processes is not allowed",)),
-    "write_outside": (FAILED, ("PermissionError", "working folder")),
-    "read_other": (FAILED, ("PermissionError",)),
+    "write_outside": (FAILED, ("Error", "working folder")),
+    "read_other": (FAILED, ("Error", "read only Python's own files")),
     "syntax_error": (FAILED, ("SyntaxError",)),
     "hardcoded_seeds": (FAILED, ("differs from the reference",)),
     "fake_tick": (FAILED, ("differs from the reference",)),
@@ -266,7 +266,7 @@ def test_other_submissions_stay_private(graded, limits):
     if not limits.get("landlock"):
         pytest.skip("no Landlock on this machine: reads cannot be confined")
     out = warmup_test(graded, "read_other")["output"]
-    assert "PermissionError" in out and "nbformat_minor" not in out
+    assert "Error" in out and "nbformat_minor" not in out
 
 
 def test_cheat_passes_a_check_on_its_seeds_but_not_the_grader(graded):
@@ -409,7 +409,7 @@ def test_a_hanging_task_costs_only_itself(tmp_path, monkeypatch):
 
 def test_worker_is_confined(limits):
     assert limits["address_space"] and limits["fsize"] and limits["core"] == 0
-    assert limits["seccomp_no_fork"] or limits.get("nproc")
+    assert limits["seccomp"]
 
 
 def test_outputs_are_judged_in_the_parent(tmp_path):
@@ -434,29 +434,21 @@ def test_torch_in_parent_is_untouched_by_learner_code(graded):
     assert torch.allclose(torch.ones(2), torch.ones(2) + 1) is False
 
 
-def test_tampering_with_the_size_recorder_fails_the_guard(tmp_path):
-    """The complexity guard is measured in the worker: patching its recorder is detected."""
-    guarded = [ex for ex in all_exercises().values() if ex.guard is not None]
-    if not guarded:
-        pytest.skip("no registered task has a complexity guard yet")
-    ex = guarded[0]
+def test_calling_the_reference_keeps_the_grade_and_flags_it(tmp_path):
+    """A cell that only calls the reference passes, flagged for the TA (test_sandbox.py has
+    the other routes and the guard's bypasses)."""
+    ex = get("fm_4")
     ref = ex.reference
     honest = (f"from {ref.__module__} import {ref.__name__} as _reference\n\n\n"
               f"def {ex.func_name}(*args, **kwargs):\n    return _reference(*args, **kwargs)\n")
-    patch = ("import recsys_ref.course.runner as _runner\n"
-             "_runner.NumelRecorder.__torch_dispatch__ = "
-             "lambda self, func, types, args=(), kwargs=None: func(*args, **(kwargs or {}))\n")
-    for name, code in (("honest", honest), ("tampered", patch + honest)):
-        nb = new_notebook(cells=[new_code_cell(code, metadata={"tags": [f"task:{ex.task_id}"]})])
-        nbformat.write(nb, tmp_path / f"{name}.ipynb")
+    nb = new_notebook(cells=[new_code_cell(honest, metadata={"tags": [f"task:{ex.task_id}"]})])
+    nbformat.write(nb, tmp_path / "honest.ipynb")
     (ok,) = sandbox.run_tasks(tmp_path / "honest.ipynb", [ex.task_id], seed=4)
-    (bad,) = sandbox.run_tasks(tmp_path / "tampered.ipynb", [ex.task_id], seed=4)
     assert ok.status == PASSED and "flagged for review" in ok.message, ok.message
-    assert bad.status == FAILED and "size measurement" in bad.message, bad.message
 
 
 def test_limits_cannot_be_raised_from_inside(tmp_path, limits):
-    if not limits.get("seccomp_no_fork"):
+    if not limits.get("seccomp"):
         pytest.skip("no seccomp filter on this machine")
     code = ("import resource\n\n\ndef dot_scores(U, I):\n"
             "    resource.setrlimit(resource.RLIMIT_AS, (resource.RLIM_INFINITY,) * 2)\n"

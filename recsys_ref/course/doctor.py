@@ -356,6 +356,25 @@ def check_notebooks(report: Report, notebooks: Path, exercises: dict | None = No
                    f"({n_tasks} exercise cell{'s' if n_tasks != 1 else ''} found)")
 
 
+# --- isolation of the grader (for TAs) ----------------------------------------------------------
+
+
+def check_isolation(report: Report, lay: dict | None = None) -> None:
+    """Which of the grader's isolation layers this machine offers (notes: learners do not grade).
+
+    See sandbox.py's docstring and INSTRUCTORS.md ("What is protected") for each layer.
+    """
+    from .sandbox import describe_layers, layers, refusal
+
+    lay = layers() if lay is None else lay
+    for line in describe_layers(lay):
+        report.add(NOTE, f"grader isolation: {line.removeprefix('yes ').removeprefix('NO  ')}",
+                   "(available)" if line.startswith("yes") else "(not available)")
+    if refusal(lay):
+        report.add(NOTE, "grader isolation: `recsys-course grade` would refuse to run here as root",
+                   "(install bubblewrap, or pass --unsafe-no-sandbox knowingly)")
+
+
 # --- the command ----------------------------------------------------------------------------------
 
 def diagnose(*, notebooks: Path, python: Path | None = None, kernel: str = "python3",
@@ -366,6 +385,7 @@ def diagnose(*, notebooks: Path, python: Path | None = None, kernel: str = "pyth
     check_kernel(report, kernel=kernel, python=python, timeout=timeout, notebooks=notebooks)
     if check_writable(report, notebooks):
         check_notebooks(report, notebooks)
+    check_isolation(report)
     return report
 
 

@@ -23,10 +23,19 @@ exception raised by the learner's code is cut to 300 characters (a function
 can smuggle at most a few numbers of this run's inputs out through its error
 message, and the next run draws new ones).  Learner stdout is never shown.
 
+The task list is the course's registry, or ``--tasks`` (task ids or notebook
+names), never a learner's notebook metadata.  Result folders are unique per
+submission (``x``, ``x-2``, … case-blind; ``class.csv``/``class.json``
+reserved).  Feedback shown anywhere has control characters removed.  As root
+with neither bubblewrap nor Landlock the grader refuses unless
+``--unsafe-no-sandbox`` (then marked in every row and in ``class.csv``).
+
 Exit code: 0 when grading ran (whatever the scores); 2 for a usage problem
-(no submissions, an unwritable output folder, an unknown task); 3 when the
-grader could not start its workers or failed on a submission (its own bug:
-the other submissions are still graded); 130 after Ctrl-C.
+(no submissions, an unwritable output folder, an unknown task, the refusal
+above); 3 when no worker can start at all, or the grader failed on a
+submission (its own bug: the other submissions are still graded); 130 after
+Ctrl-C.  A notebook whose worker does not start after retries is marked in its
+rows and regraded by the next run.
 """
 
 from __future__ import annotations
@@ -54,10 +63,13 @@ from .evaluate import CRASHED, MISSING, PASSED, Result
 from .notebook import NotebookError, find_exercise, read_notebook
 from .registry import all_exercises, get
 from .sandbox import (
+    LEARNER_TEXT_LIMIT,
     SandboxError,
     abort_all,
+    clean_text,
     confinement,
-    fork_server_problem,
+    describe_layers,
+    refusal,
     reset_abort,
     run_tasks,
 )
@@ -65,10 +77,11 @@ from .sandbox import (
 __all__ = ["add_arguments", "run", "Submission", "find_submissions", "grade_submission",
            "GRADER_VERSION"]
 
-GRADER_VERSION = 1
+GRADER_VERSION = 2
 ZIP_MAX_BYTES = 200 * 2**20  # uncompressed notebooks extracted from one zip
 ZIP_MAX_MEMBERS = 2000
-LEARNER_TEXT_LIMIT = 300
+RESERVED = {"class.csv", "class.json"}  # files of the output folder, never a submission's folder
+UNSAFE_MARK = "UNSAFE: graded with --unsafe-no-sandbox, learners' code was not confined"
 SKIP_DIRS = {".ipynb_checkpoints", "__MACOSX", ".git", ".backups"}
 SYMBOL = {PASSED: "✓", "failed": "✗", "not started": "…", MISSING: "?", CRASHED: "!"}
 
@@ -90,6 +103,8 @@ class Submission:
     root: Path | None = None  # folder the notebooks are relative to
     problem: str = ""  # why nothing could be read (a bad zip, an empty folder)
     cleanup: list[Path] = field(default_factory=list)  # temporary extraction folders
+    notes: list[str] = field(default_factory=list)  # what was skipped, and why
+    incomplete: bool = False  # a notebook could not be graded (grader problem): regrade on resume
 
     def relative(self, path: Path) -> str:
         try:
@@ -110,12 +125,25 @@ class Submission:
         return h.hexdigest()
 
 
-def _notebooks_in(folder: Path) -> list[Path]:
+def _notebooks_in(folder: Path, notes: list[str] | None = None) -> list[Path]:
+    """The notebooks below ``folder``; symbolic links (files or folders) are skipped."""
     found = []
     for dirpath, dirnames, filenames in os.walk(folder):
-        dirnames[:] = sorted(d for d in dirnames if d not in SKIP_DIRS and not d.startswith("."))
-        found += [Path(dirpath) / f for f in sorted(filenames)
-                  if f.endswith(".ipynb") and not f.startswith(".")]
+        here = Path(dirpath)
+        for d in list(dirnames):
+            if (here / d).is_symlink() and notes is not None:
+                notes.append(f"{(here / d).relative_to(folder)}/ is a symbolic link: skipped")
+        dirnames[:] = sorted(d for d in dirnames if d not in SKIP_DIRS and not d.startswith(".")
+                             and not (here / d).is_symlink())
+        for f in sorted(filenames):
+            if not f.endswith(".ipynb") or f.startswith("."):
+                continue
+            if (here / f).is_symlink() or not (here / f).is_file():
+                if notes is not None:
+                    notes.append(f"{(here / f).relative_to(folder)} is a symbolic link or not a "
+                                 "regular file: skipped (submit the notebook itself)")
+                continue
+            found.append(here / f)
     return found
 
 
@@ -156,6 +184,11 @@ def _extract_zip(path: Path) -> tuple[Path, str]:
                         if copied > info.file_size or copied > ZIP_MAX_BYTES:
                             return target, "a file in the zip is larger than it declares"
                         out.write(chunk)
+                try:  # the zip's own date: "the newest copy" must mean the learner's newest
+                    stamp = time.mktime((*info.date_time, 0, 0, -1))
+                    os.utime(dest, (stamp, stamp))
+                except (OverflowError, ValueError, OSError):
+                    pass
     except (zipfile.BadZipFile, OSError, EOFError, RuntimeError, ValueError) as exc:
         return target, f"the zip cannot be read ({type(exc).__name__}: {exc})"
     return target, ""
@@ -166,7 +199,8 @@ def _submission(path: Path) -> Submission:
         folder, problem = _extract_zip(path)
         sub = Submission(path.stem, path, _notebooks_in(folder), folder, problem, [folder])
     elif path.is_dir():
-        sub = Submission(path.name, path, _notebooks_in(path), path)
+        notes: list[str] = []
+        sub = Submission(path.name, path, _notebooks_in(path, notes), path, notes=notes)
         for z in sorted(path.glob("*.zip")):  # e.g. Gradescope's folder holding an uploaded zip
             folder, problem = _extract_zip(z)
             sub.cleanup.append(folder)
@@ -190,50 +224,36 @@ def find_submissions(paths: Iterable[Path]) -> list[Submission]:
             subs.append(_submission(p))
         else:
             raise GradeError(f"{p} is not a notebook, a folder or a .zip")
-    seen: dict[str, int] = {}
+    taken: set[str] = set()
     for s in subs:  # distinct result folders, in the order given
         base = _safe_name(s.name)
-        if base in seen:
-            alt = _safe_name(f"{s.source.parent.name}-{s.name}")
-            base = alt if alt not in seen else f"{base}-{seen[base] + 1}"
-        seen[base] = seen.get(base, 0) + 1
-        s.name = base
+        name, n = base, 1
+        while name.casefold() in taken or name.casefold() in RESERVED:  # also on case-blind disks
+            n += 1
+            name = f"{base}-{n}"
+        taken.add(name.casefold())
+        s.name = name
     return subs
 
 
-def _meta_id(nb) -> str | None:
-    meta = nb.metadata.get("recsys_course", {})
-    name = meta.get("notebook") if isinstance(meta, dict) else None
-    return str(name) if name else None
-
-
-def notebook_id(path: Path) -> str | None:
-    """The course notebook a file is (metadata, else file stem); None when unreadable."""
-    try:
-        nb = read_notebook(path)
-    except NotebookError:
-        return None
-    return _meta_id(nb) or path.stem
-
-
-def tasks_of(subs: list[Submission]) -> list[str]:
-    """The graded tasks: those of every course notebook found in any submission."""
+def parse_tasks(spec: str | None) -> list[str]:
+    """The graded tasks: ``--tasks`` (task ids or notebook names, comma-separated), else every
+    task of the course's registry.  Never what a learner's notebook says."""
     exercises = all_exercises()
-    ids: set[str] = set()
-    for s in subs:
-        for p in s.notebooks:
-            ids.add(notebook_id(p) or p.stem)
-    tasks = [t for t, ex in exercises.items() if ex.notebook in ids]
-    if not tasks:  # notebooks renamed by everyone: look for the cells themselves
-        for s in subs:
-            for p in s.notebooks:
-                try:
-                    nb = read_notebook(p)
-                except NotebookError:
-                    continue
-                ids |= {t for t, ex in exercises.items()
-                        if find_exercise(nb, t, ex.func_name) is not None}
-        tasks = [t for t in exercises if t in ids]
+    if not spec:
+        return list(exercises)
+    tasks: list[str] = []
+    for item in (t.strip() for t in spec.split(",")):
+        if not item:
+            continue
+        named = [t for t, ex in exercises.items() if ex.notebook == item.removesuffix(".ipynb")]
+        if item in exercises:
+            named = [item]
+        if not named:
+            notebooks = sorted({ex.notebook for ex in exercises.values()})
+            raise GradeError(f"unknown task or notebook {item!r}; the course has the tasks "
+                             f"{', '.join(exercises)} in the notebooks {', '.join(notebooks)}")
+        tasks += [t for t in named if t not in tasks]
     return tasks
 
 
@@ -246,10 +266,18 @@ class Options:
     task_timeout: float = 30.0
     total_timeout: float = 300.0
     memory_mb: int = 3072
+    unsafe: bool = False
 
 
-def _assign(sub: Submission, tasks: list[str]) -> tuple[dict[Path, list[str]], dict[str, Result]]:
-    """Which notebook of ``sub`` holds each task; a ``Result`` for each task found nowhere."""
+def _assign(sub: Submission, tasks: list[str]) -> tuple[dict[Path, list[str]], dict[str, Result],
+                                                      dict[str, str]]:
+    """Which notebook of ``sub`` holds each task, a ``Result`` for each task found nowhere,
+    and a note per task whose other candidates were ignored.
+
+    Among the notebooks that hold the task's cell, the one named exactly like the
+    course's notebook wins, then the newest (a JupyterLab "-Copy1" or an older
+    copy in a subfolder loses, and is named in the note).
+    """
     exercises = all_exercises()
     readable: dict[Path, object] = {}
     errors: dict[Path, str] = {}
@@ -258,17 +286,30 @@ def _assign(sub: Submission, tasks: list[str]) -> tuple[dict[Path, list[str]], d
             readable[p] = read_notebook(p)
         except NotebookError as exc:
             errors[p] = str(exc).replace(str(p), sub.relative(p))
-    ids = {p: _meta_id(readable[p]) or p.stem if p in readable else p.stem for p in sub.notebooks}
+
+    def mtime(p: Path) -> float:
+        try:
+            return p.stat().st_mtime
+        except OSError:
+            return 0.0
+
     plan: dict[Path, list[str]] = {}
     unfound: dict[str, Result] = {}
+    notes: dict[str, str] = {}
     for t in tasks:
         ex = exercises[t]
-        named = [p for p in readable if ids[p] == ex.notebook]
         holding = [p for p in readable if find_exercise(readable[p], t, ex.func_name) is not None]
-        choice = next((p for p in named if p in holding), None) or \
-            (holding[0] if holding else None) or (named[0] if named else None)
-        if choice is not None:
-            plan.setdefault(choice, []).append(t)
+        if holding:
+            holding.sort(key=lambda p: (p.name != f"{ex.notebook}.ipynb", -mtime(p),
+                                        sub.relative(p)))
+            plan.setdefault(holding[0], []).append(t)
+            if len(holding) > 1:
+                why = "named exactly like the course's notebook" \
+                    if holding[0].name == f"{ex.notebook}.ipynb" != holding[1].name \
+                    else "the newest copy"
+                notes[t] = (f"graded {sub.relative(holding[0])} ({why}); ignored "
+                            + ", ".join(sub.relative(p) for p in holding[1:4])
+                            + (" and others" if len(holding) > 4 else ""))
             continue
         damaged = [p for p in errors if p.stem == ex.notebook] or list(errors)
         if damaged:  # the task's notebook (or, unnamed, some notebook) cannot be read
@@ -277,7 +318,7 @@ def _assign(sub: Submission, tasks: list[str]) -> tuple[dict[Path, list[str]], d
             unfound[t] = Result(
                 t, MISSING, f"? {t}: notebook {ex.notebook}.ipynb is not in the submission and no "
                             f"other notebook defines {ex.func_name}.", 0.0, ex.points)
-    return plan, unfound
+    return plan, unfound, notes
 
 
 _ERR = re.compile(r"\(largest error ([0-9.eE+-]+|nan|inf)( at index \([0-9, ]*\))?\)")
@@ -298,12 +339,9 @@ def redact(message: str) -> str:
     message = _ERR.sub(magnitude, message)
 
     def cut(m: re.Match[str]) -> str:
-        text = m.group(1)
-        if len(text) > LEARNER_TEXT_LIMIT:
-            text = text[:LEARNER_TEXT_LIMIT] + "… (cut)"
-        return f"raised {text} on the case '"
+        return f"raised {clean_text(m.group(1), LEARNER_TEXT_LIMIT)} on the case '"
 
-    return _RAISED.sub(cut, message)
+    return clean_text(_RAISED.sub(cut, message), 4 * LEARNER_TEXT_LIMIT)
 
 
 def grade_submission(sub: Submission, tasks: list[str], opts: Options) -> list[Result]:
@@ -311,16 +349,26 @@ def grade_submission(sub: Submission, tasks: list[str], opts: Options) -> list[R
     if sub.problem:
         return [Result(t, MISSING, f"? {t}: nothing to grade: {sub.problem}.", 0.0, get(t).points)
                 for t in tasks]
-    plan, results = _assign(sub, tasks)
+    plan, results, notes = _assign(sub, tasks)
     deadline = time.monotonic() + opts.total_timeout
     for path, ids in plan.items():
         left = deadline - time.monotonic()
-        got = run_tasks(path, ids, seed=opts.seed, task_timeout=opts.task_timeout,
-                        total_timeout=max(left, 0.0), memory_mb=opts.memory_mb)
+        try:
+            got = run_tasks(path, ids, seed=opts.seed, task_timeout=opts.task_timeout,
+                            total_timeout=max(left, 0.0), memory_mb=opts.memory_mb)
+        except SandboxError as exc:  # after its retries: this notebook is not graded, the run goes on
+            sub.incomplete = True
+            got = [Result(t, CRASHED, f"! {t}: not graded: the grader could not start a worker "
+                                      f"({clean_text(exc, 200)}); run the command again to grade it.",
+                          0.0, get(t).points) for t in ids]
         for r in got:
             r.message = redact(r.message)
             if len(sub.notebooks) > 1 and path.name != f"{get(r.task_id).notebook}.ipynb":
-                r.message += f" [{sub.relative(path)}]"
+                r.message += f" [{clean_text(sub.relative(path), 200)}]"
+            if r.task_id in notes:
+                r.message += f" (note: {clean_text(notes[r.task_id], 600)})"
+            if opts.unsafe:
+                r.message += f" [{UNSAFE_MARK}]"
             results[r.task_id] = r
     return [results[t] for t in tasks]
 
@@ -333,7 +381,7 @@ def _test_name(t: str) -> str:
     return f"{t}: {ex.title} ({ex.func_name}, {ex.notebook})"
 
 
-def gradescope(results: list[Result], seconds: float) -> dict:
+def gradescope(results: list[Result], seconds: float, notes: list[str] = ()) -> dict:
     """Gradescope's results.json: score, tests[] with name, score, max_score, status, output."""
     tests = [{"name": _test_name(r.task_id), "score": r.points, "max_score": r.max_points,
               "status": "passed" if r.passed else "failed", "output": f"[{r.status}] {r.message}",
@@ -343,7 +391,8 @@ def gradescope(results: list[Result], seconds: float) -> dict:
     done = sum(r.passed for r in results)
     return {"score": score, "execution_time": round(seconds, 2),
             "output": f"{done} of {len(results)} tasks passed ({score:g}/{total:g} points). "
-                      "Each task ran on fresh inputs drawn for this grading run.",
+                      "Each task ran on fresh inputs drawn for this grading run."
+                      + "".join(f" Note: {clean_text(n, 400)}." for n in notes[:10]),
             "visibility": "visible", "stdout_visibility": "hidden", "tests": tests}
 
 
@@ -359,17 +408,17 @@ def table(name: str, results: list[Result], width: int = 110) -> str:
     score = sum(r.points for r in results)
     total = sum(r.max_points for r in results)
     tw = max([4] + [len(r.task_id) for r in results])
-    lines = [f"{name}: {score:g}/{total:g} points",
+    lines = [f"{clean_text(name, 200)}: {score:g}/{total:g} points",
              f"  {'task':<{tw}}  points  {'status':<11}  feedback"]
     for r in results:
-        msg = r.message.replace("\n", " ")
+        msg = clean_text(r.message.replace("\n", " "), 10**6)
         room = max(20, width - tw - 26)
         msg = msg if len(msg) <= room else msg[:room - 1] + "…"
         lines.append(f"  {r.task_id:<{tw}}  {r.points:>2g}/{r.max_points:<3g} {r.status:<11}  {msg}")
     return "\n".join(lines)
 
 
-def write_class_csv(out: Path, tasks: list[str], names: list[str]) -> None:
+def write_class_csv(out: Path, tasks: list[str], names: list[str], unsafe: bool = False) -> None:
     """DIR/class.csv from the results.json files of ``names`` (in that order)."""
     rows = []
     for name in names:
@@ -384,7 +433,7 @@ def write_class_csv(out: Path, tasks: list[str], names: list[str]) -> None:
     tmp = out / f".class.csv.{os.getpid()}.tmp"
     with open(tmp, "w", newline="", encoding="utf-8") as fh:
         w = csv.writer(fh)
-        w.writerow(["submission"] + tasks + ["total"])
+        w.writerow([f"submission ({UNSAFE_MARK})" if unsafe else "submission"] + tasks + ["total"])
         w.writerows(rows)
     os.replace(tmp, path)
 
@@ -400,7 +449,8 @@ def _already_graded(out: Path, sub: Submission, digest: str, tasks: list[str]) -
     except (OSError, json.JSONDecodeError):
         return None
     if data.get("content_hash") != digest or data.get("task_ids") != tasks \
-            or data.get("grader_version") != GRADER_VERSION:
+            or data.get("grader_version") != GRADER_VERSION or data.get("incomplete") \
+            or data.get("submission") != str(sub.source):
         return None
     try:
         return [Result(t["task"], t["status"], t["message"], t["points"], t["max_points"],
@@ -413,15 +463,14 @@ def _already_graded(out: Path, sub: Submission, digest: str, tasks: list[str]) -
 
 
 def describe_limits(limits: dict, args: argparse.Namespace) -> str:
-    """One line for the TA: which confinement the workers got on this machine."""
+    """The run's header for the TA: the isolation layers and limits the workers got here."""
     parts = [f"{args.task_timeout:g} s per task, {args.total_timeout:g} s per submission",
-             f"+{args.memory_mb} MB of memory" if limits.get("address_space") else
-             "NO memory limit", "no new processes" if limits.get("seccomp_no_fork")
-             or limits.get("nproc") else "processes NOT blocked",
-             f"files read only from Python's folders and written only in a temp folder "
-             f"(Landlock ABI {limits['landlock']})"
-             if limits.get("landlock") else "file reads and writes NOT confined (no Landlock)"]
-    return "worker limits: " + "; ".join(parts)
+             f"+{args.memory_mb} MB of address space" if limits.get("address_space") else
+             "NO memory limit", "seccomp on" if limits.get("seccomp") else "NO seccomp"]
+    lines = ["worker limits: " + "; ".join(parts)] + [f"  {line}" for line in describe_layers()]
+    if getattr(args, "unsafe_no_sandbox", False) and refusal():
+        lines.insert(0, UNSAFE_MARK)
+    return "\n".join(lines)
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -434,7 +483,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=None,
                         help="seed of the inputs (default: a fresh one per run)")
     parser.add_argument("--tasks", default=None,
-                        help="comma-separated task ids (default: the tasks of the notebooks found)")
+                        help="comma-separated task ids or notebook names, e.g. 21_fm_okn_trick "
+                             "(default: every task of the course)")
     parser.add_argument("--task-timeout", type=float, default=30.0, help="seconds per task")
     parser.add_argument("--total-timeout", type=float, default=300.0,
                         help="seconds per submission")
@@ -443,6 +493,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--force", action="store_true",
                         help="regrade submissions that already have results")
     parser.add_argument("--quiet", action="store_true", help="no per-submission tables")
+    parser.add_argument("--unsafe-no-sandbox", action="store_true",
+                        help="grade as root even without bubblewrap and Landlock (learners' code "
+                             "is then NOT confined; marked in every row and in class.csv)")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -467,19 +520,12 @@ def _run(args: argparse.Namespace) -> int:
         probe.unlink()
     except OSError as exc:
         raise GradeError(f"cannot write to {out} ({exc})") from exc
-    if args.tasks:
-        tasks = [t.strip() for t in args.tasks.split(",") if t.strip()]
-        unknown = [t for t in tasks if t not in all_exercises()]
-        if unknown:
-            raise GradeError(f"unknown task ids {unknown}; the course has: "
-                             f"{', '.join(all_exercises())}")
-    else:
-        tasks = tasks_of(subs)
-    if not tasks:
-        raise GradeError("none of the submissions holds a course notebook or exercise cell; "
-                         "name the tasks with --tasks")
+    tasks = parse_tasks(args.tasks)
     if args.jobs < 1:
         raise GradeError("--jobs must be at least 1")
+    unsafe = bool(refusal())
+    if unsafe and not getattr(args, "unsafe_no_sandbox", False):
+        raise GradeError(refusal())
     seed = args.seed if args.seed is not None else secrets.randbits(31)
     try:
         limits = confinement(args.memory_mb)
@@ -488,7 +534,10 @@ def _run(args: argparse.Namespace) -> int:
         return 3
     if not args.quiet:
         print(describe_limits(limits, args), file=sys.stderr)
-    opts = Options(seed, args.task_timeout, args.total_timeout, args.memory_mb)
+        if not args.tasks:
+            print(f"grading all {len(tasks)} tasks of the course; --tasks NOTEBOOK grades one "
+                  "assignment", file=sys.stderr)
+    opts = Options(seed, args.task_timeout, args.total_timeout, args.memory_mb, unsafe)
     names = [s.name for s in subs]
     lock = threading.Lock()
     failures: list[str] = []
@@ -508,14 +557,15 @@ def _run(args: argparse.Namespace) -> int:
         seconds = time.monotonic() - start
         if stop.is_set():
             return None  # interrupted: its workers were killed, so these results are not real
-        _write_json(out / sub.name / "results.json", gradescope(results, seconds))
+        notes = sub.notes + ([UNSAFE_MARK] if unsafe else [])
+        _write_json(out / sub.name / "results.json", gradescope(results, seconds, notes))
         _write_json(out / sub.name / "grading.json", {
             "submission": str(sub.source), "content_hash": digest, "task_ids": tasks,
             "seed": seed, "grader_version": GRADER_VERSION, "seconds": round(seconds, 3),
-            "limits": limits,
+            "limits": limits, "unsafe": unsafe, "incomplete": sub.incomplete, "notes": sub.notes,
             "tasks": [r.to_dict() for r in results]})
         with lock:
-            write_class_csv(out, tasks, names)
+            write_class_csv(out, tasks, names, unsafe)
         return sub, results, False
 
     resumed = 0
@@ -542,7 +592,8 @@ def _run(args: argparse.Namespace) -> int:
             resumed += skipped
             if not args.quiet:
                 note = " (unchanged since the last run: kept)" if skipped else ""
-                bar.write(table(sub.name, results) + note)
+                bar.write(table(sub.name, results) + note
+                          + "".join(f"\n  note: {clean_text(n, 300)}" for n in sub.notes))
             bar.update(1)
     except KeyboardInterrupt:
         stop.set()
@@ -559,10 +610,12 @@ def _run(args: argparse.Namespace) -> int:
         for s in subs:
             for folder in s.cleanup:
                 shutil.rmtree(folder, ignore_errors=True)
-    write_class_csv(out, tasks, names)
-    if fork_server_problem():
-        print(f"recsys-course grade: note: workers started as fresh interpreters (slower) because "
-              f"the fork server could not start: {fork_server_problem()}", file=sys.stderr)
+    write_class_csv(out, tasks, names, unsafe)
+    incomplete = [s.name for s in subs if s.incomplete]
+    if incomplete:
+        print("recsys-course grade: some notebooks could not be graded because no worker started "
+              "for them (marked in their rows); run the same command again to grade them: "
+              + ", ".join(incomplete), file=sys.stderr)
     print(f"graded {len(subs) - resumed - len(failures)} submissions"
           + (f", kept {resumed} unchanged" if resumed else "")
           + f"; seed {seed}; results in {out}/<name>/results.json and {out / 'class.csv'}")

@@ -167,6 +167,20 @@ def _snapshot(x: Any) -> Any:
         return None
 
 
+def _sparse_parts(b: torch.Tensor, a: torch.Tensor) -> list[tuple[torch.Tensor, torch.Tensor]]:
+    """The index tensors, then the values, of two sparse tensors of one layout."""
+    if b.layout == torch.sparse_coo:
+        b, a = b.coalesce(), a.coalesce()
+        return [(b.indices(), a.indices()), (b.values(), a.values())]
+    if b.layout in (torch.sparse_csr, torch.sparse_bsr):
+        return [(b.crow_indices(), a.crow_indices()), (b.col_indices(), a.col_indices()),
+                (b.values(), a.values())]
+    if b.layout in (torch.sparse_csc, torch.sparse_bsc):
+        return [(b.ccol_indices(), a.ccol_indices()), (b.row_indices(), a.row_indices()),
+                (b.values(), a.values())]
+    return [(b.to_dense(), a.to_dense())]
+
+
 def _changed(before: Any, after: Any, path: str) -> str | None:
     """The path of the first part of ``after`` that differs from ``before``, else None."""
     if isinstance(before, torch.Tensor):
@@ -175,13 +189,13 @@ def _changed(before: Any, after: Any, path: str) -> str | None:
         b, a = before, after.detach()
         if b.layout != a.layout:
             return path
-        if b.layout == torch.sparse_coo:  # compared without to_dense (slow under load)
-            b, a = b.coalesce(), a.coalesce()
-            if b.shape != a.shape or not torch.equal(b.indices(), a.indices()):
+        if b.layout != torch.strided:  # compared part by part, never densified: slow under
+            if b.shape != a.shape:  # load, and the grader's guard memory limit refuses n×n
                 return path
-            b, a = b.values(), a.values()
-        elif b.layout != torch.strided:
-            b, a = b.to_dense(), a.to_dense()
+            parts = _sparse_parts(b, a)
+            if any(x.shape != y.shape or not torch.equal(x, y) for x, y in parts[:-1]):
+                return path
+            b, a = parts[-1]
         same = b.shape == a.shape and b.dtype == a.dtype and bool(torch.equal(b, a) or (
             b.is_floating_point() and torch.equal(b.isnan(), a.isnan())
             and torch.equal(b.nan_to_num(0.0), a.nan_to_num(0.0))))

@@ -2,75 +2,40 @@
 
 Trust boundary.  The grader's process (the *parent*) reads the notebook,
 finds each exercise cell, draws the inputs with ``ex.make_cases(seed)``,
-computes the reference outputs and later judges with ``evaluate``.  The
-learner's code runs only in a *worker*, a separate confined process (see
-"Process model") that receives the cell's source and the inputs, calls the
-function through ``runner.run_cases`` and writes the outcomes back as an
-``.npz`` through ``codec`` (no pickle).  Nothing the worker writes is
-unpickled or executed by the parent, so a cell that prints a fake "✓" or
-monkeypatches ``recsys_ref``/``check``/``torch`` changes only its own process:
-the verdict is computed from the returned arrays against the parent's
-reference, on inputs drawn with a fresh seed per grading run.
+computes the reference outputs and judges with ``evaluate``.  The learner's
+code runs only in a *worker*, which receives the cell's source and the inputs
+and sends back the outcomes, both as ``codec`` bytes (no pickle) over pipes the
+parent created.  The parent never opens a path in a folder a worker can write,
+reads at most the announced (and capped) number of bytes, and keeps the task's
+time limit in force while it reads, so a planted link, FIFO or device changes
+nothing.  Outputs are always judged here, against the parent's reference, on
+inputs drawn with a fresh seed per grading run.
 
-Why a plain subprocess and not a Jupyter kernel (nbclient): the exercise cell
-is pure by convention (imports and ``def`` only), so a kernel buys nothing but
-costs a ZMQ handshake and ~1 s per start, and its protocol is much harder to
-confine (a kernel runs whatever any holder of its connection file sends).  A
-worker speaks one line of JSON per task on two private pipes, and is easy to
-limit and to kill as a process group.
+Process model.  A *fork server* imports torch, numpy, scipy and every
+``recsys_ref`` module once, then only forks: each worker is a fresh fork of
+that clean state (ready in milliseconds instead of the ~1.5 s of ``import
+torch``) with its own empty working folder, removed when it exits.  One
+worker grades the tasks of one notebook in turn, each in a fresh namespace;
+after a crash, a timeout or a broken reply it is killed and the next task gets
+a fresh one.  The guard cases of a complexity guard run in a worker of their
+own under a tight memory limit.  A worker that does not start is retried
+(``START_TRIES``); ``SandboxError`` means that none can.
 
-Process model.  A *fork server* (one per grading process) imports torch,
-numpy and scipy once and then only forks: each worker is a fresh fork of that
-clean state, so nothing leaks between learners and a worker is ready in
-milliseconds instead of the ~1.5 s of ``import torch``.  The server never runs
-learner code and reports each worker's exit status.  (Off Linux, or with
-``RECSYS_GRADE_FORK_SERVER=0``, each worker is a fresh ``python -I``.)  One
-worker per notebook handles all its tasks in turn, each in a fresh namespace.
-After a crash, a timeout or a broken reply the worker is killed (its whole
-process group) and the next task gets a fresh worker, so one hanging task never
-costs the others.  The parent enforces the wall-clock limits: ``task_timeout``
-per task and ``total_timeout`` per call.
+Isolation, layer by layer (``layers()`` says which ones this machine has;
+INSTRUCTORS.md, "What is protected", states each one with its test):
+bubblewrap for the fork server and its workers (namespaces, uid 65534, no
+capabilities, read-only binds of only Python, its packages and ``recsys_ref``,
+a size-limited tmpfs); Landlock, seccomp and rlimits in each worker
+(``_confine``); in the worker, wrappers around every reference function and an
+audit hook on the package's sources (``_Watch``), which flag the task for
+review with the route named.
 
-Limits applied by the worker to itself, after its own imports and before any
-learner code (``limits`` in the ready message tells which ones took effect):
-
-- ``RLIMIT_AS``: the address space after ``import torch`` plus ``memory_mb``;
-  a memory bomb raises ``MemoryError`` inside the learner's function;
-- ``RLIMIT_FSIZE`` 64 MB (``SIGXFSZ`` ignored, so a write fails instead of
-  killing), ``RLIMIT_CORE`` 0, ``RLIMIT_CPU`` a backstop of the total limit;
-- a seccomp filter: ``fork``/``vfork``/``clone`` of a process fail with
-  ``EAGAIN`` (threads are still allowed), and ``setrlimit``/``prlimit64``
-  (raising a limit, which root could otherwise do), ``ptrace`` and system
-  calls of another ABI fail; plus ``RLIMIT_NPROC`` for non-root users (the
-  kernel ignores it for root);
-- Landlock (Linux ≥ 5.13): the worker may read only Python, its packages
-  and the system folders (``_readable_paths``: not other submissions, not the
-  grader's output) and may create, write, delete or rename files only inside
-  its own temporary directory; from ABI 4 no TCP, from ABI 6 no signals to
-  processes outside the worker;
-- a temporary working directory (cwd, ``HOME``, ``TMPDIR``), a clean
-  environment (one thread, no user ``PYTHON*`` variables: ``python -I``),
-  stdin from ``/dev/null``, stdout/stderr drained by the parent, which keeps
-  only the first 64 KB and never shows them in feedback (a learner's prints
-  could reveal the hidden inputs).
-
-The one verdict measured inside the worker is the complexity guard (the sizes
-of the tensors a function creates, recorded by ``runner.NumelRecorder``).  The
-worker snapshots the objects that measurement relies on before any learner
-code runs and fails the guard when a cell replaced one of them.  A learner
-determined to defeat an in-process measurement (e.g. through ``gc`` or
-``ctypes``) could still fake the sizes, never the values: outputs are always
-judged in the parent.  Cells that call the reference implementation are
-flagged in the feedback ("flagged for review") for the TA.
-
-What the parent accepts back: ``codec.load`` with a size cap and an element
-cap derived from the reference's output, so a huge (possibly sparse) output
-is reported as "too large" instead of exhausting the grader's memory.
+As root with neither bubblewrap nor Landlock, ``recsys-course grade`` refuses
+to run (``refusal``) unless the TA passes ``--unsafe-no-sandbox``.
 """
 
 from __future__ import annotations
 
-import ast
 import atexit
 import inspect
 import json
@@ -91,47 +56,160 @@ from pathlib import Path
 from typing import Any
 
 from .evaluate import CRASHED, FAILED, MISSING, Result, evaluate
-from .notebook import _AST_LOCK, ExerciseSource, NotebookError, find_exercise, read_notebook
+from .notebook import ExerciseSource, NotebookError, find_exercise, read_notebook
 from .registry import all_exercises, get
 from .runner import ERROR, OK, SIGNATURE, Outcome
 from .spec import Case, Exercise
 
 __all__ = ["run_tasks", "tasks_for_notebook", "confinement", "abort_all", "reset_abort",
-           "fork_server_problem",
-           "SandboxError",
-           "OUTPUT_LIMIT_BYTES"]
+           "layers", "refusal", "describe_layers", "SandboxError", "OUTPUT_LIMIT_BYTES",
+           "LEARNER_TEXT_LIMIT"]
 
 OUTPUT_LIMIT_BYTES = 64 * 1024  # of the learner's stdout/stderr kept (never shown in feedback)
 FILE_LIMIT_BYTES = 64 * 1024 * 1024  # RLIMIT_FSIZE of the worker
-REPLY_LIMIT_BYTES = 48 * 1024 * 1024  # largest reply file the parent reads
-STARTUP_TIMEOUT = 120.0  # seconds for the worker's own imports (not the learner's time)
-# RECSYS_GRADE_FORK_SERVER=0 starts every worker as a fresh interpreter (slower; for comparison).
-# Linux only: on macOS, fork() without exec() is unsafe once system frameworks are loaded.
-USE_FORK_SERVER = (sys.platform == "linux" and hasattr(socket, "send_fds")
-                   and os.environ.get("RECSYS_GRADE_FORK_SERVER", "1") != "0")
+WORKDIR_BYTES = 256 * 1024 * 1024  # the tmpfs all working folders share (bubblewrap)
+REPLY_LIMIT_BYTES = 48 * 1024 * 1024  # largest reply the parent reads
+HEADER_LIMIT_BYTES = 1 << 16  # one reply's JSON header line
+LEARNER_TEXT_LIMIT = 300  # characters of learner-chosen text in any feedback
+STARTUP_TIMEOUT = 120.0  # seconds for a worker to become ready (not the learner's time)
+START_TRIES = 3
+GUARD_MIN_MB = 4  # headroom of a guard worker: max(this, 64 bytes x the guard's element limit)
+UID = 65534  # nobody
+SANDBOX_ROOT = "/sandbox"  # the tmpfs inside bubblewrap
+BWRAP = shutil.which("bwrap") or ""
 _PACKAGE_ROOT = str(Path(__file__).resolve().parents[2])
+_PACKAGE_DIR = str(Path(__file__).resolve().parents[1])
 
 
 class SandboxError(RuntimeError):
     """The grader itself cannot run a worker (not the learner's fault)."""
 
 
+def clean_text(text: Any, limit: int = LEARNER_TEXT_LIMIT) -> str:
+    """Learner-chosen text made safe to show: control characters and ANSI escapes
+    removed, cut to ``limit`` characters."""
+    import re
+
+    s = re.sub(r"\x1b(\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(\x07|\x1b\\)?|.)", "", str(text))
+    s = re.sub(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2066-\u2069]", "", s)
+    return s if len(s) <= limit else s[:limit] + "… (cut)"
+
+
+# ================================================================ isolation layers
+
+
+_LAYERS: dict[str, Any] | None = None
+
+
+def _bwrap_works() -> str:
+    """The bubblewrap binary when it can build the sandbox here, else ''."""
+    if not BWRAP or sys.platform != "linux":
+        return ""
+    try:
+        done = subprocess.run(_bwrap_args(BWRAP) + ["/bin/true"], capture_output=True,
+                              timeout=30, stdin=subprocess.DEVNULL)
+    except (OSError, subprocess.TimeoutExpired):
+        return ""
+    return BWRAP if done.returncode == 0 else ""
+
+
+def _landlock_abi() -> int | None:
+    """The Landlock ABI of this kernel, None when unavailable."""
+    if sys.platform != "linux":
+        return None
+    import ctypes
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    abi = libc.syscall(444, None, ctypes.c_size_t(0), ctypes.c_uint32(1))
+    return int(abi) if abi >= 1 else None
+
+
+def _cgroup_memory() -> str:
+    """A writable cgroup v2 folder with the memory controller, else '' (see the header)."""
+    root = Path("/sys/fs/cgroup")
+    try:
+        own = Path(open("/proc/self/cgroup").read().split("0::", 1)[1].split()[0])
+        folder = root / own.relative_to("/")
+        ok = "memory" in (folder / "cgroup.controllers").read_text().split()
+        return str(folder) if ok and os.access(folder, os.W_OK) else ""
+    except (OSError, IndexError, ValueError):
+        return ""
+
+
+def layers() -> dict[str, Any]:
+    """Which isolation layers this machine offers (computed once per process)."""
+    global _LAYERS
+    if _LAYERS is None:
+        _LAYERS = {"bwrap": _bwrap_works(), "landlock": _landlock_abi(),
+                   "cgroup_memory": _cgroup_memory(),
+                   "seccomp": sys.platform == "linux" and os.uname().machine in _SECCOMP_ARCH,
+                   "root": hasattr(os, "geteuid") and os.geteuid() == 0}
+    return _LAYERS
+
+
+def refusal(lay: dict[str, Any] | None = None) -> str:
+    """The sentence refusing to grade unsafely ('' when grading may go ahead)."""
+    lay = layers() if lay is None else lay
+    if lay["root"] and not lay["bwrap"] and not lay["landlock"]:
+        return ("refusing to grade as root with neither bubblewrap nor Landlock: learners' code "
+                "could read every submission and replace results. Install bubblewrap "
+                "(apt-get install bubblewrap), or run on a kernel with Landlock (Linux >= 5.13), "
+                "or pass --unsafe-no-sandbox to grade without confinement anyway.")
+    return ""
+
+
+def describe_layers(lay: dict[str, Any] | None = None) -> list[str]:
+    """One line per layer: available or not, and what it means."""
+    lay = layers() if lay is None else lay
+    yes, no = "yes", "NO "
+    return [
+        f"{yes if lay['bwrap'] else no} bubblewrap: namespaces, uid {UID}, no capabilities, only "
+        "Python's folders visible" + ("" if lay["bwrap"] else " (apt-get install bubblewrap)"),
+        f"{yes if lay['landlock'] else no} Landlock"
+        + (f" ABI {lay['landlock']}: reads only Python's folders, writes only the working folder"
+           if lay["landlock"] else ": file access not confined by the kernel (Linux >= 5.13)"),
+        f"{yes if lay['seccomp'] else no} seccomp: no processes, sockets, mknod, chmod/chown, mounts",
+        f"{yes if lay['cgroup_memory'] else no} cgroup v2 memory controller"
+        + (" writable (not used: rlimits apply)" if lay["cgroup_memory"] else
+           " not writable here: memory bounded per worker by RLIMIT_AS, memfd_create blocked"),
+    ]
+
+
+def _bwrap_args(bwrap: str) -> list[str]:
+    """The bubblewrap command line of the fork server (before the program)."""
+    args = [bwrap, "--unshare-all", "--unshare-user", "--disable-userns",
+            "--uid", str(UID), "--gid", str(UID), "--cap-drop", "ALL",
+            "--die-with-parent", "--new-session", "--ro-bind", "/usr", "/usr"]
+    for d in ("/bin", "/sbin", "/lib", "/lib32", "/lib64"):
+        if os.path.islink(d):
+            args += ["--symlink", os.readlink(d), d]
+        elif os.path.isdir(d):
+            args += ["--ro-bind", d, d]
+    bound: list[str] = []
+    for p in sorted(set(_python_folders()) | {_PACKAGE_DIR}):
+        if not p.startswith("/usr/") and not any(p.startswith(b + os.sep) for b in bound):
+            bound.append(p)
+            args += ["--ro-bind", p, p]
+    mpl = _mpl_config_dir()
+    if os.path.isdir(mpl):
+        args += ["--ro-bind", mpl, "/mplconfig"]
+    args += ["--ro-bind-try", "/etc/ld.so.cache", "/etc/ld.so.cache",
+             "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/dev/shm",
+             "--size", str(WORKDIR_BYTES), "--tmpfs", SANDBOX_ROOT, "--chdir", SANDBOX_ROOT,
+             "--remount-ro", "/dev/shm", "--remount-ro", "/"]
+    return args
+
+
 # ================================================================ parent side
 
 
 def tasks_for_notebook(nb: Any, path: str | Path) -> list[str]:
-    """The task ids graded in ``nb``: by its ``recsys_course.notebook``
-    metadata, else by its file stem, else every task whose cell it holds."""
+    """The task ids graded in ``nb``: those of the course notebook its file is
+    named after, else every task whose cell it holds (never its metadata)."""
     exercises = all_exercises()
-    meta = nb.metadata.get("recsys_course", {}) if nb is not None else {}
-    name = meta.get("notebook") if isinstance(meta, dict) else None
-    for key in (name, Path(path).stem):
-        if key:
-            found = [t for t, ex in exercises.items() if ex.notebook == key]
-            if found:
-                return found
-    if nb is None:
-        return []
+    found = [t for t, ex in exercises.items() if ex.notebook == Path(path).stem]
+    if found or nb is None:
+        return found
     return [t for t, ex in exercises.items() if find_exercise(nb, t, ex.func_name) is not None]
 
 
@@ -166,35 +244,6 @@ def _with_note(result: Result, note: str) -> Result:
     return result
 
 
-def _reference_note(ex: Exercise, code: str, preamble: str) -> str:
-    """A note for the TA when the exercise cell calls the course's reference implementation.
-
-    Flags an import of the reference in the cell, an attribute access ``….name``,
-    or a call of a name under which another cell imported it.
-    """
-    name = getattr(ex.reference, "__name__", "")
-
-    def tree(src: str) -> ast.AST:
-        try:
-            with _AST_LOCK:  # see notebook._AST_LOCK: ast.parse is not thread-safe on 3.11.7
-                return ast.parse(src)
-        except SyntaxError:
-            return ast.Module(body=[], type_ignores=[])
-
-    def imports(t: ast.AST) -> set[str]:
-        return {a.asname or a.name for n in ast.walk(t) if isinstance(n, ast.ImportFrom)
-                and (n.module or "").startswith("recsys_ref") for a in n.names if a.name == name}
-
-    cell = tree(code)
-    aliases = imports(tree(preamble)) - {ex.func_name}
-    used = bool(imports(cell)) or any(
-        (isinstance(n, ast.Attribute) and n.attr == name)
-        or (isinstance(n, ast.Name) and n.id in aliases) for n in ast.walk(cell))
-    if name and used:
-        return f"the cell uses {name}, the course's reference implementation; flagged for review"
-    return ""
-
-
 def _dense_size(x: Any) -> int:
     if hasattr(x, "shape") and not isinstance(x, (str, bytes)):
         try:
@@ -217,7 +266,7 @@ def run_tasks(
     total_timeout: float = 180.0,
     memory_mb: int = 3072,
 ) -> list[Result]:
-    """Grade the exercise cells of ``notebook`` in a confined worker; one ``Result`` per task.
+    """Grade the exercise cells of ``notebook`` in confined workers; one ``Result`` per task.
 
     ``task_ids=None`` grades the tasks of this notebook (``tasks_for_notebook``).
     ``seed=None`` draws a fresh seed.  Learner problems never raise: they become
@@ -263,34 +312,109 @@ def run_tasks(
             if worker is None or not worker.alive():
                 if worker is not None:
                     worker.close()
-                worker = _Worker(memory_mb=memory_mb, cpu_seconds=total_timeout + 30)
-            result = _run_one(worker, job, min(task_timeout, left), task_timeout, memory_mb)
-            for note in (job.source.note,
-                         _reference_note(ex, job.source.code, job.source.preamble)):
-                result = _with_note(result, note)
-            results[ex.task_id] = result
+                worker = _start_worker(memory_mb, total_timeout + 30)
+            result, worker = _run_one(worker, job, deadline, task_timeout, memory_mb)
+            results[ex.task_id] = _with_note(result, job.source.note)
     finally:
         if worker is not None:
             worker.close()
     return [results[t] for t in ids]
 
 
-def _run_one(worker: _Worker, job: _Prepared, wait: float, task_timeout: float,
-             memory_mb: int) -> Result:
+def _start_worker(memory_mb: int, cpu_seconds: float, tight: bool = False) -> _Worker:
+    """A ready worker, retried ``START_TRIES`` times (a loaded machine can fail a start)."""
+    problem: SandboxError | None = None
+    for attempt in range(START_TRIES):
+        try:
+            return _Worker(memory_mb=memory_mb, cpu_seconds=cpu_seconds, tight=tight)
+        except SandboxError as exc:
+            if _ABORT.is_set():
+                raise
+            problem = exc
+            time.sleep(0.5 * (attempt + 1))
+    assert problem is not None
+    raise problem
+
+
+def _guard_mb(job: _Prepared) -> int:
+    """The guard worker's memory headroom: a few times what the guard allows, never n×n."""
+    assert job.ex.guard is not None
+    most = max((job.ex.guard.max_numel(c) for c in job.guard_cases), default=0)
+    return max(GUARD_MIN_MB, math.ceil(64 * most / 2**20))
+
+
+def _request(job: _Prepared, cases: list[Case], record: bool) -> dict[str, Any]:
     ex, src = job.ex, job.source
-    request = {
-        "task": ex.task_id, "func_name": src.func_name, "code": src.code, "preamble": src.preamble,
-        "cell": src.cell_index,
-        "signature": _signature_of(ex.reference),
-        "cases": [[c.name, tuple(c.args), dict(c.kwargs)] for c in job.cases],
-        "guard": [[c.name, tuple(c.args), dict(c.kwargs)] for c in job.guard_cases],
-    }
+    return {"task": ex.task_id, "func_name": src.func_name, "code": src.code,
+            "preamble": src.preamble, "cell": src.cell_index,
+            "signature": _signature_of(ex.reference), "record": record,
+            "cases": [c.to_plain() for c in cases],
+            "limits": [job.ex.guard.max_numel(c) for c in cases] if record and job.ex.guard else None,
+            "ops_limit": job.ex.guard.max_ops if record and job.ex.guard else None}
+
+
+def _run_one(worker: _Worker, job: _Prepared, deadline: float, task_timeout: float,
+             memory_mb: int) -> tuple[Result, _Worker]:
+    """The verdict on one task (and the worker to use next)."""
+    ex = job.ex
+    wait = min(task_timeout, deadline - time.monotonic())
+    start = time.monotonic()
+    reply = _ask(worker, _request(job, job.cases, False), wait, task_timeout,
+                 8 * _dense_size(job.expected) + 10**6, memory_mb)
+    if isinstance(reply, Result):
+        return reply, worker
+    outcomes, early = reply
+    if early is not None:
+        return early, worker
+    guard_outcomes: list[Outcome] = []
+    flags = list(worker.last_flags)
+    if job.guard_cases and len(outcomes) == len(job.cases) and all(o.kind == OK for o in outcomes):
+        mb = _guard_mb(job)
+        wait = min(task_timeout - (time.monotonic() - start), deadline - time.monotonic())
+        try:
+            guard_worker = _start_worker(mb, task_timeout + 30, tight=True)
+        except SandboxError as exc:
+            return _crashed(ex, f"the grader could not start the complexity guard's worker "
+                                f"({clean_text(exc, 200)}); nothing was graded."), worker
+        try:
+            got = _ask(guard_worker, _request(job, job.guard_cases, True), max(wait, 1.0),
+                       task_timeout, 8 * _dense_size([c.args for c in job.guard_cases]) + 10**6, mb,
+                       guard=True)
+            flags += guard_worker.last_flags
+        finally:
+            guard_worker.close()
+        if isinstance(got, Result):
+            return got, worker
+        guard_outcomes, early = got
+        if early is not None:
+            return early, worker
     try:
-        reply = worker.run(request, wait, 8 * _dense_size(job.expected) + 10**6)
+        result = evaluate(ex, job.cases, outcomes, job.guard_cases, guard_outcomes,
+                          expected=job.expected, guard_values_required=True)
+    except Exception as exc:  # noqa: BLE001 - an output the comparison cannot handle: this task only
+        result = _failed(ex, "your function returned something the grader could not compare "
+                             f"with the reference ({type(exc).__name__}: {clean_text(exc, 200)}); "
+                             "return the kind of value the task asks for.")
+    if worker.last_cell_error and result.status != FAILED:
+        result.message += (f" (the exercise cell also raised {worker.last_cell_error} after "
+                           f"defining {job.source.func_name}; ignored)")
+    for flag in dict.fromkeys(flags):
+        result = _with_note(result, f"flagged for review: {flag}")
+    return result, worker
+
+
+def _ask(worker: _Worker, request: dict[str, Any], wait: float, task_timeout: float,
+         max_elements: int, memory_mb: int, guard: bool = False,
+         ) -> Result | tuple[list[Outcome], Result | None]:
+    """Send one task to ``worker``: its outcomes, or a ``Result`` when nothing can be judged."""
+    ex = get(request["task"])
+    src_cell, name = request["cell"], request["func_name"]
+    try:
+        reply = worker.run(request, wait, max_elements)
     except _Timeout:
         worker.close()
         limit = f"{task_timeout:g} s" if wait >= task_timeout else \
-            f"{wait:.0f} s (what was left of the notebook's time limit)"
+            f"{wait:.0f} s (what was left of the time limit)"
         return _crashed(ex, f"stopped after {limit} without finishing: an infinite loop, or work "
                             "far larger than the task needs. Nothing was graded for this task.")
     except _Died as died:
@@ -300,36 +424,32 @@ def _run_one(worker: _Worker, job: _Prepared, wait: float, task_timeout: float,
         worker.close()
         return _crashed(ex, f"the worker's reply could not be read ({bad}); was the grader's "
                             "process tampered with? Nothing was graded for this task.")
-
     kind = reply.get("status")
-    cell_error = str(reply.get("cell_error") or "")[:300]  # learner text: kept short
-    if "PermissionError" in cell_error:
+    cell_error = clean_text(reply.get("cell_error") or "")
+    if any(w in cell_error for w in _DENIED):
         cell_error += " (while grading, code may write only in its working folder and read only Python's own files)"
+    worker.last_cell_error = cell_error
     if kind == "cell_error":
-        return _failed(ex, f"running the exercise cell (cell {src.cell_index + 1}) raised "
-                           f"{cell_error} before {src.func_name} was defined; the cell must only "
+        return _failed(ex, f"running the exercise cell (cell {src_cell + 1}) raised "
+                           f"{cell_error} before {name} was defined; the cell must only "
                            "import and define functions.")
     if kind == "no_function":
-        return _failed(ex, f"the exercise cell (cell {src.cell_index + 1}) ran but did not define "
-                           f"{src.func_name}.")
+        return _failed(ex, f"the exercise cell (cell {src_cell + 1}) ran but did not define {name}.")
     if kind == "exit":
-        where = str(reply.get("where", ""))[:100]
-        return _failed(ex, f"the code called sys.exit() or exit() {where}; a function must "
-                           "return its result.")
+        return _failed(ex, f"the code called sys.exit() or exit() {clean_text(reply.get('where', ''), 100)}; "
+                           "a function must return its result.")
     if kind == "worker_error":
-        return _failed(ex, f"stopped with {str(reply.get('message', ''))[:300]}.")
+        return _failed(ex, f"stopped with {clean_text(reply.get('message', ''))}.")
+    if kind == "undecodable":
+        return _failed(ex, f"returned outputs that cannot be compared "
+                           f"({clean_text(reply.get('message', ''))}).")
     if kind != "ran":
         return _crashed(ex, "the worker's reply could not be read; nothing was graded for this task.")
-    outcomes = [_outcome(o, memory_mb) for o in reply.get("outcomes", [])]
-    guard_outcomes = [_outcome(o, memory_mb) for o in reply.get("guard", [])]
-    if not all(isinstance(o, Outcome) for o in outcomes + guard_outcomes):
+    mb = f"{memory_mb} MB" + (" for the complexity guard's large case" if guard else "")
+    outcomes = [_outcome(o, mb) for o in reply.get("outcomes", [])]
+    if not all(isinstance(o, Outcome) for o in outcomes):
         return _crashed(ex, "the worker's reply could not be read; nothing was graded for this task.")
-    result = evaluate(ex, job.cases, outcomes, job.guard_cases, guard_outcomes,
-                      expected=job.expected)
-    if cell_error and result.status != FAILED:
-        result.message += f" (the exercise cell also raised {cell_error} after defining " \
-                          f"{src.func_name}; ignored)"
-    return result
+    return outcomes, None  # type: ignore[return-value]
 
 
 def _signature_of(fn: Any) -> list[list[Any]] | None:
@@ -354,25 +474,34 @@ def _stand_in(params: list[list[Any]] | None) -> Any:  # pragma: no cover - runs
     return stand_in
 
 
-def _outcome(d: Any, memory_mb: int) -> Outcome | None:
+def _outcome(d: Any, memory: str) -> Outcome | None:
     if not isinstance(d, dict) or not isinstance(d.get("kind"), str):
         return None
-    message = str(d.get("message", ""))[:1000]
+    message = clean_text(d.get("message", ""))
     if d["kind"] == ERROR and ("MemoryError" in message or "can't allocate" in message
-                               or "not enough memory" in message):
-        message += f" (the memory limit is {memory_mb} MB)"
+                               or "not enough memory" in message or "can't start new thread"
+                               in message):
+        message += f" (the memory limit is {memory})"
     if d["kind"] == ERROR and "BlockingIOError" in message and "Errno 11" in message:
         message += " (starting processes is not allowed while grading)"
-    if d["kind"] == ERROR and "PermissionError" in message:
+    if d["kind"] == ERROR and any(w in message for w in _DENIED):
         message += " (while grading, code may write only in its working folder and read only Python's own files)"
-    largest = d.get("largest") or ()
     try:
-        largest = tuple(int(v) for v in largest)
+        largest = tuple(int(v) for v in (d.get("largest") or ()))
         max_numel = int(d.get("max_numel", 0))
+        ops = None if d.get("ops") is None else int(d["ops"])
+        grads = d.get("grads")
+        if grads is not None and not isinstance(grads, (list, tuple)):
+            return None
     except (TypeError, ValueError):
         return None
     return Outcome(d["kind"], value=d.get("value"), message=message, max_numel=max_numel,
-                   largest=largest)
+                   largest=largest, creator=clean_text(d.get("creator", ""))[:100], ops=ops,
+                   grads=None if grads is None else list(grads),
+                   grad_error=clean_text(d.get("grad_error", ""))[:300])
+
+
+_DENIED = ("PermissionError", "Read-only file system", "FileNotFoundError")
 
 
 class _Timeout(Exception):
@@ -397,7 +526,8 @@ class _Died(Exception):
                 name = f"signal {-rc}"
             why = {"SIGKILL": "it was killed (out of memory, or over the CPU time limit)",
                    "SIGXCPU": "it used up its CPU time", "SIGSEGV": "it crashed (segmentation fault)",
-                   "SIGABRT": "it aborted"}.get(name, f"it received {name}")
+                   "SIGABRT": "it aborted", "SIGSYS": "it made a forbidden system call"
+                   }.get(name, f"it received {name}")
             return (f"the process running your code ended: {why}. "
                     "Nothing was graded for this task; the next tasks ran in a fresh process.")
         return (f"the process running your code ended (exit code {rc}) while running the cell or "
@@ -412,63 +542,101 @@ def _clean_env(home: str) -> dict[str, str]:
 
 
 def _mpl_config_dir() -> str:
-    """The user's matplotlib folder, so the server reuses its font cache (it is not confined)."""
+    """The user's matplotlib folder, so the server reuses its font cache (read-only)."""
     if os.environ.get("MPLCONFIGDIR"):
         return os.environ["MPLCONFIGDIR"]
     base = os.environ.get("XDG_CONFIG_HOME") or os.path.join(os.path.expanduser("~"), ".config")
     return os.path.join(base, "matplotlib")
 
 
-_BOOT = ("import sys; sys.path.append(sys.argv[1]); "
-         "from recsys_ref.course import sandbox; sandbox.{}(sys.argv[2])")
+_BOOT = ("import sys; sys.path.insert(0, sys.argv[1]); "
+         "from recsys_ref.course import sandbox; sandbox._server_main(sys.argv[2])")
+
+
+def _send_all(fd: int, data: bytes, deadline: float) -> None:
+    """Write ``data`` to a non-blocking pipe before ``deadline`` (a worker that stops
+    reading cannot block the parent)."""
+    view = memoryview(data)
+    while view:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise _Timeout()
+        _, ready, _ = select.select([], [fd], [], left)
+        if not ready:
+            continue
+        try:
+            n = os.write(fd, view[:1 << 16])
+        except BlockingIOError:
+            continue
+        view = view[n:]
 
 
 class _ForkServer:
     """A clean process that has imported torch once and forks a fresh worker on request.
 
-    It never runs learner code: each worker is a new fork of this clean state
-    (so nothing leaks between submissions) that confines itself before the first
-    cell runs.  This saves the ~1.5 s of ``import torch`` per worker.  The
-    server reports each worker's exit status, which only it can collect.
+    It runs under bubblewrap when available and never runs learner code; it
+    reports each worker's exit status and kills a worker when asked (worker
+    ids are pids in its pid namespace, meaningless to the parent).
     """
 
     _lock = threading.Lock()
     _instance: _ForkServer | None = None
-    last_error = ""  # why the last start failed (workers then start as fresh interpreters)
 
     @classmethod
-    def get(cls) -> _ForkServer | None:
+    def get(cls) -> _ForkServer:
         with cls._lock:
             inst = cls._instance
             if inst is not None and inst.proc.poll() is None and not inst.broken:
                 return inst
             if inst is not None:
                 inst.stop()
-            try:
-                cls._instance = cls()
-            except (OSError, SandboxError) as exc:  # fall back to a fresh interpreter per worker
-                cls.last_error = f"{type(exc).__name__}: {exc}"
-                cls._instance = None
+            cls._instance = None
+            cls._instance = cls()
             return cls._instance
 
     def __init__(self) -> None:
-        self.dir = tempfile.mkdtemp(prefix="recsys-grade-server-")
+        lay = layers()
+        self.bwrap = bool(lay["bwrap"])
+        self.dir = "" if self.bwrap else tempfile.mkdtemp(prefix="recsys-grade-")
+        workroot = SANDBOX_ROOT if self.bwrap else self.dir
         self.sock, theirs = socket.socketpair(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         self.broken = False
-        try:
-            self.proc = subprocess.Popen(
-                [sys.executable, "-I", "-c", _BOOT.format("_server_main"), _PACKAGE_ROOT,
-                 json.dumps({"sock_fd": theirs.fileno()})],
-                cwd=self.dir, env=dict(_clean_env(self.dir), MPLCONFIGDIR=_mpl_config_dir()),
-                stdin=subprocess.DEVNULL,
-                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, pass_fds=(theirs.fileno(),),
-                start_new_session=True)
-        finally:
-            theirs.close()
         self.exits: dict[int, int] = {}
         self.spawned: list[int] = []
         self.cond = threading.Condition()
         self.spawn_lock = threading.Lock()
+        argv = [sys.executable, "-I", "-c", _BOOT, _PACKAGE_ROOT,
+                json.dumps({"sock_fd": theirs.fileno(), "workroot": workroot})]
+        env = _clean_env(workroot)
+        if self.bwrap:
+            argv = _bwrap_args(lay["bwrap"]) + argv
+            env["MPLCONFIGDIR"] = "/mplconfig" if os.path.isdir(_mpl_config_dir()) else workroot
+        else:
+            env["MPLCONFIGDIR"] = _mpl_config_dir()
+        started = threading.Event()
+        failure: list[BaseException] = []
+
+        def keeper() -> None:
+            # Popen from a thread that lives as long as the server: --die-with-parent
+            # (PR_SET_PDEATHSIG) fires when the *thread* that started it ends.
+            try:
+                self.proc = subprocess.Popen(
+                    argv, cwd=workroot if not self.bwrap else "/", env=env,
+                    stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL, pass_fds=(theirs.fileno(),),
+                    start_new_session=True)
+            except OSError as exc:
+                failure.append(exc)
+                started.set()
+                return
+            started.set()
+            self.proc.wait()
+
+        threading.Thread(target=keeper, daemon=True, name="recsys-fork-server").start()
+        started.wait()
+        theirs.close()
+        if failure:
+            raise SandboxError(f"cannot start the fork server ({failure[0]})")
         self.sock.settimeout(STARTUP_TIMEOUT)
         try:
             first = json.loads(self.sock.recv(4096) or b"{}")
@@ -506,13 +674,23 @@ class _ForkServer:
 
     def spawn(self, config: dict[str, Any], fds: list[int]) -> int:
         with self.spawn_lock:
-            socket.send_fds(self.sock, [json.dumps(config).encode()], fds)
+            try:
+                socket.send_fds(self.sock, [json.dumps(config).encode()], fds)
+            except OSError as exc:
+                self.broken = True
+                raise SandboxError(f"the fork server stopped answering ({exc})") from exc
             with self.cond:
                 if not self.cond.wait_for(lambda: self.spawned or self.broken, timeout=30):
                     self.broken = True
                 if self.broken or not self.spawned:
                     raise SandboxError("the fork server stopped answering")
                 return self.spawned.pop(0)
+
+    def kill(self, pid: int) -> None:
+        try:
+            self.sock.send(json.dumps({"kill": pid}).encode())
+        except OSError:
+            pass
 
     def exit_code(self, pid: int, wait: float) -> int | None:
         with self.cond:
@@ -529,7 +707,8 @@ class _ForkServer:
             self.proc.wait(timeout=10)
         except (ProcessLookupError, PermissionError, subprocess.TimeoutExpired, AttributeError):
             pass
-        shutil.rmtree(self.dir, ignore_errors=True)
+        if self.dir:
+            shutil.rmtree(self.dir, ignore_errors=True)
 
 
 _LIVE: set[_Worker] = set()
@@ -546,57 +725,38 @@ def abort_all() -> None:
         w.close()
 
 
-def fork_server_problem() -> str:
-    """Why the fork server could not start in this process ("" when it did or was not tried)."""
-    return _ForkServer.last_error
-
-
 def reset_abort() -> None:
     """Allow workers again after ``abort_all``."""
     _ABORT.clear()
 
 
 class _Worker:
-    """One confined worker process and its pipes (requests in, one JSON line per reply out)."""
+    """One confined worker process and its pipes (framed requests in, framed replies out)."""
 
-    def __init__(self, *, memory_mb: int, cpu_seconds: float) -> None:
+    def __init__(self, *, memory_mb: int, cpu_seconds: float, tight: bool = False) -> None:
         if _ABORT.is_set():
             raise SandboxError("grading was interrupted")
-        self.dir = Path(tempfile.mkdtemp(prefix="recsys-grade-"))
-        os.chmod(self.dir, 0o700)
-        self.io = self.dir / ".io"
-        self.io.mkdir()
         self.count = 0
         self.output = bytearray()
         self.buffer = b""
-        self.popen: subprocess.Popen | None = None
         self.server: _ForkServer | None = None
         self.pid = -1
-        self.req = self.rep = -1
+        self.last_flags: list[str] = []
+        self.last_cell_error = ""
         req_r, self.req = os.pipe()
         self.rep, rep_w = os.pipe()
         self.out_r, out_w = os.pipe()
+        os.set_blocking(self.req, False)
+        lay = layers()
         config = {"memory_mb": int(memory_mb), "cpu_seconds": int(cpu_seconds),
-                  "fsize": FILE_LIMIT_BYTES, "workdir": str(self.dir),
-                  "env": _clean_env(str(self.dir))}
+                  "fsize": FILE_LIMIT_BYTES, "landlock": bool(lay["landlock"]), "tight": tight,
+                  "block_memfd": not lay["cgroup_memory"]}
         try:
-            server = _ForkServer.get() if USE_FORK_SERVER else None
-            if server is not None:
-                try:
-                    self.pid = server.spawn(config, [req_r, rep_w, out_w])
-                    self.server = server
-                except (OSError, SandboxError):
-                    server.broken = True
-            if self.server is None:
-                config.update(req_fd=req_r, rep_fd=rep_w)
-                self.popen = subprocess.Popen(
-                    [sys.executable, "-I", "-c", _BOOT.format("_worker_main"), _PACKAGE_ROOT,
-                     json.dumps(config)],
-                    cwd=self.dir, env=config["env"], stdin=subprocess.DEVNULL, stdout=out_w,
-                    stderr=out_w, pass_fds=(req_r, rep_w), start_new_session=True)
-                self.pid = self.popen.pid
-        except OSError as exc:
+            self.server = _ForkServer.get()
+            self.pid = self.server.spawn(config, [req_r, rep_w, out_w])
+        except (OSError, SandboxError) as exc:
             self._cleanup_fds(self.req, self.rep, self.out_r)
+            self.req = self.rep = -1
             raise SandboxError(f"cannot start a worker process ({exc})") from exc
         finally:
             self._cleanup_fds(req_r, rep_w, out_w)
@@ -604,7 +764,7 @@ class _Worker:
             _LIVE.add(self)
         threading.Thread(target=self._drain, daemon=True).start()
         try:
-            ready = self._receive(time.monotonic() + STARTUP_TIMEOUT)
+            ready, _ = self._receive(time.monotonic() + STARTUP_TIMEOUT, 0)
         except (_Timeout, _Died, _BadReply) as exc:
             tail = bytes(self.output[-2000:]).decode("utf-8", "replace")
             self.close()
@@ -636,14 +796,7 @@ class _Worker:
             os.close(fd)  # only here: closing it elsewhere could hand its number to another file
 
     def returncode(self, wait: float = 0.0) -> int | None:
-        if self.popen is not None:
-            try:
-                return self.popen.wait(timeout=wait) if wait else self.popen.poll()
-            except subprocess.TimeoutExpired:
-                return None
-        if self.server is not None:
-            return self.server.exit_code(self.pid, wait)
-        return None
+        return self.server.exit_code(self.pid, wait) if self.server is not None else None
 
     def alive(self) -> bool:
         return self.req >= 0 and self.returncode() is None
@@ -652,83 +805,93 @@ class _Worker:
         from . import codec
 
         self.count += 1
-        inp, out = self.io / f"in{self.count}.npz", self.io / f"out{self.count}.npz"
-        codec.save(inp, request, "the task's inputs")
-        line = json.dumps({"id": self.count, "input": str(inp), "output": str(out)}) + "\n"
+        deadline = time.monotonic() + wait
+        payload = codec.dumps(request, "the task's inputs")
+        head = json.dumps({"id": self.count, "size": len(payload)}).encode() + b"\n"
         try:
-            os.write(self.req, line.encode())
+            _send_all(self.req, head + payload, deadline)
         except OSError as exc:
             raise _Died(self.returncode(wait=2.0)) from exc
-        reply = self._receive(time.monotonic() + wait)
+        reply, data = self._receive(deadline, REPLY_LIMIT_BYTES)
         if reply.get("id") != self.count:
             raise _BadReply("unexpected reply")
-        if "status" in reply and reply["status"] != "ran":
+        self.last_flags = [clean_text(f) for f in reply.get("flags", [])
+                           if isinstance(f, str)][:5]
+        if reply.get("status") != "ran":
             return reply
         try:
-            data = codec.load(out, max_bytes=REPLY_LIMIT_BYTES,
-                              max_elements=max_elements)
-        except codec.CodecError as exc:
-            return {"status": "ran", "outcomes": [
-                {"kind": SIGNATURE, "message": f"returned outputs that cannot be compared ({exc})"}]}
-        if not isinstance(data, dict):
+            out = codec.loads(data, max_bytes=REPLY_LIMIT_BYTES, max_elements=max_elements)
+        except Exception as exc:  # noqa: BLE001 - CodecError, or a decoder bug: this task only
+            return {"status": "undecodable", "message": f"{type(exc).__name__}: {exc}"}
+        if not isinstance(out, dict):
             raise _BadReply("not a dict")
-        data["status"] = "ran"
-        return data
+        out["status"] = "ran"
+        return out
 
-    def _receive(self, deadline: float) -> dict[str, Any]:
+    def _receive(self, deadline: float, max_payload: int) -> tuple[dict[str, Any], bytes]:
+        """One framed message: a JSON header line, then ``size`` bytes (capped)."""
         while b"\n" not in self.buffer:
-            left = deadline - time.monotonic()
-            if left <= 0:
-                raise _Timeout()
-            ready, _, _ = select.select([self.rep], [], [], left)
-            if not ready:
-                continue
-            chunk = os.read(self.rep, 65536)
-            if not chunk:
-                raise _Died(self.returncode(wait=5.0))
-            self.buffer += chunk
-            if len(self.buffer) > 1 << 20:
+            self._read_some(deadline)
+            if len(self.buffer) > HEADER_LIMIT_BYTES + max_payload:
                 raise _BadReply("reply too long")
         line, _, self.buffer = self.buffer.partition(b"\n")
+        if len(line) > HEADER_LIMIT_BYTES:
+            raise _BadReply("reply header too long")
         try:
             msg = json.loads(line.decode("utf-8"))
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:
             raise _BadReply("not JSON") from exc
         if not isinstance(msg, dict):
             raise _BadReply("not a JSON object")
-        return msg
+        size = msg.get("size", 0)
+        if not isinstance(size, int) or not 0 <= size <= max_payload:
+            raise _BadReply("announced size out of range")
+        while len(self.buffer) < size:
+            self._read_some(deadline)
+        data, self.buffer = self.buffer[:size], self.buffer[size:]
+        return msg, data
+
+    def _read_some(self, deadline: float) -> None:
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise _Timeout()
+            ready, _, _ = select.select([self.rep], [], [], min(left, 1.0))
+            if ready:
+                break
+        chunk = os.read(self.rep, 1 << 20)
+        if not chunk:
+            raise _Died(self.returncode(wait=5.0))
+        self.buffer += chunk
 
     def close(self) -> None:
-        """Kill the worker's process group, close the pipes, remove its folder."""
+        """Have the server kill the worker's process group; close the pipes."""
         with _LIVE_LOCK:
             _LIVE.discard(self)
-        if self.pid > 0:
-            try:
-                if self.popen is not None or self.returncode() is None:
-                    os.killpg(self.pid, signal.SIGKILL)
-            except (ProcessLookupError, PermissionError):
-                pass
+        if self.pid > 0 and self.server is not None:
+            if self.returncode() is None:
+                self.server.kill(self.pid)
             self.returncode(wait=10.0)
         self._cleanup_fds(self.req, self.rep)  # out_r is closed by the drain thread at EOF
         self.req = self.rep = -1
-        shutil.rmtree(self.dir, ignore_errors=True)
 
 
 def confinement(memory_mb: int = 3072) -> dict[str, Any]:
-    """Which limits a worker gets on this machine (starts one; for ``doctor`` and tests).
+    """Which limits a worker gets on this machine (starts one; for ``doctor`` and the header).
 
-    Keys: fsize, core, cpu, address_space (bytes, None when refused), landlock
-    (the ABI, None when unavailable), seccomp_no_fork (bool), nproc (non-root only).
+    Keys: the layers (bwrap, landlock ABI, seccomp, cgroup_memory) and the
+    limits that took effect in the worker (fsize, core, cpu, address_space:
+    bytes, None when refused).
     """
-    worker = _Worker(memory_mb=memory_mb, cpu_seconds=60)
+    worker = _start_worker(memory_mb, 60)
     try:
-        return dict(worker.limits)
+        return {**{k: v for k, v in layers().items() if k != "root"}, **worker.limits}
     finally:
         worker.close()
 
 
 # ================================================================ worker side
-# Everything below runs in the worker process only.
+# Everything below runs in the fork server or a worker only.
 
 
 # Imported once by the fork server, so that the notebooks' own imports (replayed
@@ -738,20 +901,15 @@ PRELOAD = ("numpy", "scipy.sparse", "matplotlib", "matplotlib.pyplot", "tqdm", "
            "sympy", "IPython.display")
 
 
-def _preload(everything: bool = False) -> None:  # pragma: no cover - runs in the server/worker
+def _preload() -> None:  # pragma: no cover - runs in the fork server
     import importlib
     import pkgutil
 
     import torch
 
     torch.set_num_threads(1)
-    import numpy  # noqa: F401
-    import scipy.sparse  # noqa: F401
-
     from . import codec, runner  # noqa: F401
 
-    if not everything:
-        return
     try:
         with runner.NumelRecorder():  # the first dispatch mode in a process costs ~1 s: pay it once
             a = torch.ones(3, 2, dtype=torch.float64)  # (3, 2)
@@ -767,27 +925,36 @@ def _preload(everything: bool = False) -> None:  # pragma: no cover - runs in th
     import recsys_ref
 
     for info in pkgutil.walk_packages(recsys_ref.__path__, "recsys_ref."):
-        if info.name.startswith("recsys_ref.course") or info.name.endswith("__main__"):
-            continue  # the course machinery: not what notebooks import (and __main__ runs a CLI)
+        if info.name.endswith(("__main__", ".cli")):
+            continue  # a command line, not something a notebook imports
         try:
             importlib.import_module(info.name)
         except Exception:  # noqa: BLE001, S112 - a module under construction
             continue
+    from .registry import all_exercises
+
+    all_exercises()  # cached: a worker cannot list the package's folder
 
 
-def _worker_main(config_json: str) -> None:  # pragma: no cover - runs in the subprocess
-    """A worker started directly (when no fork server is available)."""
-    cfg = json.loads(config_json)
-    _preload()
-    _serve(cfg, cfg["req_fd"], cfg["rep_fd"])
+def _prctl(option: int, arg: int) -> None:  # pragma: no cover - runs in the server/worker
+    import ctypes
+
+    ctypes.CDLL(None).prctl(option, arg, 0, 0, 0)
 
 
 def _server_main(config_json: str) -> None:  # pragma: no cover - runs in the fork server
-    """The fork server: preload, then fork one worker per request and report exits."""
+    """The fork server: preload, then fork one worker per request, kill on request, report exits."""
     cfg = json.loads(config_json)
-    _preload(everything=True)
+    _prctl(4, 0)  # PR_SET_DUMPABLE 0: its /proc files are not readable by the workers
+    _preload()
+    import gc
+
+    gc.collect()
+    gc.freeze()  # workers' collections skip the preloaded objects (no copy-on-write of the heap)
     sock = socket.socket(fileno=cfg["sock_fd"])
     sock.send(b'{"ready": true}')
+    folders: dict[int, str] = {}
+    made = 0
 
     def reap() -> None:
         while True:
@@ -797,6 +964,8 @@ def _server_main(config_json: str) -> None:  # pragma: no cover - runs in the fo
                 return
             if pid == 0:
                 return
+            if pid in folders:
+                shutil.rmtree(folders.pop(pid), ignore_errors=True)
             sock.send(json.dumps({"exit": pid, "rc": os.waitstatus_to_exitcode(status)}).encode())
 
     while True:
@@ -809,14 +978,27 @@ def _server_main(config_json: str) -> None:  # pragma: no cover - runs in the fo
         except OSError:
             os._exit(0)
         if not msg:
-            os._exit(0)  # the grader is gone; its workers see EOF on their pipes and exit
+            os._exit(0)  # the grader is gone
+        request = json.loads(msg)
+        if "kill" in request:
+            for fd in fds:
+                os.close(fd)
+            try:
+                os.killpg(int(request["kill"]), signal.SIGKILL)
+            except (ProcessLookupError, PermissionError, ValueError):
+                pass
+            continue
+        made += 1
+        workdir = os.path.join(cfg["workroot"], f"w{made}")
+        os.mkdir(workdir, 0o700)
         pid = os.fork()
         if pid == 0:
             try:
                 sock.close()
-                _worker_child(json.loads(msg), fds)
+                _worker_child(dict(request, workdir=workdir), fds)
             finally:
                 os._exit(1)
+        folders[pid] = workdir
         for fd in fds:
             os.close(fd)
         try:
@@ -828,6 +1010,8 @@ def _server_main(config_json: str) -> None:  # pragma: no cover - runs in the fo
 def _worker_child(cfg: dict[str, Any], fds: list[int]) -> None:  # pragma: no cover - forked worker
     req_fd, rep_fd, out_fd = fds
     os.setsid()
+    _prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG: dies with the server
+    _prctl(4, 0)  # PR_SET_DUMPABLE 0: no other worker reads its /proc files
     os.dup2(out_fd, 1)
     os.dup2(out_fd, 2)
     os.close(out_fd)
@@ -836,66 +1020,146 @@ def _worker_child(cfg: dict[str, Any], fds: list[int]) -> None:  # pragma: no co
     os.close(null)
     os.chdir(cfg["workdir"])
     os.environ.clear()
-    os.environ.update(cfg["env"])
+    os.environ.update(_clean_env(cfg["workdir"]))
     tempfile.tempdir = None
     _serve(cfg, req_fd, rep_fd)
 
 
-def _serve(cfg: dict[str, Any], req_fd: int, rep_fd: int) -> None:  # pragma: no cover - worker
-    req = os.fdopen(req_fd, "rb")
-    limits = _confine(cfg)
-    baseline = _measuring_code()  # before any learner code runs in this worker
+def _read_exact(fd: int, n: int) -> bytes:  # pragma: no cover - runs in the worker
+    chunks, got = [], 0
+    while got < n:
+        chunk = os.read(fd, min(1 << 20, n - got))
+        if not chunk:
+            os._exit(0)
+        chunks.append(chunk)
+        got += len(chunk)
+    return b"".join(chunks)
 
-    def reply(msg: dict[str, Any]) -> None:
-        os.write(rep_fd, (json.dumps(msg) + "\n").encode())
+
+def _serve(cfg: dict[str, Any], req_fd: int, rep_fd: int) -> None:  # pragma: no cover - worker
+    from . import codec
+
+    watch = _Watch()  # before the limits: what it frees must not hide in a tight guard's heap
+    if cfg.get("tight"):
+        import gc
+
+        gc.collect()  # the server froze its own objects: this visits only the worker's
+    limits = _confine(cfg)
+    req = os.fdopen(req_fd, "rb", buffering=0)
+
+    def reply(msg: dict[str, Any], payload: bytes = b"") -> None:
+        data = json.dumps(dict(msg, size=len(payload))).encode() + b"\n" + payload
+        view = memoryview(data)
+        while view:
+            view = view[os.write(rep_fd, view):]
 
     reply({"ready": True, "limits": limits})
     while True:
-        line = req.readline()
-        if not line:
-            os._exit(0)
+        line = b""
+        while not line.endswith(b"\n"):
+            c = req.read(1)
+            if not c:
+                os._exit(0)
+            line += c
         msg = json.loads(line)
+        payload = b""
+        watch.calls.clear()
+        watch.task = ""
         try:
-            out = _handle(msg, baseline)
+            request = codec.loads(_read_exact(req_fd, int(msg["size"])))
+            watch.task = str(request["task"])
+            out, body = _handle(request, watch)
+            if body is not None:
+                try:
+                    payload = codec.dumps(body, "the outputs")
+                except (codec.CodecError, OSError, MemoryError) as exc:
+                    out = {"status": "undecodable", "message": f"{type(exc).__name__}: {exc}"[:500]}
         except SystemExit:
             out = {"status": "exit", "where": "while running the function"}
         except BaseException as exc:  # noqa: BLE001 - report, keep serving
             out = {"status": "worker_error", "message": f"{type(exc).__name__}: {exc}"[:500]}
         out["id"] = msg["id"]
-        reply(out)
+        out["flags"] = watch.report()
+        reply(out, payload)
 
 
-def _stand_in_check(fn: Any, reference: Any, name: str) -> str | None:  # pragma: no cover
-    return None if callable(fn) else f"{name} must be a function, got {type(fn).__name__}"
+class _Watch:  # pragma: no cover - runs in the worker
+    """Records calls of the current task's reference and reads of ``recsys_ref``'s sources.
+
+    Every function object of a ``recsys_ref`` module that is some task's
+    reference (re-exports included) and every ``Exercise.reference`` of the
+    registry is replaced by a wrapper naming where it was found; an audit
+    hook refuses opening any file below the package folder.
+    """
+
+    def __init__(self) -> None:
+        import linecache
+
+        from .registry import all_exercises
+
+        self.task = ""
+        self.calls: list[str] = []
+        linecache.clearcache()  # the server's cached sources
+        refs: dict[int, tuple[Any, list[str]]] = {}
+        for tid, ex in all_exercises().items():
+            refs.setdefault(id(ex.reference), (ex.reference, []))[1].append(tid)
+        for tid, ex in all_exercises().items():
+            fn, tasks = refs[id(ex.reference)]
+            object.__setattr__(ex, "reference", self._wrap(fn, tasks, f"registry.get({tid!r}).reference"))
+        for name, mod in list(sys.modules.items()):
+            if not name.startswith("recsys_ref") or mod is None:
+                continue
+            for attr, value in list(vars(mod).items()):
+                if id(value) in refs and refs[id(value)][0] is value:
+                    setattr(mod, attr, self._wrap(value, refs[id(value)][1], f"{name}.{attr}"))
+        sys.addaudithook(self._audit)
+
+    def _wrap(self, fn: Any, tasks: list[str], route: str) -> Any:
+        watch, own = self, _PACKAGE_DIR + os.sep
+
+        def reference(*args: Any, **kwargs: Any) -> Any:
+            caller = sys._getframe(1).f_code.co_filename
+            if watch.task in tasks and not caller.startswith(own):
+                where = sys._getframe(1)
+                watch.calls.append(f"the code called the course's reference implementation "
+                                   f"{getattr(fn, '__qualname__', '?')} (reached as {route}, from "
+                                   f"line {where.f_lineno} of {caller}); the grade is kept for the "
+                                   "TA to review")
+            return fn(*args, **kwargs)
+
+        for a in ("__name__", "__qualname__", "__doc__", "__module__"):
+            try:
+                setattr(reference, a, getattr(fn, a))
+            except (AttributeError, TypeError):
+                pass
+        return reference
+
+    def _audit(self, event: str, args: tuple[Any, ...]) -> None:
+        if event != "open" or not args or not isinstance(args[0], (str, bytes, os.PathLike)):
+            return
+        full = os.path.realpath(os.fsdecode(args[0]))
+        if not full.startswith(_PACKAGE_DIR + os.sep):
+            return
+        frame = sys._getframe(1)
+        while frame is not None and not frame.f_code.co_filename.startswith(("<exercise", "<imports")):
+            frame = frame.f_back  # learner code is compiled as "<exercise cell N>"
+        if frame is not None:
+            self.calls.append(f"the code tried to read the course's source "
+                              f"({os.path.relpath(full, os.path.dirname(_PACKAGE_DIR))}), e.g. "
+                              "with inspect.getsource; refused")
+        raise PermissionError(f"reading {os.path.basename(full)} is not allowed while grading")
+
+    def report(self) -> list[str]:
+        return list(dict.fromkeys(self.calls))[:5]
 
 
-def _measuring_code() -> tuple[Any, ...]:  # pragma: no cover - runs in the worker
-    """The objects the complexity guard's measurement relies on (compared by identity)."""
-    import torch
-    from torch.utils import _python_dispatch as dispatch
-
-    from . import runner
-
-    tensor = vars(torch._C.TensorBase)
-    return (runner.run_cases, runner.call, runner.NumelRecorder, runner._stored_numel,
-            runner.tree_leaves, *vars(runner.NumelRecorder).values(),
-            dispatch.TorchDispatchMode, *vars(dispatch.TorchDispatchMode).values(),
-            getattr(dispatch, "_push_mode", None), getattr(dispatch, "_pop_mode", None),
-            torch._C._push_on_torch_dispatch_stack, torch._C._pop_torch_dispatch_stack,
-            *(tensor.get(k) for k in ("numel", "_nnz", "sparse_dim", "layout", "shape", "size")))
-
-
-def _handle(msg: dict[str, Any], baseline: tuple[Any, ...]) -> dict[str, Any]:  # pragma: no cover
-    """One task in the worker: exec the imports and the cell, call the function, save outcomes."""
+def _handle(request: dict[str, Any], watch: _Watch) -> tuple[dict[str, Any], Any]:  # pragma: no cover
+    """One task in the worker: exec the imports and the cell, call the function, return outcomes."""
     import builtins
 
     from . import codec, runner
 
     run_cases, signature_problem = runner.run_cases, runner.signature_problem
-    if any(a is not b for a, b in zip(baseline, _measuring_code())):
-        run_cases, signature_problem = baseline[0], _stand_in_check
-
-    request = codec.load(msg["input"])
     ns: dict[str, Any] = {"__name__": "__main__", "__builtins__": builtins}
     for line in str(request["preamble"]).splitlines():
         try:
@@ -907,67 +1171,42 @@ def _handle(msg: dict[str, Any], baseline: tuple[Any, ...]) -> dict[str, Any]:  
     try:
         exec(compile(request["code"], f"<exercise cell {request['cell'] + 1}>", "exec"), ns)
     except SystemExit:
-        return {"status": "exit", "where": "while the exercise cell ran"}
+        return {"status": "exit", "where": "while the exercise cell ran"}, None
     except BaseException as exc:  # noqa: BLE001
         cell_error = f"{type(exc).__name__}: {exc}{runner._learner_frame(exc)}"[:500]
         if not callable(ns.get(name)):
-            return {"status": "cell_error", "cell_error": cell_error}
+            return {"status": "cell_error", "cell_error": cell_error}, None
     fn = ns.get(name)
     if fn is None:
-        return {"status": "no_function"}
+        return {"status": "no_function"}, None
 
-    def case(entry: list[Any]) -> Case:
-        return Case(str(entry[0]), tuple(entry[1]), dict(entry[2]))
-
-    cases = [case(c) for c in request["cases"]]
+    cases = [Case.from_plain(c) for c in request["cases"]]
     problem = signature_problem(fn, _stand_in(request["signature"]), name)
-    if problem:
-        outcomes = [Outcome(SIGNATURE, message=problem)]
-        guard: list[Outcome] = []
-    else:
-        outcomes = run_cases(fn, cases)
-        guard = []
-        if request["guard"] and len(outcomes) == len(cases) and all(o.kind == OK for o in outcomes):
-            guard = run_cases(fn, [case(c) for c in request["guard"]], record=True)
-            now = _measuring_code()
-            if len(now) != len(baseline) or any(a is not b for a, b in zip(baseline, now)):
-                guard = [Outcome(ERROR, message=(
-                    "the code replaced part of the grader's size measurement (recsys_ref.course."
-                    "runner or torch's dispatch machinery), so the complexity guard cannot be "
-                    "trusted; leave them untouched"))]
+    record = bool(request.get("record"))
+    outcomes = [Outcome(SIGNATURE, message=problem)] if problem else \
+        run_cases(fn, cases, record=record, numel_limits=request.get("limits"),
+                  ops_limit=request.get("ops_limit"))
 
-    def plain(o: Outcome, with_value: bool) -> dict[str, Any]:
-        d = {"kind": o.kind, "message": str(o.message)[:1000], "max_numel": int(o.max_numel),
-             "largest": [int(s) for s in o.largest]}
-        if with_value and o.kind == OK:
-            try:
-                codec.encode(o.value, "the output")
-            except codec.CodecError as exc:
-                return {"kind": SIGNATURE, "message": f"returned something that cannot be graded: "
-                                                      f"{exc}"[:1000]}
-            d["value"] = o.value
+    def plain(o: Outcome) -> dict[str, Any]:
+        d = o.to_plain(with_value=True)  # value, gradients, op count, creating op
+        try:
+            codec.encode(d.get("value"), "the output")
+            codec.encode(d.get("grads"), "the gradients")
+        except codec.CodecError as exc:
+            return {"kind": SIGNATURE, "message": f"returned something that cannot be graded: "
+                                                  f"{exc}"[:1000]}
         return d
 
-    out = {"outcomes": [plain(o, True) for o in outcomes],
-           "guard": [plain(o, False) for o in guard], "cell_error": cell_error}
-    try:
-        codec.save(msg["output"], out, "the outputs")
-    except OSError as exc:
-        codec.save(msg["output"], {"outcomes": [{"kind": SIGNATURE, "message":
-                   f"returned outputs too large to send back ({exc.strerror})"}], "guard": [],
-                   "cell_error": cell_error})
-    return {"status": "ran"}
+    return {"status": "ran", "cell_error": cell_error}, {"outcomes": [plain(o) for o in outcomes],
+                                                         "cell_error": cell_error}
 
 
 # ---------------------------------------------------------------- confinement
 
 
-def _confine(cfg: dict[str, Any]) -> dict[str, Any]:  # pragma: no cover - runs in the subprocess
+def _confine(cfg: dict[str, Any]) -> dict[str, Any]:  # pragma: no cover - runs in the worker
     """Apply the limits to this process; returns which ones took effect."""
-    try:
-        import resource
-    except ImportError:  # not a POSIX system: only the parent's time limits apply
-        return {}
+    import resource
 
     applied: dict[str, Any] = {}
 
@@ -980,19 +1219,59 @@ def _confine(cfg: dict[str, Any]) -> dict[str, Any]:  # pragma: no cover - runs 
         except (ValueError, OSError):
             applied[label] = None
 
+    try:  # a fixed mmap threshold: every large allocation is a new mapping, counted below
+        import ctypes
+
+        ctypes.CDLL(None).mallopt(-3, 128 * 1024)  # M_MMAP_THRESHOLD
+    except (OSError, AttributeError):
+        pass
     signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
     setlimit(resource.RLIMIT_FSIZE, int(cfg["fsize"]), "fsize")
     setlimit(resource.RLIMIT_CORE, 0, "core")
     setlimit(resource.RLIMIT_CPU, int(cfg["cpu_seconds"]), "cpu")
     setlimit(resource.RLIMIT_AS, _vm_size() + int(cfg["memory_mb"]) * 2**20, "address_space")
-    if os.geteuid() != 0:  # the kernel exempts root from RLIMIT_NPROC
-        setlimit(resource.RLIMIT_NPROC, _tasks_of_user() + 8, "nproc")
-    applied["landlock"] = _landlock(str(cfg["workdir"]))
-    applied["seccomp_no_fork"] = _seccomp_no_fork()  # last: it also forbids raising limits
+    applied["landlock"] = _landlock(os.getcwd()) if cfg.get("landlock") else None
+    applied["seccomp"] = _seccomp(bool(cfg.get("block_memfd")))  # last: it also forbids raising limits
+    if cfg.get("tight") and applied["address_space"]:
+        _use_up_free_heap(int(cfg["memory_mb"]) * 2**20)
     return applied
 
 
-def _vm_size() -> int:  # pragma: no cover - runs in the subprocess
+def _use_up_free_heap(keep: int) -> None:  # pragma: no cover - runs in a guard worker
+    """Under the tight RLIMIT_AS, allocate every free block (the fork server's heaps hold
+    megabytes that an n×n tensor could reuse unseen), then give back only ``keep``
+    bytes of address space and half that of heap: nothing larger can be allocated."""
+    import ctypes
+
+    libc = ctypes.CDLL(None)
+    libc.malloc.restype = ctypes.c_void_p
+    libc.malloc.argtypes = [ctypes.c_size_t]
+    libc.free.argtypes = [ctypes.c_void_p]
+    most = 200_000
+    addrs, sizes = (ctypes.c_void_p * most)(), (ctypes.c_size_t * most)()  # no Python objects
+    reserve = libc.malloc(2 * 2**20)  # for Python itself until the give-back below
+    n, size = 0, 64 * 2**20  # kept while the heap is used up (a MemoryError there would kill it)
+    while size >= 4096 and n < most:
+        addrs[n] = libc.malloc(size)
+        if addrs[n]:
+            sizes[n] = size
+            n += 1
+        else:
+            size //= 2
+    libc.free(reserve)
+    mapped = heap = 0
+    for i in range(n):  # glibc's chunk header: bit 1 of the size word is IS_MMAPPED
+        if mapped < keep and ctypes.c_size_t.from_address(addrs[i] - 8).value & 2:
+            libc.free(addrs[i])
+            mapped += sizes[i]
+            addrs[i] = None
+    for i in range(n - 1, -1, -1):
+        if heap < keep // 2 and sizes[i] < 128 * 1024 and addrs[i]:
+            libc.free(addrs[i])
+            heap += sizes[i]
+
+
+def _vm_size() -> int:  # pragma: no cover - runs in the worker
     try:
         with open("/proc/self/status") as f:
             for line in f:
@@ -1003,48 +1282,44 @@ def _vm_size() -> int:  # pragma: no cover - runs in the subprocess
     return 2 * 2**30
 
 
-def _tasks_of_user() -> int:  # pragma: no cover - runs in the subprocess
-    uid, count = os.getuid(), 0
-    for pid in os.listdir("/proc"):
-        if not pid.isdigit():
-            continue
-        try:
-            with open(f"/proc/{pid}/status") as f:
-                text = f.read()
-        except OSError:
-            continue
-        fields = dict(line.split(":", 1) for line in text.splitlines() if ":" in line)
-        if int(fields.get("Uid", "-1").split()[0]) == uid:
-            count += int(fields.get("Threads", "1"))
-    return count
+def _readable_paths() -> list[str]:  # pragma: no cover - runs in the worker
+    """What a worker may read: Python and its packages, not ``recsys_ref``'s folder
+    (a site-packages folder holding it is granted entry by entry) nor a checkout."""
+    hidden = os.path.realpath(_PACKAGE_DIR)
+    out: set[str] = set()
+
+    def add(p: str) -> None:
+        real = os.path.realpath(p)
+        if not os.path.exists(real) or real == hidden:
+            return
+        if not hidden.startswith(real.rstrip(os.sep) + os.sep):
+            out.add(real)
+        elif real.endswith("-packages") and os.path.isdir(real):  # not a checkout's root
+            out.update(os.path.join(real, e) for e in os.listdir(real)
+                       if os.path.join(real, e) != hidden)
+
+    for p in _python_folders() + ["/usr", "/lib", "/lib64", "/bin"]:
+        add(p)
+    return sorted(out)
 
 
-def _readable_paths(workdir: str) -> list[str]:  # pragma: no cover - runs in the worker
-    """What a worker may read: Python, its packages, the system; not the grader's files."""
-    import recsys_ref
-
-    package_root = os.path.realpath(_PACKAGE_ROOT)
-    paths = {sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix,
-             os.path.dirname(os.path.realpath(sys.executable)),
-             os.path.dirname(os.path.realpath(recsys_ref.__file__)),
-             "/usr", "/lib", "/lib32", "/lib64", "/bin", "/sbin", "/etc", "/proc", "/sys", "/dev"}
-    for entry in sys.path:  # site-packages and the like; not a checkout the grader runs from
-        if entry and os.path.realpath(entry) != package_root:
-            paths.add(entry)
-    return sorted(p for p in paths if p and os.path.exists(p))
+def _python_folders() -> list[str]:
+    """Python's prefixes and the package folders on its path (not a checkout, not tests)."""
+    prefixes = [os.path.realpath(p) for p in (sys.prefix, sys.base_prefix, sys.exec_prefix,
+                                              sys.base_exec_prefix)]
+    folders = set(prefixes) | {os.path.dirname(os.path.realpath(sys.executable))}
+    for e in sys.path:
+        real = os.path.realpath(e) if e else ""
+        if real and os.path.isdir(real) and (real.endswith("-packages") or any(
+                real.startswith(p + os.sep) for p in prefixes)):
+            folders.add(real)
+    return sorted(folders)
 
 
-def _landlock(workdir: str) -> int | None:  # pragma: no cover - runs in the subprocess
-    """Landlock: read only ``_readable_paths``, write only below ``workdir``.
-
-    Returns the ABI used, None when Landlock is unavailable.  Learners' code
-    cannot read other submissions or the grader's output folder, and cannot
-    write outside its temporary folder.
-    """
+def _landlock(workdir: str) -> int | None:  # pragma: no cover - runs in the worker
+    """Landlock: read only ``_readable_paths``, write only below ``workdir``; None when unavailable."""
     import ctypes
 
-    if sys.platform != "linux":
-        return None
     libc = ctypes.CDLL(None, use_errno=True)
     create, add_rule, restrict = 444, 445, 446  # the same numbers on every Linux architecture
     abi = libc.syscall(create, None, ctypes.c_size_t(0), ctypes.c_uint32(1))
@@ -1072,8 +1347,9 @@ def _landlock(workdir: str) -> int | None:  # pragma: no cover - runs in the sub
         _fields_ = [("allowed_access", ctypes.c_uint64), ("parent_fd", ctypes.c_int32)]
 
     file_only = (1 << 0) | (1 << 1) | (1 << 2) | ((1 << 14) if abi >= 3 else 0)
-    rules = [(workdir, read | write), ("/dev/null", file_only & (read | write))]
-    rules += [(p, read) for p in _readable_paths(workdir)]
+    rules = [(workdir, read | write), ("/dev/null", file_only & (read | write)),
+             ("/dev/urandom", read), (f"/proc/{os.getpid()}", read)]
+    rules += [(p, read) for p in _readable_paths()]
     try:
         for path, rights in rules:
             try:
@@ -1097,23 +1373,36 @@ def _landlock(workdir: str) -> int | None:  # pragma: no cover - runs in the sub
     return int(abi)
 
 
-def _seccomp_no_fork() -> bool:  # pragma: no cover - runs in the subprocess
-    """A seccomp filter installed after the limits are set.
+# audit arch, fork/vfork, clone, clone3, setrlimit, prlimit64, and the calls refused with EPERM:
+# socket, mknod(at), chmod family, chown family, utime family, mount/umount2, unshare, setns,
+# pivot_root, chroot, ptrace, reboot, kexec_load, kexec_file_load, init/finit/delete_module,
+# bpf, perf_event_open, userfaultfd, io_uring_setup, process_vm_readv/writev, keyctl, add_key,
+# request_key, open_tree, move_mount, fsopen, fsmount, mount_setattr; memfd_create (optional).
+_SECCOMP_ARCH = {
+    "x86_64": (0xC000003E, [57, 58], 56, 435, 160, 302,
+               [41, 133, 259, 90, 91, 268, 452, 92, 93, 94, 260, 132, 235, 280, 261, 165, 166,
+                272, 308, 155, 161, 101, 169, 246, 320, 175, 313, 176, 321, 298, 323, 425, 310,
+                311, 250, 248, 249, 428, 429, 430, 432, 442], 319),
+    "aarch64": (0xC00000B7, [], 220, 435, 164, 261, [117], 279),
+}
 
-    - ``fork``, ``vfork`` and process-creating ``clone``/``clone3`` fail (threads still work);
-    - ``setrlimit`` and ``prlimit64`` with a new limit fail: even root cannot lift the limits;
-    - ``ptrace`` fails; system calls of another ABI (x32, i386 via ``int 0x80``) fail.
+
+def _seccomp(block_memfd: bool) -> bool:  # pragma: no cover - runs in the worker
+    """The seccomp filter, installed last (see ``_SECCOMP_ARCH`` for what it refuses).
+
+    ``fork``, ``vfork`` and process-creating ``clone`` fail with EAGAIN (threads
+    still work); ``clone3`` with ENOSYS (libc falls back to ``clone``);
+    ``setrlimit`` and ``prlimit64`` with a new limit fail; system calls of
+    another ABI fail.
     """
     import ctypes
     import platform
 
     arch = platform.machine()
-    # audit arch, fork-like, clone, clone3, setrlimit, prlimit64, ptrace
-    table = {"x86_64": (0xC000003E, [57, 58], 56, 435, 160, 302, 101),
-             "aarch64": (0xC00000B7, [], 220, 435, 164, 261, 117)}
-    if sys.platform != "linux" or arch not in table:
+    if sys.platform != "linux" or arch not in _SECCOMP_ARCH:
         return False
-    audit, forks, clone, clone3, setrlimit, prlimit64, ptrace = table[arch]
+    audit, forks, clone, clone3, setrlimit, prlimit64, refused, memfd = _SECCOMP_ARCH[arch]
+    refused = list(refused) + ([memfd] if block_memfd else [])
     ld_w_abs, jeq, jset, jge, ret = 0x20, 0x15, 0x45, 0x35, 0x06
     returns = {"allow": 0x7FFF0000, "eagain": 0x00050000 | 11, "enosys": 0x00050000 | 38,
                "eperm": 0x00050000 | 1}
@@ -1124,9 +1413,9 @@ def _seccomp_no_fork() -> bool:  # pragma: no cover - runs in the subprocess
         (ld_w_abs, None, None, 0),  # seccomp_data.nr
         (jge, "eperm", None, 0x40000000),  # x32 system calls: refuse
         *[(jeq, "eagain", None, nr) for nr in forks],
-        (jeq, "enosys", None, clone3),  # libc falls back to clone
+        (jeq, "enosys", None, clone3),
         (jeq, "eperm", None, setrlimit),
-        (jeq, "eperm", None, ptrace),
+        *[(jeq, "eperm", None, nr) for nr in refused],
         (jeq, "prlimit", None, prlimit64),
         (jeq, None, "allow", clone),
         (ld_w_abs, None, None, 16),  # clone flags: low 32 bits of args[0]
