@@ -235,6 +235,10 @@ def evaluate(
                 return fail(f"{ex.guard.message} On the case '{case.name}' it created a tensor of "
                             f"shape {shape} ({o.max_numel:,} elements; the limit is {limit:,}).",
                             "complexity")
+            ops = ex.guard.max_ops(case) if ex.guard.max_ops is not None else None
+            if ops is not None and o.n_ops > ops:
+                return fail(f"{ex.guard.ops_message} On the case '{case.name}' it ran {o.n_ops:,} torch "
+                            f"operations (the limit is {ops:,}).", "complexity")
         if len(guard_outcomes) < len(guard_cases):
             return fail("did not run on the large cases of the complexity guard.")
     if ex.kind == "question":

@@ -33,17 +33,20 @@ class Outcome:
     message: str = ""
     max_numel: int = 0
     largest: tuple[int, ...] = ()
+    n_ops: int = 0
 
 
 class NumelRecorder(TorchDispatchMode):
-    """Records the largest tensor any torch op creates (sparse: stored values)."""
+    """Records the largest tensor any torch op creates (sparse: stored values) and counts the ops."""
 
     def __init__(self) -> None:
         super().__init__()
         self.max_numel = 0
         self.largest: tuple[int, ...] = ()
+        self.n_ops = 0
 
     def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        self.n_ops += 1
         out = func(*args, **(kwargs or {}))
         for t in tree_leaves(out):
             if isinstance(t, torch.Tensor):
@@ -130,7 +133,8 @@ def call(fn: Callable[..., Any], case: Case, *, record: bool = False) -> Outcome
             return Outcome(MUTATED, message=f"argument {i + 1}")
     if recorder is None:
         return Outcome(OK, value=value)
-    return Outcome(OK, value=value, max_numel=recorder.max_numel, largest=recorder.largest)
+    return Outcome(OK, value=value, max_numel=recorder.max_numel, largest=recorder.largest,
+                   n_ops=recorder.n_ops)
 
 
 def run_cases(fn: Callable[..., Any], cases: list[Case], *, record: bool = False) -> list[Outcome]:

@@ -369,10 +369,11 @@ def _outcome(d: Any, memory_mb: int) -> Outcome | None:
     try:
         largest = tuple(int(v) for v in largest)
         max_numel = int(d.get("max_numel", 0))
+        n_ops = int(d.get("n_ops", 0))
     except (TypeError, ValueError):
         return None
     return Outcome(d["kind"], value=d.get("value"), message=message, max_numel=max_numel,
-                   largest=largest)
+                   largest=largest, n_ops=n_ops)
 
 
 class _Timeout(Exception):
@@ -938,7 +939,7 @@ def _handle(msg: dict[str, Any], baseline: tuple[Any, ...]) -> dict[str, Any]:  
 
     def plain(o: Outcome, with_value: bool) -> dict[str, Any]:
         d = {"kind": o.kind, "message": str(o.message)[:1000], "max_numel": int(o.max_numel),
-             "largest": [int(s) for s in o.largest]}
+             "largest": [int(s) for s in o.largest], "n_ops": int(o.n_ops)}
         if with_value and o.kind == OK:
             try:
                 codec.encode(o.value, "the output")

@@ -45,11 +45,17 @@ class ComplexityGuard:
     wall-clock time, so the verdict is the same on any machine.  ``make_cases``
     draws the (large) inputs the guard runs on; ``message`` explains the
     failure, e.g. "an n×n tensor was created; Lemma 3.1 needs only O(kn)".
+    ``max_ops`` (optional) bounds the number of torch ops the call dispatches:
+    a Python loop over B rows dispatches O(B) ops, a vectorised body O(1);
+    ``ops_message`` explains that failure.  (A loop over ``.tolist()`` values
+    in plain Python dispatches no torch op and is not seen.)
     """
 
     max_numel: Callable[[Case], int]
     make_cases: Callable[[int], list[Case]]
     message: str
+    max_ops: Callable[[Case], int] | None = None  # also fail past this many torch ops (a loop per row)
+    ops_message: str = ""
 
 
 def _no_args(seed: int) -> list[Case]:  # pragma: no cover - placeholder default
