@@ -279,9 +279,10 @@ EXERCISES = [
             Misconception("no_zero_grad", _wrap(_step_no_zero_grad),
                           "the gradients of the previous step were still in .grad: backward() adds to them. "
                           "Call optimizer.zero_grad() before loss.backward()"),
-            Misconception("zero_grad_after_backward", _wrap(_step_zero_grad_after_backward),
-                          "you cleared the gradients between backward() and step(), so the step used none; "
-                          "zero_grad() goes before the forward (or before backward)"),
+            Misconception("no_update", _wrap(_step_zero_grad_after_backward),
+                          "the parameters did not move: optimizer.step() is missing, or zero_grad() ran "
+                          "between backward() and step() and left it no gradient; the order is zero_grad, "
+                          "forward, backward, step"),
             Misconception("eval_mode_left_on", _wrap(_step_eval_mode),
                           "the model arrived in evaluation mode and stayed there, so message dropout "
                           "(§2.4.2) never acted during the step: call model.train() first"),
