@@ -43,8 +43,10 @@ def bpr_train_step(model: nn.Module, optimizer: torch.optim.Optimizer, users: to
     model.train()
     optimizer.zero_grad(set_to_none=True)
     pos_s, neg_s = model.bpr_scores(users, pos, neg)  # (B,), (B,)
-    batch_emb = model.ego_rows(users, pos, neg) if l2_on == "batch" else None
-    loss = bpr_loss(pos_s, neg_s, list(model.parameters()), lam, batch_emb, l2_on)
+    if l2_on == "theta":  # eq. 11 (the call a learner's bpr_loss of ngcf_6 also accepts)
+        loss = bpr_loss(pos_s, neg_s, list(model.parameters()), lam)
+    else:
+        loss = bpr_loss(pos_s, neg_s, list(model.parameters()), lam, model.ego_rows(users, pos, neg), l2_on)
     loss.backward()
     optimizer.step()
     model.eval()
@@ -101,8 +103,8 @@ def train_bpr(
     epochs: int = 30,
     batch_size: int = 1024,
     lr: float = 1e-3,
-    lam: float = 1e-5,
-    l2_on: str = "theta",
+    lam: float | None = None,
+    l2_on: str | None = None,
     k: int = 20,
     eval_every: int = 5,
     patience: int | None = 3,
@@ -117,7 +119,10 @@ def train_bpr(
 
     model: has ``bpr_scores(users, pos, neg)``, ``ego_rows(...)`` and ``embeddings()``
     (``NGCF``, ``MF``, ``LightGCN``).  train/val: scipy.sparse (n_users, n_items).
-    lam, l2_on: see ``losses.bpr_loss`` (eq. 11 regularises all parameters Θ).
+    lam, l2_on: see ``losses.bpr_loss`` (eq. 11 regularises all parameters Θ).  Both None: the
+    model's own paper's choice, ``model.DEFAULT_L2`` (NGCF: eq. 11, λ = 1e-5 over Θ; MF-BPR and
+    LightGCN: λ = 1e-4 on the batch's ego rows, as BPR's per-triple term and LightGCN's code);
+    lam given without l2_on: eq. 11's "theta", as before.
     patience: evaluations without a better val recall before stopping (None: never stop).
     device: default CUDA when available.  max_batches: cap per epoch (for timing).
     step: ``step(model, optimizer, users, pos, neg, lam) -> loss`` replacing ``bpr_train_step``
@@ -134,6 +139,12 @@ def train_bpr(
 
     if epochs <= 0:
         raise ValueError(f"epochs must be a positive integer, got {epochs}")
+    if lam is None and l2_on is None:
+        lam, l2_on = getattr(model, "DEFAULT_L2", (1e-5, "theta"))
+    elif lam is None:
+        lam = 1e-5 if l2_on == "theta" else 1e-4
+    elif l2_on is None:
+        l2_on = "theta"
     device = torch.device(device) if device is not None else default_device()
     model.to(device)
     torch.manual_seed(seed)
