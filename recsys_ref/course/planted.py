@@ -62,6 +62,14 @@ def _rebound(fn: Callable[..., Any], name: str, value: Callable[..., Any]) -> Ca
     return types.FunctionType(fn.__code__, {**glb, name: value}, fn.__name__, fn.__defaults__, fn.__closure__)
 
 
+def _on_state(step: Callable[..., Any]) -> Callable[..., Any]:
+    from ..train_bpr import run_step
+
+    def step_on_state(state, users, pos, neg, lam):
+        return run_step(step, state, users, pos, neg, lam)
+    return step_on_state
+
+
 def _reference_pieces() -> dict[str, Callable[..., Any]]:
     from ..train_bpr import bpr_train_step
     return {t: get(t).reference for t in NOTEBOOK_OF} | {"ngcf_9": bpr_train_step}
@@ -87,15 +95,9 @@ def collect(folder: str | Path = ".", own: Mapping[str, Callable[..., Any]] | No
     pieces, used = {}, {}
     for t in NOTEBOOK_OF:
         fn, why = (own[t], "") if t in own else _load(folder, t)
-        if t == "ngcf_9" and fn is not None:  # train_step is checked through the cell's step_on_state
-            checked = fn
-            step = getattr(fn, "__globals__", {}).get("train_step")
-            if fn.__name__ == "train_step":
-                step, checked = fn, None
-            ok = step is not None and (checked is None or run_check(t, checked).passed)
-            if ok and checked is None:
-                from ..train_bpr import run_step
-                ok = run_check(t, lambda s, u, p, n, lam: run_step(step, s, u, p, n, lam)).passed
+        if t == "ngcf_9" and fn is not None:  # train_step, checked through step_on_state
+            step = fn if fn.__name__ == "train_step" else getattr(fn, "__globals__", {}).get("train_step")
+            ok = step is not None and run_check(t, _on_state(step)).passed
             fn = step if ok else None
             why = why or ("" if ok else "does not pass its check yet")
         elif fn is not None and not run_check(t, fn).passed:
@@ -107,8 +109,8 @@ def collect(folder: str | Path = ".", own: Mapping[str, Callable[..., Any]] | No
 
 def _pipeline(pieces: Mapping[str, Callable[..., Any]], data, *, seed: int, epochs: int, dim: int,
               lr: float, lam: float, message_dropout: float, reference_model: bool) -> dict[str, float]:
-    from ..graph import as_sparse_coo
     from ..data.sampler import DrawSampler
+    from ..graph import as_sparse_coo
     from ..ngcf import NGCF
     from ..train_bpr import set_seed, train_bpr
 
