@@ -19,6 +19,14 @@ from recsys_ref.train_bpr import bpr_train_step, run_step
 SEEDS = (0, 1, 2)
 
 
+@pytest.fixture(autouse=True)
+def _one_thread():
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)  # small tensors: one thread is as fast, and the machine is shared
+    yield
+    torch.set_num_threads(n)
+
+
 def _stub(*args, **kwargs):
     raise NotImplementedError("Task: stub")
 
