@@ -21,7 +21,13 @@ def lightgcn_layer(E: Tensor, L: Tensor) -> Tensor:
 
 
 class LightGCN(nn.Module):
-    """LightGCN with the NGCF training interface (``bpr_scores``, ``embeddings``, ``ego_rows``)."""
+    """LightGCN with the NGCF training interface (``bpr_scores``, ``embeddings``, ``ego_rows``).
+
+    DEFAULT_L2: LightGCN's own objective (He et al. 2020, eq. 15 and the authors' code): λ‖E⁽⁰⁾‖² on
+    the batch's ego rows, λ (‖e_u⁰‖² + ‖e_i⁰‖² + ‖e_j⁰‖²)/2/B with λ = 1e-4 — not NGCF's eq. 11 over Θ.
+    """
+
+    DEFAULT_L2 = (1e-4, "batch")
 
     def __init__(self, n_users: int, n_items: int, L: Tensor, dim: int = 64, n_layers: int = 3) -> None:
         super().__init__()

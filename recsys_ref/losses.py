@@ -6,9 +6,11 @@ Paper → code:  ŷ_ui, ŷ_uj → ``pos_scores``, ``neg_scores`` (B,);  Θ = {E,
     Loss = mean_{(u,i,j) ∈ batch} −ln σ(ŷ_ui − ŷ_uj) + λ ‖Θ‖²
 
 Choice of the L2 term.  Eq. 11 regularises *all* trainable parameters Θ, and that is the default
-here (``l2_on="theta"``): every step decays every embedding and every weight matrix.  The official
-code instead regularises only the ego embeddings of the batch's rows, λ (‖e_u‖² + ‖e_i‖² + ‖e_j‖²)/2/B,
-and never the W's; ``l2_on="batch"`` reproduces that for comparison.  The two λ are not on the same
+here (``l2_on="theta"``): every step decays every embedding and every weight matrix.  Both official
+codes (TensorFlow, and the PyTorch port) apply λ (‖e_u*‖² + ‖e_i*‖² + ‖e_j*‖²)/2/B to the batch's final
+concatenated rows e*; because they L2-normalise every propagated layer, ‖e*‖² = ‖e⁽⁰⁾‖² + L and the
+term reduces to the batch's ego rows — never the W's.  ``l2_on="batch"`` computes it on the ego rows
+(``model.ego_rows``); without per-layer normalisation the term on e* would reach W1, W2 as well.  The two λ are not on the same
 scale: ‖Θ‖² sums over all N·d embedding entries, so eq. 11 needs a much smaller λ.
 The BPR term is averaged over the batch (the official code does the same), so λ does not depend on B.
 """

@@ -1,4 +1,4 @@
-"""Top-K evaluation of NGCF (Wang et al., SIGIR 2019, §4.1.2): recall@K and ndcg@K over the full ranking.
+"""Top-K evaluation of NGCF (Wang et al., SIGIR 2019, §4.2.1): recall@K and ndcg@K over the full ranking.
 
 Protocol: for each user with at least one test item, rank *all* items except the user's training
 items (those are masked to −∞: they are known positives, not recommendations), take the top K.
@@ -6,8 +6,9 @@ items (those are masked to −∞: they are known positives, not recommendations
 Paper → code:  K → ``k``;  test set T_u → ``test`` row;  rank r = 0..K-1 of the top list;
 recall@K = |top_K ∩ T_u| / |T_u|;  DCG@K = Σ_r hit_r / log2(r + 2);
 IDCG@K = Σ_{r < min(|T_u|, K)} 1 / log2(r + 2) — from the user's *test set*, not from the retrieved
-list (computing it from the hits of the list, as the official NGCF code did, makes ndcg = 1 for a
-user whose single hit sits at rank 0 although other test items were missed).
+list.  The authors' TensorFlow code's ``metrics.py`` still computes it from the hits of the list
+(ndcg = 1 for a user whose single hit sits at rank 0 although other test items were missed); the
+paper's footnote and the PyTorch port use the ideal list, as here.
 """
 
 from __future__ import annotations

@@ -13,7 +13,13 @@ from ._checks import expect_positive_int
 
 
 class MF(nn.Module):
-    """MF-BPR: one embedding per user and per item; the same training interface as ``NGCF``."""
+    """MF-BPR: one embedding per user and per item; the same training interface as ``NGCF``.
+
+    DEFAULT_L2: BPR's regulariser (Rendle et al. 2009, BPR-Opt with per-step updates): λ on the
+    parameters of the sampled triples, i.e. the batch's rows, λ (‖e_u‖² + ‖e_i‖² + ‖e_j‖²)/2/B.
+    """
+
+    DEFAULT_L2 = (1e-4, "batch")
 
     def __init__(self, n_users: int, n_items: int, dim: int = 64) -> None:
         super().__init__()

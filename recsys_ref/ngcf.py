@@ -134,7 +134,13 @@ class NGCF(nn.Module):
     or a learner's own.  official: biases, two LeakyReLUs (``ngcf_layer_official``) and
     per-layer L2 normalisation of the concatenated outputs.  normalize_layers: that normalisation
     alone, with any layer (default: on exactly when ``official``).  Dropouts act only in ``train()``.
+
+    DEFAULT_L2: eq. 11 as the paper writes it, λ‖Θ‖² over every parameter (λ = 1e-5): the course
+    teaches the paper's objective.  The official codes put λ on the batch's final e* rows, which equals
+    the ego rows only because they L2-normalise every layer (``ego_rows``); ``l2_on="batch"`` is that.
     """
+
+    DEFAULT_L2 = (1e-5, "theta")
 
     def __init__(
         self,
@@ -232,7 +238,11 @@ class NGCF(nn.Module):
         return (u * i).sum(1), (u * j).sum(1)  # gradient buffer per layer in the backward, not three
 
     def ego_rows(self, users: Tensor, pos: Tensor, neg: Tensor) -> list[Tensor]:
-        """E^(0) rows of the batch (what the official code's L2 term regularises)."""
+        """E^(0) rows of the batch [(B, d)] × 3.
+
+        Both official codes regularise the batch's final concatenated rows e*; with every propagated
+        layer L2-normalised, ‖e*‖² = ‖e⁽⁰⁾‖² + L, so up to a constant the term is on these ego rows.
+        Without per-layer normalisation the same term on e* would also reach W1, W2."""
         E = self.embedding
         return [E.index_select(0, users), E.index_select(0, self.n_users + pos),
                 E.index_select(0, self.n_users + neg)]

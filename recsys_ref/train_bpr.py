@@ -11,6 +11,8 @@ from __future__ import annotations
 import copy
 import random
 import time
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
@@ -29,6 +31,66 @@ def set_seed(seed: int) -> None:
     torch.manual_seed(seed)
 
 
+def bpr_train_step(model: nn.Module, optimizer: torch.optim.Optimizer, users: torch.Tensor,
+                   pos: torch.Tensor, neg: torch.Tensor, lam: float, l2_on: str = "theta") -> float:
+    """One training step of eq. (11) on a batch of triples → the batch's loss (a float).
+
+    Training mode on (dropout, §2.4.2), gradients of the previous step cleared, one forward
+    (``model.bpr_scores``), BPR + λ‖Θ‖² (``losses.bpr_loss``; ``l2_on="batch"`` for the official
+    code's term), backward, one optimizer step; the model is left in evaluation mode, so whatever
+    scores it next (an evaluation) sees no dropout.  Task ngcf_9.
+    """
+    model.train()
+    optimizer.zero_grad(set_to_none=True)
+    pos_s, neg_s = model.bpr_scores(users, pos, neg)  # (B,), (B,)
+    if l2_on == "theta":  # eq. 11 (the call a learner's bpr_loss of ngcf_6 also accepts)
+        loss = bpr_loss(pos_s, neg_s, list(model.parameters()), lam)
+    else:
+        loss = bpr_loss(pos_s, neg_s, list(model.parameters()), lam, model.ego_rows(users, pos, neg), l2_on)
+    loss.backward()
+    optimizer.step()
+    model.eval()
+    return float(loss.detach())
+
+
+def run_step(step: Callable[..., Any], state: dict[str, Any], users: torch.Tensor, pos: torch.Tensor,
+             neg: torch.Tensor, lam: float) -> dict[str, Any]:
+    """Run ``step(model, optimizer, users, pos, neg, lam)`` on an NGCF rebuilt from plain tensors.
+
+    state: {"E": (N, d), "W1", "W2": lists of (d, d), "grad_E", "grad_W1", "grad_W2": the gradients
+    a previous step left behind, "L": sparse (N, N), "n_users", "message_dropout", "lr", "seed",
+    "training": the mode the model is in}.  The optimizer is SGD(lr); dropout is seeded by "seed"
+    (in a forked RNG, the caller's stream is untouched).  → {"loss", "E", "W1", "W2", "training"}:
+    the returned loss and the parameters and mode after the step — what ngcf_9's check compares.
+    """
+    from .ngcf import NGCF
+
+    E = state["E"]
+    N, d = E.shape
+    dims = [W.shape[1] for W in state["W1"]]
+    model = NGCF(int(state["n_users"]), N - int(state["n_users"]), state["L"], dim=d, layer_dims=dims,
+                 message_dropout=float(state["message_dropout"]), normalize_layers=True)
+    with torch.no_grad():
+        model.embedding.copy_(E)
+        for mine, theirs in ((model.W1, state["W1"]), (model.W2, state["W2"])):
+            for p, w in zip(mine, theirs):
+                p.copy_(w)
+    model.embedding.grad = state["grad_E"].clone()
+    for mine, grads in ((model.W1, state["grad_W1"]), (model.W2, state["grad_W2"])):
+        for p, g in zip(mine, grads):
+            p.grad = g.clone()
+    model.train(bool(state["training"]))
+    optimizer = torch.optim.SGD(model.parameters(), lr=float(state["lr"]))
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(int(state["seed"]))
+        loss = step(model, optimizer, users, pos, neg, lam)
+    if isinstance(loss, torch.Tensor):
+        loss = float(loss.detach()) if loss.numel() == 1 else loss
+    return {"loss": loss, "E": model.embedding.detach().clone(),
+            "W1": [p.detach().clone() for p in model.W1], "W2": [p.detach().clone() for p in model.W2],
+            "training": bool(model.training)}
+
+
 def default_device() -> torch.device:
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
@@ -41,8 +103,8 @@ def train_bpr(
     epochs: int = 30,
     batch_size: int = 1024,
     lr: float = 1e-3,
-    lam: float = 1e-5,
-    l2_on: str = "theta",
+    lam: float | None = None,
+    l2_on: str | None = None,
     k: int = 20,
     eval_every: int = 5,
     patience: int | None = 3,
@@ -50,14 +112,22 @@ def train_bpr(
     device: str | torch.device | None = None,
     progress: bool = True,
     max_batches: int | None = None,
+    step: Callable[..., Any] | None = None,
+    sampler: Any = None,
 ) -> History:
     """Train ``model`` in place with BPR; returns the ``History`` (loss per epoch, val metrics).
 
     model: has ``bpr_scores(users, pos, neg)``, ``ego_rows(...)`` and ``embeddings()``
     (``NGCF``, ``MF``, ``LightGCN``).  train/val: scipy.sparse (n_users, n_items).
-    lam, l2_on: see ``losses.bpr_loss`` (eq. 11 regularises all parameters Θ).
+    lam, l2_on: see ``losses.bpr_loss`` (eq. 11 regularises all parameters Θ).  Both None: the
+    model's own paper's choice, ``model.DEFAULT_L2`` (NGCF: eq. 11, λ = 1e-5 over Θ; MF-BPR and
+    LightGCN: λ = 1e-4 on the batch's ego rows, as BPR's per-triple term and LightGCN's code);
+    lam given without l2_on: eq. 11's "theta", as before.
     patience: evaluations without a better val recall before stopping (None: never stop).
     device: default CUDA when available.  max_batches: cap per epoch (for timing).
+    step: ``step(model, optimizer, users, pos, neg, lam) -> loss`` replacing ``bpr_train_step``
+    (a learner's ngcf_9; then ``l2_on`` is the step's business).  sampler: an object with
+    ``epoch(batch_size, max_batches)`` replacing ``BPRSampler(train, seed)`` (a learner's ngcf_8).
     """
     import warnings
 
@@ -69,10 +139,16 @@ def train_bpr(
 
     if epochs <= 0:
         raise ValueError(f"epochs must be a positive integer, got {epochs}")
+    if lam is None and l2_on is None:
+        lam, l2_on = getattr(model, "DEFAULT_L2", (1e-5, "theta"))
+    elif lam is None:
+        lam = 1e-5 if l2_on == "theta" else 1e-4
+    elif l2_on is None:
+        l2_on = "theta"
     device = torch.device(device) if device is not None else default_device()
     model.to(device)
     torch.manual_seed(seed)
-    sampler = BPRSampler(train, seed=seed)
+    sampler = BPRSampler(train, seed=seed) if sampler is None else sampler
     opt = torch.optim.Adam(model.parameters(), lr=lr)
     history = History()
     best, best_state, bad_evals = -1.0, None, 0
@@ -82,13 +158,11 @@ def train_bpr(
         t0, total, n = time.perf_counter(), 0.0, 0
         for users, pos, neg in sampler.epoch(batch_size, max_batches):
             users, pos, neg = users.to(device), pos.to(device), neg.to(device)
-            pos_s, neg_s = model.bpr_scores(users, pos, neg)  # (B,), (B,)
-            batch_emb = model.ego_rows(users, pos, neg) if l2_on == "batch" else None
-            loss = bpr_loss(pos_s, neg_s, list(model.parameters()), lam, batch_emb, l2_on)
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            opt.step()
-            total += float(loss.detach()) * len(users)
+            if step is None:
+                loss = bpr_train_step(model, opt, users, pos, neg, lam, l2_on)
+            else:
+                loss = float(step(model, opt, users, pos, neg, lam))
+            total += loss * len(users)
             n += len(users)
         row = {"epoch": epoch, "loss": total / max(n, 1), "seconds": time.perf_counter() - t0}
         if val is not None and (epoch % eval_every == 0 or epoch == epochs):
