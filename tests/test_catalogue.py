@@ -2,7 +2,8 @@
 
 For every task with a catalogue module: each wrong variant fails on every
 seed with the diagnosis its ``expect`` names (a spec misconception, or one of
-the contract's, gradient's and guard's names in ``evaluate``), never with
+the contract's, gradient's, guard's and input-mutation check's names in
+``evaluate``), never with
 another name; each unusual correct variant passes; and at least 90 % of the
 wrong variants get a named diagnosis.  The figure is printed per task (with
 pytest's output capture disabled, so it shows in every run).
@@ -41,7 +42,8 @@ def test_catalogue(task_id: str, capsys: pytest.CaptureFixture) -> None:
     module = importlib.import_module(f"tests.catalogue.{task_id}")
     wrong, correct = module.WRONG, module.CORRECT
     known = {m.name for m in TASKS[task_id].misconceptions} | {
-        "container", "dtype", "layout", "no_gradient", "gradient", "guard_value", "complexity", "loop"}
+        "container", "dtype", "layout", "no_gradient", "gradient", "guard_value", "complexity", "loop",
+        "in_place"}
     passed, misnamed, refused, named, generic = [], [], [], 0, 0
     for v in wrong:
         assert v.expect is None or v.expect in known, f"{task_id}: {v.name} expects unknown {v.expect!r}"

@@ -158,6 +158,7 @@ def test_wrong_signature_is_named() -> None:
 def test_in_place_change_of_an_input_is_caught() -> None:
     r = run_check("toy_1", lambda x: x.cumsum_(0))
     assert r.status == "failed" and "changed `x` in place" in r.message
+    assert r.misconception == "in_place"
 
 
 def test_complexity_guard_fails_quadratic_memory_however_fast() -> None:

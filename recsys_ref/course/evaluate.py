@@ -25,10 +25,12 @@ from .spec import Case, Exercise, Misconception
 PASSED, FAILED, NOT_STARTED_STATUS, MISSING, CRASHED = (
     "passed", "failed", "not started", "missing", "crashed")
 
-# Names of the diagnoses the output contract, the gradient check and the guard give
-# (``Result.misconception``), beside the names of a spec's own misconceptions.
-CONTAINER, DTYPE, LAYOUT, NO_GRADIENT, GRADIENT, GUARD_VALUE, COMPLEXITY, LOOP = (
-    "container", "dtype", "layout", "no_gradient", "gradient", "guard_value", "complexity", "loop")
+# Names of the diagnoses the output contract, the gradient check, the guard and the
+# input-mutation check give (``Result.misconception``), beside the names of a spec's
+# own misconceptions.
+CONTAINER, DTYPE, LAYOUT, NO_GRADIENT, GRADIENT, GUARD_VALUE, COMPLEXITY, LOOP, IN_PLACE = (
+    "container", "dtype", "layout", "no_gradient", "gradient", "guard_value", "complexity", "loop",
+    "in_place")
 
 
 @dataclass
@@ -552,7 +554,7 @@ def evaluate(
             return fail(f"raised {o.message} on the case '{case.name}'.")
         if o.kind == MUTATED:
             return fail(f"changed {o.message} in place on the case '{case.name}'; "
-                        "leave inputs untouched (use x + y, not x += y, or work on x.clone()).")
+                        "leave inputs untouched (use x + y, not x += y, or work on x.clone()).", IN_PLACE)
         if o.kind != OK:
             return fail(f"unexpected outcome '{o.kind}' on the case '{case.name}'.")
         want = want_of(i)

@@ -65,7 +65,7 @@ WRONG = [
     Variant("no V ≥ 4.8 test", no_wind_test, "applied in calm air"),
     Variant("formula only", formula_only, "applied everywhere"),
     Variant("T < 10", strict_ten, "T < 10 strict"),
-    Variant("sign of the V term", wrong_sign, None),
+    Variant("sign of the V term", wrong_sign, "+ 11.37 V^0.16"),
 ]
 CORRECT = [
     Variant("Python loop", loop_version),

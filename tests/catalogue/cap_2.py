@@ -57,7 +57,7 @@ WRONG = [
     Variant("cos first", cos_first, "sin and cos swapped"),
     Variant("hour / 24 twice", plain, "plain number"),
     Variant("π instead of 2π", half_turn, "half a turn"),
-    Variant("sin only", sin_only, None),
-    Variant("float32", float32, None),
+    Variant("sin only", sin_only, "sin only"),
+    Variant("float32", float32, "dtype"),
 ]
 CORRECT = [Variant("numpy round trip", via_numpy), Variant("cat of unsqueezed angles", via_cat)]

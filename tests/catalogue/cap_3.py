@@ -51,8 +51,8 @@ WRONG = [
     Variant("clamped into E − 1 buckets", merged_ends, "ends merged"),
     Variant("fixed width modulo n", modulo, "modulo wrap"),
     Variant("no code 0", no_zero, "no bucket 0"),
-    Variant("float codes", float_codes, "float codes"),
-    Variant("fixed 5 °C width", fixed_width, None),
+    Variant("float codes", float_codes, "dtype"),
+    Variant("fixed 5 °C width", fixed_width, "even width assumed"),
     Variant("edges < t", greater_only, "boundary on the wrong side"),
 ]
 CORRECT = [Variant("loop", loop_codes), Variant("searchsorted", searchsorted)]

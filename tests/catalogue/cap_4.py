@@ -53,7 +53,7 @@ WRONG = [
     Variant("largest=False", ascending, "ascending"),
     Variant("sorted by index", index_order, "index order"),
     Variant("mask inverted", inverted, "mask inverted"),
-    Variant("masked to −1", min_minus_one, None),
+    Variant("masked to −1", min_minus_one, "masked to −1"),
     Variant("ascending argsort", argsort_ascending_sliced, "ascending"),
 ]
 CORRECT = [Variant("argsort descending", argsort_version), Variant("per-row loop", per_row_loop)]

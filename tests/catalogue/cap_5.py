@@ -69,7 +69,7 @@ WRONG = [
     Variant("divided by N", all_rows_denominator, "global denominator"),
     Variant("empty band 0", empty_zero, "empty band as 0"),
     Variant("no clipping", unclipped, "no clipping"),
-    Variant("mean p per band", mean_of_p_per_band, None),
+    Variant("mean p per band", mean_of_p_per_band, "mean p per band"),
 ]
 CORRECT = [Variant("loop with NaN init", masked_means), Variant("one-hot matmul", one_hot_matmul),
            Variant("F.binary_cross_entropy", bce_per_band)]

@@ -86,6 +86,6 @@ WRONG = [
     Variant("weights swapped", swapped, "weights swapped"),
     Variant("even spacing", even, "even spacing assumed"),
     Variant("floor knot", floor_knot, "knot below only"),
-    Variant("λ not divided by the width", unnormalised, None),
+    Variant("λ not divided by the width", unnormalised, "λ not normalised"),
 ]
 CORRECT = [Variant("np.interp of the identity", numpy_interp), Variant("tent formula", tent_formula)]

@@ -79,7 +79,7 @@ WRONG = [
     Variant("twice eq. 4", forgot_half_cancels, "factor 2"),
     Variant("half of eq. 4", kept_half, "factor ½"),
     Variant("adds the diagonal term", plus_instead_of_minus, "diagonal added"),
-    Variant("sums the batch away", summed_over_batch, None),
+    Variant("sums the batch away", summed_over_batch, "summed over the batch"),
     Variant("right values via a B×n×n tensor", pairwise_loops_n2, "complexity"),
 ]
 

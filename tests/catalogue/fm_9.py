@@ -124,7 +124,7 @@ WRONG = [
     Variant("λ per occurrence", l2_every_use, "L2 per occurrence"),
     Variant("w0 regularised", bias_regularised, "L2 on w0"),
     Variant("ŷ − y", no_sigmoid, "no sigmoid"),
-    Variant("updates w and V in place", in_place, None),
+    Variant("updates w and V in place", in_place, "in_place"),
 ]
 
 CORRECT = [

@@ -4,10 +4,12 @@ Feels-like temperature with its validity range (cap_1), context encodings — cy
 (cap_2) and buckets (cap_3) —, top-K outfits per context with recently worn ones left
 out (cap_4), the logloss stratified by band (cap_5), and the own-idea model's
 piecewise-linear basis (cap_6).  Misconceptions named: wind in m/s, the formula above
-10 °C or in calm air, degrees for radians, period P − 1, boundary on the wrong side,
-bucket collisions (ends merged, modulo wrap), worn items masked to 0, ascending or
-index order, the overall mean or sums instead of per-band means, no clamping,
-nearest knot, swapped weights, evenly spaced knots assumed.
+10 °C or in calm air, the wind term's sign, degrees for radians, period P − 1, sine
+alone, boundary on the wrong side, bucket collisions (ends merged, modulo wrap), evenly
+spaced edges assumed, worn items masked to 0 or −1, ascending or index order, the
+overall mean or sums instead of per-band means, the band's mean prediction scored, no
+clamping, nearest knot, swapped weights, λ not divided by the segment width, evenly
+spaced knots assumed.  (Float codes are the output contract's: ``dtype``.)
 """
 
 from __future__ import annotations
@@ -86,6 +88,12 @@ def _feels_strict(T: Tensor, wind_ms: Tensor) -> Tensor:  # T < 10 instead of T 
     return torch.where((T < 10) & (V >= 4.8), wind_chill(T, V), T)
 
 
+def _feels_plus_wind(T: Tensor, wind_ms: Tensor) -> Tensor:  # + 11.37 V^0.16: the wind warms
+    V = wind_ms * 3.6
+    v = V.pow(0.16)
+    return torch.where((T <= 10) & (V >= 4.8), 13.12 + 0.6215 * T + 11.37 * v + 0.3965 * T * v, T)
+
+
 # ---------------------------------------------------------------- cap_2 cyclic
 
 
@@ -123,6 +131,10 @@ def _cyclic_half(value: Tensor, period: float) -> Tensor:
     return torch.stack([torch.sin(a), torch.cos(a)], dim=-1)
 
 
+def _cyclic_sin_only(value: Tensor, period: float) -> Tensor:  # one column, (N, 1)
+    return torch.sin(2 * math.pi * value / period).unsqueeze(-1)
+
+
 # ---------------------------------------------------------------- cap_3 buckets
 
 EDGES = [-5.0, 0.0, 5.0, 10.0, 15.0, 20.0, 25.0, 30.0]
@@ -135,7 +147,7 @@ def _bucket_cases(seed: int) -> list[Case]:
         Case("feels-like temperatures", (_uniform(g, 12, -12, 34), e)),
         Case("exactly on the edges", (_f64(*EDGES), e)),
         Case("below the first edge, above the last", (_f64(-20.0, -5.5, 30.0, 38.0), e)),
-        Case("uneven edges", (_uniform(g, 10, -5, 25), _f64(-2.0, 4.0, 11.0, 23.0))),
+        Case("uneven edges", (_uniform(g, 10, -5, 25), _f64(-2.0, 3.0, 11.0, 23.0))),
         Case("one edge", (_f64(-1.0, 0.0, 1.0), _f64(0.0))),
     ]
 
@@ -158,8 +170,10 @@ def _bucket_no_lowest(t: Tensor, edges: Tensor) -> Tensor:  # codes 1..E, no cod
     return bucketize(t, edges).clamp(min=1)
 
 
-def _bucket_searchsorted_float(t: Tensor, edges: Tensor) -> Tensor:
-    return bucketize(t, edges).double()
+def _bucket_even_width(t: Tensor, edges: Tensor) -> Tensor:  # every bucket as wide as the first
+    E = len(edges)
+    width = float(edges[1] - edges[0]) if E > 1 else 1.0
+    return (torch.floor((t - edges[0]) / width).long() + 1).clamp(0, E)
 
 
 # ---------------------------------------------------------------- cap_4 top-K
@@ -180,6 +194,7 @@ def _topk_cases(seed: int) -> list[Case]:
         return scores, worn, k
 
     s, w, _ = case(2, 6, 3, 0.0, shift=-3.0)
+    s = -0.5 + 0.4 * torch.tanh(s + 3.0)  # scores in (−1, 0): a mask of 0 is chosen, a mask of −1 is not
     w[:] = False
     w[:, :2] = True
     return [
@@ -210,6 +225,10 @@ def _topk_index_order(scores: Tensor, worn: Tensor, k: int) -> Tensor:
 
 def _topk_keep_only_worn(scores: Tensor, worn: Tensor, k: int) -> Tensor:  # mask inverted
     return torch.topk(scores.masked_fill(~worn, float("-inf")), k, dim=1).indices
+
+
+def _topk_mask_minus_one(scores: Tensor, worn: Tensor, k: int) -> Tensor:  # a "small enough" constant
+    return torch.topk(scores.masked_fill(worn, -1.0), k, dim=1).indices
 
 
 # ---------------------------------------------------------------- cap_5 stratified logloss
@@ -256,6 +275,13 @@ def _strat_empty_zero(y, p, band, n_bands):
 
 def _strat_global_denominator(y, p, band, n_bands):
     return _strat_sum(y, p, band, n_bands) / len(y)
+
+
+def _strat_mean_p(y, p, band, n_bands):  # the band's mean prediction scored on every row
+    count = torch.bincount(band, minlength=n_bands).to(p.dtype)
+    p_bar = (torch.zeros(n_bands, dtype=p.dtype).index_add_(0, band, p) / count)[band]  # (N,)
+    out = torch.zeros(n_bands, dtype=p.dtype).index_add_(0, band, _strat_loss(y, p_bar))
+    return torch.where(count > 0, out / count, torch.full_like(out, float("nan")))
 
 
 def _strat_no_clip(y, p, band, n_bands):
@@ -317,6 +343,16 @@ def _hat_even(t: Tensor, knots: Tensor) -> Tensor:  # assumes knots[j] = knots[0
     return out.scatter_add_(1, (j + 1).unsqueeze(1), lam.unsqueeze(1))
 
 
+def _hat_unnormalised(t: Tensor, knots: Tensor) -> Tensor:  # λ = t − κ_j, not divided by the width
+    M = knots.shape[0]
+    tc = t.clamp(float(knots[0]), float(knots[-1]))
+    j = (torch.bucketize(tc, knots, right=True) - 1).clamp(0, M - 2)
+    lam = tc - knots[j]
+    out = torch.zeros(t.shape[0], M, dtype=t.dtype)
+    out.scatter_(1, j.unsqueeze(1), (1 - lam).unsqueeze(1))
+    return out.scatter_add_(1, (j + 1).unsqueeze(1), lam.unsqueeze(1))
+
+
 def _hat_left_only(t: Tensor, knots: Tensor) -> Tensor:  # weight 1 on the knot at or below (a step)
     M = knots.shape[0]
     tc = t.clamp(float(knots[0]), float(knots[-1]))
@@ -349,6 +385,9 @@ EXERCISES = [
                           "V ≥ 4.8 km/h, elsewhere return the air temperature"),
             Misconception("T < 10 strict", _feels_strict,
                           "at exactly 10 °C the formula still applies: the range is T ≤ 10 °C"),
+            Misconception("+ 11.37 V^0.16", _feels_plus_wind,
+                          "your wind term has the wrong sign: the formula subtracts 11.37 V^0.16 (wind "
+                          "makes it feel colder), T_wc = 13.12 + 0.6215 T − 11.37 V^0.16 + 0.3965 T V^0.16"),
         ),
     ),
     Exercise(
@@ -369,6 +408,9 @@ EXERCISES = [
             Misconception("half a turn", _cyclic_half,
                           "you used π·v/P, half a turn per period: 0 h and 24 h must coincide, angle "
                           "2π·v/P"),
+            Misconception("sin only", _cyclic_sin_only,
+                          "you returned sin(2πv/P) alone: sine takes each value twice a turn (3 h and 9 h "
+                          "collide); the encoding is the pair (sin 2πv/P, cos 2πv/P), shape (N, 2)"),
         ),
     ),
     Exercise(
@@ -388,8 +430,9 @@ EXERCISES = [
             Misconception("no bucket 0", _bucket_no_lowest,
                           "values below the first edge need their own code 0; yours share the second "
                           "bucket's code"),
-            Misconception("float codes", _bucket_searchsorted_float,
-                          "codes index an embedding: return a long tensor, not floats"),
+            Misconception("even width assumed", _bucket_even_width,
+                          "you assumed every bucket as wide as the first (a fixed step from edges[0]); "
+                          "edges need not be evenly spaced: the code is the number of edges ≤ t"),
         ),
     ),
     Exercise(
@@ -410,6 +453,9 @@ EXERCISES = [
                           "highest score first"),
             Misconception("mask inverted", _topk_keep_only_worn,
                           "your mask is inverted: you kept only the worn outfits"),
+            Misconception("masked to −1", _topk_mask_minus_one,
+                          "you set worn outfits to −1: logits go below any finite constant, so a worn "
+                          "outfit still beats them; mask with −∞ (float('-inf'))"),
         ),
     ),
     Exercise(
@@ -432,6 +478,9 @@ EXERCISES = [
             Misconception("no clipping", _strat_no_clip,
                           "p = 0 or 1 gives 0 · log 0 = NaN; clip p to [1e-15, 1 − 1e-15] as "
                           "ctr_metrics.logloss does"),
+            Misconception("mean p per band", _strat_mean_p,
+                          "you scored the band's mean prediction on every row; the logloss averages each "
+                          "row's own loss, −(1/N_b) Σ [y_n log p_n + (1 − y_n) log(1 − p_n)]"),
         ),
     ),
     Exercise(
@@ -454,6 +503,9 @@ EXERCISES = [
             Misconception("knot below only", _hat_left_only,
                           "you put all the weight on the knot below t (a step function); the knot "
                           "above gets λ"),
+            Misconception("λ not normalised", _hat_unnormalised,
+                          "your λ is t − κ_j in degrees; it is the fraction of the segment, "
+                          "λ = (t − κ_j)/(κ_{j+1} − κ_j) ∈ [0, 1]"),
         ),
     ),
     question(

@@ -68,6 +68,10 @@ def _grad_plus_diagonal(x: Tensor, V: Tensor) -> Tensor:  # sign of the diagonal
     return x.unsqueeze(2) * (x @ V).unsqueeze(1) + V.unsqueeze(0) * (x * x).unsqueeze(2)
 
 
+def _grad_batch_summed(x: Tensor, V: Tensor) -> Tensor:  # Σ_b over the batch: (n, k), not (B, n, k)
+    return fm_pairwise_grad(x, V).sum(dim=0)
+
+
 def _fm8_guard_cases(seed: int) -> list[Case]:
     g = _gen(seed + 3)
     return [Case("B = 4, n = 1000, k = 4", (_randn(g, 4, 1000), _randn(g, 1000, 4)))]
@@ -195,6 +199,9 @@ EXERCISES = [
                           "from differentiating the square"),
             Misconception("diagonal added", _grad_plus_diagonal,
                           "you added v_{i,f} x_i² where eq. 4 subtracts it"),
+            Misconception("summed over the batch", _grad_batch_summed,
+                          "you summed over the batch: eq. 4 is per example, one ∂ŷ_b/∂v_{i,f} for each "
+                          "row b of x, shape (B, n, k)"),
         ),
         guard=ComplexityGuard(
             max_numel=_fm8_limit, make_cases=_fm8_guard_cases,
