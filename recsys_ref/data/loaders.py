@@ -103,6 +103,12 @@ def _check_range(path: Path, ids: np.ndarray, limit: int | None, what: str) -> N
     raise DataFormatError(f"{path}: {what} {bad} is out of range (there are {limit})")
 
 
+def _maybe_gz(path: Path) -> Path:
+    """``path``, or ``path.gz`` when only the compressed file is there (read transparently)."""
+    gz = path.with_name(path.name + ".gz")
+    return gz if not path.exists() and gz.is_file() else path
+
+
 def _binary_csr(u: np.ndarray, i: np.ndarray, shape: tuple[int, int]) -> sp.csr_matrix:
     m = sp.csr_matrix((np.ones(len(u), np.float32), (u, i)), shape=shape)
     m.sum_duplicates()
@@ -122,7 +128,7 @@ def load_ngcf_split(directory: str | Path, n_users: int | None = None, n_items: 
     directory = Path(directory)
     if directory.is_file():
         raise DataFormatError(f"{directory}: give the folder holding train.txt and test.txt, not a file")
-    tr_path, te_path = directory / "train.txt", directory / "test.txt"
+    tr_path, te_path = (_maybe_gz(directory / "train.txt"), _maybe_gz(directory / "test.txt"))
     tr_u, tr_i, tr_max_u = read_user_item_lines(tr_path)
     te_u, te_i, te_max_u = read_user_item_lines(te_path)
     for path, u, i in ((tr_path, tr_u, tr_i), (te_path, te_u, te_i)):
@@ -284,7 +290,7 @@ def load_movielens_100k(directory: str | Path, threshold: int = 4, test_frac: fl
     files the sizes are the largest ids seen in ``u.data``.
     """
     directory = Path(directory)
-    data_path = directory / "u.data"
+    data_path = _maybe_gz(directory / "u.data")
     ratings = read_ml100k_ratings(data_path)
     n_users = _catalogue_size(directory / "u.user", ratings[:, 0] + 1, "|", "MovieLens-100K u.user", data_path)
     n_items = _catalogue_size(directory / "u.item", ratings[:, 1] + 1, "|", "MovieLens-100K u.item", data_path)
@@ -308,7 +314,7 @@ def load_movielens_1m(directory: str | Path, threshold: int = 4, test_frac: floa
     in ``ratings.dat`` are the catalogue.
     """
     directory = Path(directory)
-    data_path = directory / "ratings.dat"
+    data_path = _maybe_gz(directory / "ratings.dat")
     ratings = read_ml1m_ratings(data_path)
     maps = []
     for col, fname, what in ((0, "users.dat", "MovieLens-1M users.dat"), (1, "movies.dat", "MovieLens-1M movies.dat")):

@@ -13,12 +13,13 @@
 from __future__ import annotations
 
 import gzip
-import io
-from collections.abc import Iterator
+import zlib
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import IO
 
 GZIP_MAGIC = b"\x1f\x8b"
+UTF8_BOM = b"\xef\xbb\xbf"
 OTHER_ARCHIVES = {b"PK\x03\x04": ("a zip archive", "unzip it first (unzip FILE)"),
                   b"BZh": ("a bzip2 archive", "decompress it first (bunzip2 FILE)"),
                   b"\xfd7zXZ": ("an xz archive", "decompress it first (unxz FILE)")}
@@ -28,8 +29,45 @@ class DataFormatError(ValueError):
     """A file that does not fit its format; the message names the file and the line."""
 
 
-def open_text(path: str | Path, what: str, encoding: str = "utf-8") -> IO[str]:
-    """Open ``path`` for reading text: gzip transparently, BOM stripped, ``newline=""`` kept raw.
+class TextLines:
+    """The lines of a (possibly gzip-compressed) file, decoded one line at a time, so that a
+    decoding error names its line; the first line loses a UTF-8 byte-order mark.  Iterate it
+    (lines keep their end of line, like a text file), use it as a context manager."""
+
+    def __init__(self, raw: IO[bytes], path: Path, encoding: str):
+        self.raw, self.path, self.encoding = raw, path, encoding
+        self.lineno = 0
+
+    def __enter__(self) -> TextLines:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self.raw.close()
+
+    def __iter__(self) -> Iterator[str]:
+        while True:
+            try:
+                data = self.raw.readline()
+            except (EOFError, gzip.BadGzipFile, OSError, zlib.error) as exc:
+                raise DataFormatError(f"{self.path}:{self.lineno + 1}: the gzip stream is damaged or cut "
+                                      f"short ({exc}); download the file again") from None
+            if not data:
+                return
+            self.lineno += 1
+            if self.lineno == 1 and data.startswith(UTF8_BOM):
+                data = data[len(UTF8_BOM):]
+            try:
+                yield data.decode(self.encoding)
+            except UnicodeDecodeError as exc:
+                raise DataFormatError(f"{self.path}:{self.lineno}: not {self.encoding} text ({exc.reason} "
+                                      f"at column {exc.start + 1}); is this the right file?") from None
+
+
+def open_text(path: str | Path, what: str, encoding: str = "utf-8") -> TextLines:
+    """Open ``path`` for reading text: gzip transparently, BOM stripped, errors with their line.
 
     what: the expected format, for the messages ("the NGCF/LightGCN split format").
     Raises FileNotFoundError / DataFormatError with the path in the message.
@@ -43,31 +81,14 @@ def open_text(path: str | Path, what: str, encoding: str = "utf-8") -> IO[str]:
     for magic, (kind, fix) in OTHER_ARCHIVES.items():
         if head.startswith(magic):
             raise DataFormatError(f"{path}: this is {kind}, not {what}; {fix}")
-    codec = "utf-8-sig" if encoding.lower().replace("_", "-") in ("utf-8", "utf8") else encoding
-    if head.startswith(GZIP_MAGIC):
-        raw: IO[bytes] = gzip.open(path, "rb")
-    else:
-        raw = path.open("rb")
-    return io.TextIOWrapper(raw, encoding=codec, newline="")
+    raw: IO[bytes] = gzip.open(path, "rb") if head.startswith(GZIP_MAGIC) else path.open("rb")
+    return TextLines(raw, path, "UTF-8" if encoding.lower() in ("utf8", "utf-8") else encoding)
 
 
-def numbered_lines(fh: IO[str], path: str | Path, start: int = 1) -> Iterator[tuple[int, str]]:
-    """(line number, line without its end-of-line) for each line; decoding and gzip errors are
-    re-raised as ``DataFormatError`` naming the file and the line."""
-    lineno = start - 1
-    it = iter(fh)
-    while True:
-        try:
-            line = next(it)
-        except StopIteration:
-            return
-        except UnicodeDecodeError as exc:
-            raise DataFormatError(f"{path}:{lineno + 1}: not UTF-8 text ({exc.reason} at byte "
-                                  f"{exc.start} of the chunk); is this the right file?") from None
-        except (EOFError, gzip.BadGzipFile, OSError) as exc:
-            raise DataFormatError(f"{path}:{lineno + 1}: the gzip stream is damaged or cut short "
-                                  f"({exc}); download the file again") from None
-        lineno += 1
+def numbered_lines(fh: Iterable[str], path: str | Path, start: int = 1) -> Iterator[tuple[int, str]]:
+    """(line number, line without its end-of-line) for each line of ``fh`` (a ``TextLines`` or
+    any text stream)."""
+    for lineno, line in enumerate(fh, start=start):
         yield lineno, line.rstrip("\r\n")
 
 
