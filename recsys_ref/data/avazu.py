@@ -49,6 +49,7 @@ def read_avazu(path: str | Path, *, skip_bad: bool = False, max_rows: int | None
     ys: list[int] = []
     rows: list[list[str]] = []
     problems: list[str] = []
+    times: list[int] = []
     what = "an Avazu CSV (header id,click,hour,…)"
     with open_text(path, what) as fh:
         lines = numbered_lines(fh, path)
@@ -79,5 +80,7 @@ def read_avazu(path: str | Path, *, skip_bad: bool = False, max_rows: int | None
                 continue
             ys.append(label)
             rows.append([hour, weekday, *[v if v != "" else MISSING for v in parts[3:]]])
+            times.append(int(parts[2]))
     no_rows(path, rows, problems, True)
-    return CTRTable(np.asarray(ys, dtype=np.int8), rows, list(AVAZU_FIELDS), len(problems), problems)
+    return CTRTable(np.asarray(ys, dtype=np.int8), rows, list(AVAZU_FIELDS), len(problems), problems,
+                    np.asarray(times, dtype=np.int64))

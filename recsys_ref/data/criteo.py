@@ -26,13 +26,19 @@ CRITEO_FIELDS = INT_FIELDS + CAT_FIELDS
 
 @dataclass
 class CTRTable:
-    """Labels (N,) int8 and one token per field for each row; ``skipped`` bad rows with reasons."""
+    """Labels (N,) int8 and one token per field for each row; ``skipped`` bad rows with reasons.
+
+    ``time`` (N,) int64: when each row happened, for a time-ordered split — Avazu's ``hour``
+    (YYMMDDHH as an integer); Criteo's rows are in time order in the file (Kaggle's train.txt
+    covers 7 days in order), so there it is the line number.
+    """
 
     y: np.ndarray
     rows: list[list[str]]
     fields: list[str]
     skipped: int = 0
     problems: list[str] = field(default_factory=list)
+    time: np.ndarray | None = None
 
     def __len__(self) -> int:
         return len(self.rows)
@@ -74,6 +80,7 @@ def read_criteo(path: str | Path, *, skip_bad: bool = False, max_rows: int | Non
     ys: list[int] = []
     rows: list[list[str]] = []
     problems: list[str] = []
+    times: list[int] = []
     what = "a Criteo file (label, I1..I13, C1..C26)"
     with open_text(path, what) as fh:
         lines = numbered_lines(fh, path)
@@ -116,8 +123,10 @@ def read_criteo(path: str | Path, *, skip_bad: bool = False, max_rows: int | Non
                 continue
             ys.append(label)
             rows.append(toks)
+            times.append(lineno)
     no_rows(path, rows, problems, header)
-    return CTRTable(np.asarray(ys, dtype=np.int8), rows, list(CRITEO_FIELDS), len(problems), problems)
+    return CTRTable(np.asarray(ys, dtype=np.int8), rows, list(CRITEO_FIELDS), len(problems), problems,
+                    np.asarray(times, dtype=np.int64))
 
 
 def no_rows(path: Path, rows: list, problems: list[str], header: bool) -> None:
