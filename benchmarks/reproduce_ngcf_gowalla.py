@@ -94,7 +94,8 @@ def main(argv: list[str] | None = None) -> int:
             per_epoch = wall / args.cpu_slice * n_batches
             print(f"{variant}: {args.cpu_slice} of {n_batches} batches in {wall:.1f} s wall ({cpu:.1f} s CPU) "
                   f"on the CPU → projected {per_epoch / 60:.1f} min per epoch, "
-                  f"{per_epoch * args.epochs / 3600:.1f} h for {args.epochs} epochs (evaluations not included); "
+                  f"{per_epoch * args.epochs / 3600:.1f} h for {args.epochs} epochs (evaluations not included; "
+                  f"from CPU time instead of wall, {cpu / args.cpu_slice * n_batches / 60:.1f} min per epoch); "
                   "run on a GPU, or pass --cpu-full --epochs N for a shorter CPU schedule", flush=True)
             continue
         h = train_bpr(model, data.train, data.test, epochs=args.epochs, seed=args.seed, device=device,
