@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import argparse
 import io
+import re
 import statistics
 import sys
 import time
@@ -161,17 +162,37 @@ def bench(data: ImplicitData, models: list[str], settings: list[str], seeds: lis
 
 
 def table(data_name: str, results: list[dict], schedule_name: str, schedule: dict) -> str:
-    lines = [f"\n{data_name} — schedule '{schedule_name}' {schedule}, seeds {len(results[0]['runs'])}",
+    lines = [f"\n{data_name} — schedule '{schedule_name}' {schedule}; mean ± std over the runs (seeds); "
+             "best epoch, s/epoch: medians",
              f"{'model':<15}{'setting':<9}{'recall@20':>18}{'ndcg@20':>18}{'best ep.':>10}"
-             f"{'s/epoch wall':>14}{'CPU s/ep.':>11}"]
+             f"{'s/epoch wall':>14}{'CPU s/ep.':>11}{'runs':>6}"]
     for r in results:
         runs = r["runs"]
         lines.append(f"{r['model']:<15}{r['setting']:<9}{mean_std([x['recall'] for x in runs]):>18}"
                      f"{mean_std([x['ndcg'] for x in runs]):>18}"
                      f"{statistics.median([x['best_epoch'] or 0 for x in runs]):>10.0f}"
                      f"{statistics.median([x['wall'] for x in runs]):>14.3f}"
-                     f"{statistics.median([x['cpu'] for x in runs]):>11.3f}")
+                     f"{statistics.median([x['cpu'] for x in runs]):>11.3f}{len(runs):>6}")
     return "\n".join(lines)
+
+
+RUN_LINE = re.compile(r"^\s+(?P<model>\S+)\s+(?P<setting>\S+)\s+seed (?P<seed>\d+): recall@20 (?P<recall>[\d.]+) "
+                      r"ndcg@20 (?P<ndcg>[\d.]+) best epoch (?P<best_epoch>\d+) of (?P<epochs>\d+) · "
+                      r"(?P<wall>[\d.]+) s/epoch wall, (?P<cpu>[\d.]+) s CPU")
+
+
+def results_from_logs(paths: list[Path]) -> list[dict]:
+    """The per-run lines of earlier runs' output (e.g. models run as separate processes) → results."""
+    groups: dict[tuple[str, str], list[dict]] = {}
+    for path in paths:
+        for line in path.read_text(encoding="utf-8").splitlines():
+            m = RUN_LINE.match(line)
+            if m:
+                d = m.groupdict()
+                run = {k: float(d[k]) for k in ("recall", "ndcg", "wall", "cpu")}
+                run.update(best_epoch=int(d["best_epoch"]), epochs=int(d["epochs"]))
+                groups.setdefault((d["model"], d["setting"]), []).append(run)
+    return [{"model": m, "setting": s, "runs": runs} for (m, s), runs in groups.items()]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -186,7 +207,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--models", default="MF-BPR,NGCF,NGCF-official,LightGCN")
     ap.add_argument("--settings", default="course,library")
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--from-logs", type=Path, nargs="+", metavar="LOG",
+                    help="print the table from the per-run lines of earlier runs' output (no training)")
     args = ap.parse_args(argv)
+    name = "full" if args.full else "quick"
+    if args.from_logs:
+        print(table("from " + ", ".join(p.name for p in args.from_logs), results_from_logs(args.from_logs),
+                    name, SCHEDULES[name]))
+        return 0
 
     sets: list[tuple[str, object]] = []
     if args.ml100k:
@@ -201,7 +229,6 @@ def main(argv: list[str] | None = None) -> int:
               "--gowalla DIR; nothing is downloaded")
         return 0
     torch.set_num_threads(args.threads)
-    name = "full" if args.full else "quick"
     schedule = SCHEDULES[name]
     print(describe())
     print(f"schedule '{name}': {schedule}; {args.threads} torch thread(s)")
