@@ -47,7 +47,8 @@ from recsys_ref.losses import bpr_loss  # noqa: E402
 from recsys_ref.metrics import evaluate_model  # noqa: E402
 from recsys_ref.ngcf import NGCF  # noqa: E402
 
-DEFAULT_DATA = ROOT.parent / "shared" / "data" / "gowalla"
+DEFAULT_DATA = next((p / "shared" / "data" / "gowalla" for p in ROOT.parents
+                     if (p / "shared" / "data" / "gowalla").is_dir()), ROOT.parent / "shared" / "data" / "gowalla")
 
 
 def timed(fn, repeat: int = 1):
