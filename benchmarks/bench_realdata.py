@@ -55,8 +55,8 @@ from machine import describe  # benchmarks/machine.py  # noqa: E402
 
 from recsys_ref.data.implicit import ImplicitData  # noqa: E402
 from recsys_ref.data.loaders import (  # noqa: E402
+    load_movielens_1m,
     load_ngcf_split,
-    read_ml1m_ratings,
     read_ml100k_ratings,
     read_recbole_inter,
 )
@@ -220,8 +220,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.ml100k:
         sets.append(("MovieLens-100K", lambda: implicit_from_ratings(read_ml100k_any(args.ml100k), "ml-100k")))
     if args.ml1m:
-        sets.append(("MovieLens-1M", lambda: implicit_from_ratings(read_ml1m_ratings(args.ml1m / "ratings.dat"),
-                                                                    "ml-1m")))
+        sets.append(("MovieLens-1M", lambda: with_val(load_movielens_1m(args.ml1m, threshold=4, test_frac=0.2,
+                                                                         seed=0))))
     if args.gowalla:
         sets.append(("Gowalla", lambda: with_val(load_ngcf_split(args.gowalla, name="gowalla"))))
     if not sets:
