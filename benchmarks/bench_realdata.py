@@ -204,6 +204,10 @@ def main(argv: list[str] | None = None) -> int:
     group.add_argument("--quick", action="store_true", help="the short schedule (default)")
     group.add_argument("--full", action="store_true", help="RecBole's schedule: 300 epochs, patience 10")
     ap.add_argument("--seeds", type=int, default=3)
+    ap.add_argument("--first-seed", type=int, default=0, help="seeds first-seed … first-seed + seeds − 1")
+    ap.add_argument("--patience", default=None,
+                    help="override the schedule's patience (an integer, or 'none': no early stopping; "
+                         "the best validation epoch is still restored)")
     ap.add_argument("--models", default="MF-BPR,NGCF,NGCF-official,LightGCN")
     ap.add_argument("--settings", default="course,library")
     ap.add_argument("--threads", type=int, default=1)
@@ -229,14 +233,17 @@ def main(argv: list[str] | None = None) -> int:
               "--gowalla DIR; nothing is downloaded")
         return 0
     torch.set_num_threads(args.threads)
-    schedule = SCHEDULES[name]
+    schedule = dict(SCHEDULES[name])
+    if args.patience is not None:
+        schedule["patience"] = None if args.patience.lower() == "none" else int(args.patience)
+        name += f", patience {args.patience}"
     print(describe())
     print(f"schedule '{name}': {schedule}; {args.threads} torch thread(s)")
     t0 = time.perf_counter()
     out = []
     for data_name, load in sets:
         data = load()
-        res = bench(data, args.models.split(","), args.settings.split(","), list(range(args.seeds)), schedule)
+        res = bench(data, args.models.split(","), args.settings.split(","), list(range(args.first_seed, args.first_seed + args.seeds)), schedule)
         out.append(table(data_name, res, name, schedule))
         print(out[-1], flush=True)
     print(f"\ntotal {time.perf_counter() - t0:.0f} s wall; {describe()}")
