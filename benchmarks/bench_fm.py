@@ -94,7 +94,8 @@ def bench_pairwise(quick: bool) -> None:
     B, k = 4096, 16
     ns = [10, 20, 39, 100, 200] + ([] if quick else [500, 1000])
     print(f"\n1. Pairwise term of eq. 1, B = {B}, k = {k}, float32: naive O(kn²) vs Lemma 3.1 O(kn)")
-    print(f"{'n':>6}{'naive ms [p10–p90]':>26}{'O(kn) ms [p10–p90]':>24}{'ratio [p10–p90]':>24}{'ratio / n':>11}{'reps':>6}")
+    print(f"{'n':>6}  {'naive ms [p10–p90]':>24}  {'O(kn) ms [p10–p90]':>22}  {'ratio [p10–p90]':>22}  "
+          f"{'ratio / n':>9}  {'reps':>4}")
     g = torch.Generator().manual_seed(0)
     for n in ns:
         x = torch.randn(B, n, generator=g)
@@ -104,8 +105,8 @@ def bench_pairwise(quick: bool) -> None:
         t = interleaved({"naive": lambda x=x, V=V: naive_chunked(x, V),
                          "fast": lambda x=x, V=V: fm_pairwise(x, V)}, reps if not quick else max(4, reps // 2))
         r = float(np.median(t["naive"][0] / t["fast"][0]))
-        print(f"{n:>6}{spread(t['naive'][0]):>26}{spread(t['fast'][0]):>24}"
-              f"{ratio(t['naive'][0], t['fast'][0]):>24}{r / n:>11.2f}{len(t['fast'][0]):>6}")
+        print(f"{n:>6}  {spread(t['naive'][0]):>24}  {spread(t['fast'][0]):>22}  "
+              f"{ratio(t['naive'][0], t['fast'][0]):>22}  {r / n:>9.2f}  {len(t['fast'][0]):>4}")
 
 
 # ---------------------------------------------------------------- 2. training throughput
@@ -173,9 +174,9 @@ def bench_training(quick: bool) -> None:
         }
         t = interleaved(fns, reps)
         print(f"\n   {name} (k = {k}), {reps} interleaved repetitions of one step each")
-        print(f"   {'variant':<22}{'wall ms/step [p10–p90]':>26}{'CPU ms/step':>13}{'examples/s':>12}")
+        print(f"   {'variant':<22}  {'wall ms/step [p10–p90]':>28}  {'CPU ms/step':>11}  {'examples/s':>10}")
         for v, (wall, cpu) in t.items():
-            print(f"   {v:<22}{spread(wall):>26}{1e3 * np.median(cpu):>13.0f}{B / np.median(wall):>12,.0f}")
+            print(f"   {v:<22}  {spread(wall):>28}  {1e3 * np.median(cpu):>11.0f}  {B / np.median(wall):>10,.0f}")
         print(f"   model code, forward + backward only:             torchfm / ours = "
               f"{ratio(t['torchfm fwd+bwd'][0], t['ours fwd+bwd'][0])}")
         print(f"   model code, full step, same optimiser (dense Adam): torchfm / ours = "
