@@ -184,10 +184,12 @@ RUN_LINE = re.compile(r"^\s+(?P<model>\S+)\s+(?P<setting>\S+)\s+seed (?P<seed>\d
 def results_from_logs(paths: list[Path]) -> list[dict]:
     """The per-run lines of earlier runs' output (e.g. models run as separate processes) → results."""
     groups: dict[tuple[str, str], list[dict]] = {}
+    seen: set[tuple[str, str, str]] = set()
     for path in paths:
         for line in path.read_text(encoding="utf-8").splitlines():
             m = RUN_LINE.match(line)
-            if m:
+            if m and (m["model"], m["setting"], m["seed"]) not in seen:  # a seed run twice counts once
+                seen.add((m["model"], m["setting"], m["seed"]))
                 d = m.groupdict()
                 run = {k: float(d[k]) for k in ("recall", "ndcg", "wall", "cpu")}
                 run.update(best_epoch=int(d["best_epoch"]), epochs=int(d["epochs"]))
@@ -215,9 +217,13 @@ def main(argv: list[str] | None = None) -> int:
                     help="print the table from the per-run lines of earlier runs' output (no training)")
     args = ap.parse_args(argv)
     name = "full" if args.full else "quick"
-    if args.from_logs:
+    schedule = dict(SCHEDULES[name])
+    if args.patience is not None:
+        schedule["patience"] = None if args.patience.lower() == "none" else int(args.patience)
+        name += f", patience {args.patience}"
+    if args.from_logs:  # the schedule flags given must be those the logged runs used
         print(table("from " + ", ".join(p.name for p in args.from_logs), results_from_logs(args.from_logs),
-                    name, SCHEDULES[name]))
+                    name, schedule))
         return 0
 
     sets: list[tuple[str, object]] = []
@@ -233,10 +239,6 @@ def main(argv: list[str] | None = None) -> int:
               "--gowalla DIR; nothing is downloaded")
         return 0
     torch.set_num_threads(args.threads)
-    schedule = dict(SCHEDULES[name])
-    if args.patience is not None:
-        schedule["patience"] = None if args.patience.lower() == "none" else int(args.patience)
-        name += f", patience {args.patience}"
     print(describe())
     print(f"schedule '{name}': {schedule}; {args.threads} torch thread(s)")
     t0 = time.perf_counter()
