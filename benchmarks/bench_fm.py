@@ -4,15 +4,23 @@ Run:  python benchmarks/bench_fm.py [--quick]
 
 1. The pairwise term of FM eq. 1, naive O(k n²) vs Lemma 3.1 O(k n), B = 4096, k = 16,
    n = 10 … 1000 (the naive form is run in row chunks so its B×n×n tensor fits in memory).
-2. Training throughput on Criteo-shaped batches (39 fields, ~1M features, B = 2048;
-   FM k = 16, FFM k = 4): examples/s for a full train step (forward + loss + backward +
-   optimiser step) and for forward + backward alone.  Ours: nn.Embedding(sparse=True) +
-   Adagrad (libffm's optimiser), vectorised FFM.  Side by side with the ``torchfm`` package
-   (pytorch-fm 0.7.0, ``pip install torchfm==0.7.0``) in its recommended setup (its example:
-   dense Adam, sigmoid + BCELoss); that column is skipped with a message when not installed.
+2. Training steps on Criteo-shaped batches (39 fields, ~1M features, B = 2048; FM k = 16,
+   FFM k = 4), side by side with the ``torchfm`` package (pytorch-fm 0.7.0, the ``bench`` extra:
+   ``pip install torchfm==0.7.0``; skipped with a message when not installed).  Two ratios,
+   each saying what it measures:
+   - model code: ours with dense embeddings and torchfm, both trained with the same dense Adam
+     (its example's optimiser: lr 1e-3, weight decay 1e-6) — the same work but for the model's
+     forward and backward; also forward + backward alone (no optimiser step);
+   - training recipe: ours as the course trains it (nn.Embedding(sparse=True) + Adagrad, libffm's
+     optimiser, updating only the rows a batch touches) against torchfm's recipe (dense Adam over
+     every row, sigmoid + BCELoss).
 3. A smoke run on the real Criteo/Avazu samples in ../shared/data/samples (skipped when absent).
 
-All timings on 2 torch threads; the machine is printed with the table.
+Timing: the variants are interleaved (one call of each in turn, the order rotating), many
+repetitions; the tables give the median wall time per call with the 10–90 % spread, the ratio's
+median over the interleaved pairs, and CPU time per call beside the wall time.  All on 1 torch
+thread by default (``--threads``); the machine and its load are printed with the tables (a shared machine's load moves
+every number).
 """
 
 from __future__ import annotations
@@ -33,7 +41,8 @@ from recsys_ref.ffm import FFM
 from recsys_ref.fm import FM, fm_pairwise, fm_pairwise_naive
 from recsys_ref.train_ctr import evaluate_ctr, train_ctr
 
-SAMPLES = Path(__file__).resolve().parents[2] / "shared" / "data" / "samples"
+SAMPLES = next((p / "shared" / "data" / "samples" for p in Path(__file__).resolve().parents
+                if (p / "shared" / "data" / "samples").is_dir()), Path("shared/data/samples"))
 
 # Criteo-like cardinalities: 13 discretised integer fields + 26 categorical ones, ~1M in all.
 CRITEO_DIMS = [40, 90, 80, 60, 120, 80, 60, 70, 90, 10, 40, 50, 70,
@@ -41,14 +50,34 @@ CRITEO_DIMS = [40, 90, 80, 60, 120, 80, 60, 70, 90, 10, 40, 50, 70,
                3_200, 27, 14_000, 130_000, 10, 5_600, 2_100, 4, 150_000, 18, 15, 80_000, 100, 60_000]
 
 
-def best_of(fn, repeat: int) -> float:
-    fn()  # warm-up
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return min(times)
+def interleaved(fns: dict[str, object], reps: int, warmup: int = 2) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Call each function once per repetition, in a rotating order; (wall s, CPU s) per call."""
+    names = list(fns)
+    for _ in range(warmup):
+        for n in names:
+            fns[n]()
+    wall = {n: [] for n in names}
+    cpu = {n: [] for n in names}
+    for r in range(reps):
+        for n in names[r % len(names):] + names[: r % len(names)]:
+            t0, c0 = time.perf_counter(), time.process_time()
+            fns[n]()
+            wall[n].append(time.perf_counter() - t0)
+            cpu[n].append(time.process_time() - c0)
+    return {n: (np.asarray(wall[n]), np.asarray(cpu[n])) for n in names}
+
+
+def spread(t: np.ndarray, scale: float = 1e3) -> str:
+    """"median [p10–p90]" of times in seconds, printed in ms."""
+    p10, med, p90 = np.percentile(t, [10, 50, 90]) * scale
+    return f"{med:.3g} [{p10:.3g}–{p90:.3g}]"
+
+
+def ratio(slow: np.ndarray, fast: np.ndarray) -> str:
+    """Median of the per-repetition ratios (interleaved pairs) with their 10–90 % spread."""
+    r = slow / fast
+    p10, med, p90 = np.percentile(r, [10, 50, 90])
+    return f"{med:.2f}× [{p10:.2f}–{p90:.2f}]"
 
 
 # ---------------------------------------------------------------- 1. naive vs Lemma 3.1
@@ -65,16 +94,19 @@ def bench_pairwise(quick: bool) -> None:
     B, k = 4096, 16
     ns = [10, 20, 39, 100, 200] + ([] if quick else [500, 1000])
     print(f"\n1. Pairwise term of eq. 1, B = {B}, k = {k}, float32: naive O(kn²) vs Lemma 3.1 O(kn)")
-    print(f"{'n':>6}{'naive ms':>12}{'O(kn) ms':>11}{'ratio':>9}{'ratio / n':>11}")
+    print(f"{'n':>6}  {'naive ms [p10–p90]':>24}  {'O(kn) ms [p10–p90]':>22}  {'ratio [p10–p90]':>22}  "
+          f"{'ratio / n':>9}  {'reps':>4}")
     g = torch.Generator().manual_seed(0)
     for n in ns:
         x = torch.randn(B, n, generator=g)
         V = torch.randn(n, k, generator=g)
         assert torch.allclose(naive_chunked(x, V), fm_pairwise(x, V), rtol=1e-3, atol=1e-2 * n)
-        t_naive = best_of(lambda x=x, V=V: naive_chunked(x, V), 3 if n <= 200 else 2)
-        t_fast = best_of(lambda x=x, V=V: fm_pairwise(x, V), 20)
-        r = t_naive / t_fast
-        print(f"{n:>6}{1e3 * t_naive:>12.2f}{1e3 * t_fast:>11.3f}{r:>8.1f}×{r / n:>11.2f}")
+        reps = 30 if n <= 100 else (10 if n <= 200 else 4)
+        t = interleaved({"naive": lambda x=x, V=V: naive_chunked(x, V),
+                         "fast": lambda x=x, V=V: fm_pairwise(x, V)}, reps if not quick else max(4, reps // 2))
+        r = float(np.median(t["naive"][0] / t["fast"][0]))
+        print(f"{n:>6}  {spread(t['naive'][0]):>24}  {spread(t['fast'][0]):>22}  "
+              f"{ratio(t['naive'][0], t['fast'][0]):>22}  {r / n:>9.2f}  {len(t['fast'][0]):>4}")
 
 
 # ---------------------------------------------------------------- 2. training throughput
@@ -95,75 +127,66 @@ def bench_training(quick: bool) -> None:
     B, F_ = 2048, len(CRITEO_DIMS)
     n = sum(CRITEO_DIMS)
     offsets = torch.tensor([0, *CRITEO_DIMS[:-1]]).cumsum(0)
-    batches = criteo_batches(8, B)
+    batches = criteo_batches(4, B)
     labels = [torch.bernoulli(torch.full((B,), 0.25), generator=torch.Generator().manual_seed(i))
               for i in range(len(batches))]
-    print(f"\n2. Training throughput, Criteo-shaped batches: {F_} fields, {n:,} features, B = {B}")
+    print(f"\n2. Training steps, Criteo-shaped batches: {F_} fields, {n:,} features, B = {B}")
     try:
-        import torchfm  # noqa: F401
         from torchfm.model.ffm import FieldAwareFactorizationMachineModel
         from torchfm.model.fm import FactorizationMachineModel
-        have_torchfm = True
     except ImportError:
-        have_torchfm = False
-        print("   (torchfm not installed: `pip install torchfm==0.7.0` for the side-by-side column)")
+        print("   skipped: torchfm is not installed (`pip install torchfm==0.7.0`, the `bench` extra)")
+        return
 
-    def ours_step(model, opt):
-        def step(i: int, update: bool) -> None:
-            idx = batches[i % len(batches)] + offsets  # (B, F) global indices
-            loss = F.binary_cross_entropy_with_logits(model(idx), labels[i % len(labels)])
-            opt.zero_grad(set_to_none=True)
+    def stepper(model, opts, loss_fn, global_idx: bool, update: bool):
+        it = iter(range(1 << 30))
+
+        def step() -> None:
+            i = next(it) % len(batches)
+            idx = batches[i] + offsets if global_idx else batches[i]  # torchfm adds the offsets itself
+            loss = loss_fn(model(idx), labels[i])
+            for o in opts:
+                o.zero_grad(set_to_none=True)
             loss.backward()
             if update:
                 with torch.sparse.check_sparse_tensor_invariants(enable=False):
-                    opt.step()
+                    for o in opts:
+                        o.step()
         return step
 
-    def torchfm_step(model, opt):
-        def step(i: int, update: bool) -> None:
-            codes = batches[i % len(batches)]  # torchfm adds the offsets itself
-            loss = F.binary_cross_entropy(model(codes), labels[i % len(labels)])
-            opt.zero_grad(set_to_none=True)
-            loss.backward()
-            if update:
-                opt.step()
-        return step
+    def adam(model):
+        return [torch.optim.Adam(model.parameters(), lr=1e-3, weight_decay=1e-6)]
 
-    def throughput(step, steps: int) -> tuple[float, float]:
-        for i in range(2):
-            step(i, True)  # warm-up (optimizer state allocated)
-        out = []
-        for update in (True, False):
-            t0 = time.perf_counter()
-            for i in range(steps):
-                step(i, update)
-            out.append(steps * B / (time.perf_counter() - t0))
-        return out[0], out[1]
-
-    rows = []
-    configs = [("FM", 16), ("FFM", 4)]
-    for name, k in configs:
+    logits, probs = F.binary_cross_entropy_with_logits, F.binary_cross_entropy
+    reps = 5 if quick else 12
+    for name, k in (("FM", 16), ("FFM", 4)):
         torch.manual_seed(0)
-        model = FM(n, k) if name == "FM" else FFM(n, F_, k)
-        opt = torch.optim.Adagrad(model.parameters(), lr=0.05)
-        ours = throughput(ours_step(model, opt), 6 if quick else 15)
-        del model, opt
-        theirs = (float("nan"), float("nan"))
-        if have_torchfm:
-            torch.manual_seed(0)
-            ref = (FactorizationMachineModel(CRITEO_DIMS, k) if name == "FM"
-                   else FieldAwareFactorizationMachineModel(CRITEO_DIMS, k))
-            opt = torch.optim.Adam(ref.parameters(), lr=1e-3, weight_decay=1e-6)
-            theirs = throughput(torchfm_step(ref, opt), 3 if (quick or name == "FFM") else 6)
-            del ref, opt
-        rows.append((name, k, ours, theirs))
-    print(f"{'model':6}{'k':>3}  {'ours: step ex/s':>16}{'fwd+bwd ex/s':>14}   "
-          f"{'torchfm: step':>14}{'fwd+bwd':>10}   {'speed-up step':>13}{'fwd+bwd':>9}")
-    for name, k, (o_step, o_fb), (t_step, t_fb) in rows:
-        print(f"{name:6}{k:>3}  {o_step:>16,.0f}{o_fb:>14,.0f}   {t_step:>14,.0f}{t_fb:>10,.0f}   "
-              f"{o_step / t_step:>12.1f}×{o_fb / t_fb:>8.1f}×")
-    print("   ours: nn.Embedding(sparse=True) + Adagrad, FFM pairs vectorised;"
-          " torchfm: its example's dense Adam (lr 1e-3, weight_decay 1e-6), FFM loop over field pairs")
+        ours_dense = FM(n, k, sparse=False) if name == "FM" else FFM(n, F_, k, sparse=False)
+        ours_sparse = FM(n, k) if name == "FM" else FFM(n, F_, k)
+        ref = FactorizationMachineModel(CRITEO_DIMS, k) if name == "FM" else FieldAwareFactorizationMachineModel(CRITEO_DIMS, k)
+        fns = {
+            "ours fwd+bwd": stepper(ours_dense, [], logits, True, False),
+            "torchfm fwd+bwd": stepper(ref, [], probs, False, False),
+            "ours dense Adam": stepper(ours_dense, adam(ours_dense), logits, True, True),
+            "torchfm dense Adam": stepper(ref, adam(ref), probs, False, True),
+            "ours sparse Adagrad": stepper(ours_sparse, [torch.optim.Adagrad(ours_sparse.parameters(), lr=0.05)],
+                                           logits, True, True),
+        }
+        t = interleaved(fns, reps)
+        print(f"\n   {name} (k = {k}), {reps} interleaved repetitions of one step each")
+        print(f"   {'variant':<22}  {'wall ms/step [p10–p90]':>28}  {'CPU ms/step':>11}  {'examples/s':>10}")
+        for v, (wall, cpu) in t.items():
+            print(f"   {v:<22}  {spread(wall):>28}  {1e3 * np.median(cpu):>11.0f}  {B / np.median(wall):>10,.0f}")
+        print(f"   model code, forward + backward only:             torchfm / ours = "
+              f"{ratio(t['torchfm fwd+bwd'][0], t['ours fwd+bwd'][0])}")
+        print(f"   model code, full step, same optimiser (dense Adam): torchfm / ours = "
+              f"{ratio(t['torchfm dense Adam'][0], t['ours dense Adam'][0])}")
+        print(f"   training recipe (ours sparse Adagrad vs torchfm dense Adam): "
+              f"{ratio(t['torchfm dense Adam'][0], t['ours sparse Adagrad'][0])}")
+        del ours_dense, ours_sparse, ref, fns
+    print("\n   The recipe ratio is mostly the optimiser: dense Adam reads and writes every row of the "
+          "tables each step;\n   sparse Adagrad only the rows the batch touches.  The model-code ratios "
+          "compare the same work.")
 
 
 # ---------------------------------------------------------------- 3. real samples
@@ -192,8 +215,10 @@ def smoke_real_samples() -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="smaller n grid and fewer steps")
+    parser.add_argument("--threads", type=int, default=1,
+                        help="torch threads (default 1: on a loaded machine a second thread mostly waits)")
     args = parser.parse_args()
-    torch.set_num_threads(2)
+    torch.set_num_threads(args.threads)
     print("FM track benchmark —", describe())
     bench_pairwise(args.quick)
     bench_training(args.quick)

@@ -7,6 +7,8 @@ AUC = P(score of a random click > score of a random non-click), ties count ½
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import torch
 
@@ -44,13 +46,28 @@ def logloss_logits(y: object, logits: object) -> float:
     return float(np.mean(np.logaddexp(0.0, z) - y_arr * z))
 
 
-def auc(y: object, score: object) -> float:
-    """ROC AUC of scores (N,) for labels y (N,): average ranks, so tied scores count ½."""
+class UndefinedAUCWarning(UserWarning):
+    """AUC asked of labels of one class only: it is undefined (reported as NaN)."""
+
+
+def auc(y: object, score: object, *, one_class: str = "raise") -> float:
+    """ROC AUC of scores (N,) for labels y (N,): average ranks, so tied scores count ½.
+
+    AUC is undefined when y holds one class only (no click, or only clicks): ``one_class="raise"``
+    raises ``ValueError``; ``"nan"`` returns NaN with an ``UndefinedAUCWarning`` (what the training
+    loop uses on a small validation split, so training goes on).
+    """
+    if one_class not in ("raise", "nan"):
+        raise ValueError(f'one_class must be "raise" or "nan", got {one_class!r}')
     y_arr, s = _labels_probs(y, score, "score")
     n_pos = int(y_arr.sum())
     n_neg = y_arr.size - n_pos
     if n_pos == 0 or n_neg == 0:
-        raise ValueError("AUC needs at least one click and one non-click")
+        what = f"{y_arr.size} labels, all {'clicks' if n_neg == 0 else 'non-clicks'}"
+        if one_class == "raise":
+            raise ValueError(f"AUC needs at least one click and one non-click, got {what}")
+        warnings.warn(f"AUC is undefined on {what}: reported as NaN", UndefinedAUCWarning, stacklevel=2)
+        return float("nan")
     uniq, inverse, counts = np.unique(s, return_inverse=True, return_counts=True)
     last = np.cumsum(counts)  # 1-based rank of the last copy of each distinct score
     avg_rank = last - (counts - 1) / 2.0  # (U,)  ties share their average rank

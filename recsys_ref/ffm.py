@@ -42,21 +42,30 @@ class _FieldPairs(torch.autograd.Function):
     The field-swapped copy Eᵀ (Eᵀ[b, a, c] = E[b, c, a]) is made once: the forward is
     one dot product per row, ⟨E, Eᵀ⟩, and the backward reuses it, since
     ∂/∂E[b, a, c] = E[b, c, a] for a ≠ c (each entry meets its partner once) and 0 for a = c.
+    The gradient is written into Eᵀ's own buffer (no second (B, F, F, k) tensor per step; a
+    second backward through the same graph rebuilds Eᵀ from E).
     """
 
     @staticmethod
     def forward(ctx, E: Tensor) -> Tensor:
         B = E.shape[0]
         Et = E.transpose(1, 2).contiguous()  # (B, F, F, k)  partners lined up
-        ctx.save_for_backward(Et)
+        if Et.data_ptr() == E.data_ptr():  # F = 1: already contiguous, the same storage as E
+            Et = Et.clone()  # (its buffer is overwritten in backward; E must stay intact)
+        ctx.save_for_backward(E)
+        ctx.Et = Et  # kept off the saved-tensor list: its buffer becomes the gradient (once)
         total = torch.bmm(E.reshape(B, 1, -1), Et.view(B, -1, 1)).view(B)  # (B,)  all (a, c), a = c too
         d = torch.diagonal(E, dim1=1, dim2=2)  # (B, k, F)  E[b, a, a]: a field with itself, not a pair
         return 0.5 * (total - (d * d).sum(dim=(1, 2)))  # (B,)  each unordered pair once
 
     @staticmethod
     def backward(ctx, grad_out: Tensor) -> Tensor:
-        (Et,) = ctx.saved_tensors
-        grad = Et * grad_out.view(-1, 1, 1, 1)  # (B, F, F, k)
+        (E,) = ctx.saved_tensors
+        scale = grad_out.view(-1, 1, 1, 1)
+        if ctx.Et is not None:  # the first backward writes into Et's buffer: no new (B, F, F, k) tensor
+            grad, ctx.Et = ctx.Et.mul_(scale), None  # (B, F, F, k)
+        else:  # a second backward (retain_graph=True): Et was used up, rebuild it from E
+            grad = E.transpose(1, 2) * scale
         torch.diagonal(grad, dim1=1, dim2=2).zero_()
         return grad
 

@@ -8,26 +8,37 @@ by default, or SparseAdam for the sparse tables with Adam for the rest.
 
 from __future__ import annotations
 
+import warnings
+
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 from tqdm import tqdm
 
-from .ctr_metrics import auc, logloss_logits
+from .ctr_metrics import UndefinedAUCWarning, auc, logloss_logits
 from .history import History
 
 
 def _xy(data) -> tuple[Tensor, Tensor]:
+    """(idx (N, F) long, y (N,) float32) from a CTRData or a pair; numpy arrays are accepted."""
     if isinstance(data, (tuple, list)) and len(data) == 2:
         idx, y = data
     elif hasattr(data, "idx") and hasattr(data, "y"):
         idx, y = data.idx, data.y
     else:
         raise TypeError("data must be a CTRData (with .idx and .y) or a tuple (idx (N, F), y (N,))")
+    if isinstance(idx, np.ndarray):
+        idx = torch.from_numpy(np.ascontiguousarray(idx))
+    if isinstance(y, np.ndarray):
+        y = torch.from_numpy(np.ascontiguousarray(y))
     if not isinstance(idx, Tensor) or idx.dim() != 2 or idx.is_floating_point():
-        raise TypeError("idx must be an integer tensor (N, F) of global feature indices")
+        raise TypeError("idx must be an integer tensor or array (N, F) of global feature indices")
     if not isinstance(y, Tensor) or y.shape != (idx.shape[0],):
-        raise ValueError(f"y must be a tensor ({idx.shape[0]},) of 0/1 labels")
+        raise ValueError(f"y must be a tensor or array ({idx.shape[0]},) of 0/1 labels, got "
+                         f"{type(y).__name__} of shape {tuple(getattr(y, 'shape', ()))}")
+    if idx.shape[0] == 0:
+        raise ValueError("the data hold no row: nothing to train on or to evaluate")
     return idx.long(), y.float()
 
 
@@ -59,10 +70,11 @@ def predict_logits(model: nn.Module, idx: Tensor, batch_size: int = 16384) -> Te
 
 
 def evaluate_ctr(model: nn.Module, data) -> dict[str, float]:
-    """{'logloss': …, 'auc': …} of ``model`` on ``data``."""
+    """{'logloss': …, 'auc': …} of ``model`` on ``data``; AUC is NaN, with an
+    ``UndefinedAUCWarning``, when the labels hold one class only."""
     idx, y = _xy(data)
     z = predict_logits(model, idx)
-    return {"logloss": logloss_logits(y, z), "auc": auc(y, z)}
+    return {"logloss": logloss_logits(y, z), "auc": auc(y, z, one_class="nan")}
 
 
 def train_ctr(model: nn.Module, train, val=None, *, epochs: int = 5, batch_size: int = 1024,
@@ -99,6 +111,12 @@ def _train(model, train, val, epochs, batch_size, lr, l2, optimizer, seed, eval_
     history = History()
     best = float("inf")
     bar = tqdm(range(1, epochs + 1), desc=type(model).__name__, disable=not progress)
+    with warnings.catch_warnings():
+        warnings.simplefilter("once", UndefinedAUCWarning)  # an undefined AUC is said once, not every epoch
+        return _epochs(model, bar, idx, y, train_eval, val_xy, opts, g, history, best, batch_size, l2)
+
+
+def _epochs(model, bar, idx, y, train_eval, val_xy, opts, g, history, best, batch_size, l2) -> History:
     for epoch in bar:
         model.train()
         perm = torch.randperm(idx.shape[0], generator=g)  # (N,)
@@ -123,7 +141,7 @@ def _train(model, train, val, epochs, batch_size, lr, l2, optimizer, seed, eval_
         if val_xy is not None:
             va = evaluate_ctr(model, val_xy)
             row.update(val_logloss=va["logloss"], val_auc=va["auc"])
-            if va["logloss"] < best:
+            if va["logloss"] < best:  # by logloss: defined even when the AUC is not
                 best, history.best_epoch = va["logloss"], epoch
         history.log(**row)
         bar.set_postfix({k: round(v, 4) for k, v in row.items() if k != "epoch"})

@@ -21,7 +21,8 @@ from recsys_ref.data.encoding import (
     one_hot,
 )
 
-SAMPLES = Path(__file__).resolve().parents[2] / "shared" / "data" / "samples"
+SAMPLES = next((p / "shared" / "data" / "samples" for p in Path(__file__).resolve().parents
+                if (p / "shared" / "data" / "samples").is_dir()), Path("shared/data/samples"))  # beside a checkout
 
 # 10 rows: I1 varies, I2..I13 missing, C1 varies, C2..C26 constant "x".
 I1 = ["0", "1", "3", "3", "10", "10", "10", "", "", "100"]

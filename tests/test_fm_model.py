@@ -182,3 +182,25 @@ def test_ffm_hand_written_backward_matches_autograd():
     (b,) = torch.autograd.grad(pairwise_from_field_embeddings_autograd(E), E, g)
     assert_close(a, b)
     assert_close(pairwise_from_field_embeddings(E), pairwise_from_field_embeddings_autograd(E))
+
+
+def test_ffm_backward_reuses_its_buffer_safely():
+    """The gradient is written into the forward's Eᵀ buffer: a second backward through the same
+    graph, and F = 1 (where Eᵀ would be E itself), must still give autograd's gradient and leave
+    E untouched."""
+    from recsys_ref.ffm import (
+        pairwise_from_field_embeddings,
+        pairwise_from_field_embeddings_autograd,
+    )
+
+    for n_fields in (1, 4):
+        E = torch.randn(3, n_fields, n_fields, 2, generator=_g(7), dtype=torch.float64, requires_grad=True)
+        before = E.detach().clone()
+        g = torch.randn(3, generator=_g(8), dtype=torch.float64)
+        out = pairwise_from_field_embeddings(E)
+        (first,) = torch.autograd.grad(out, E, g, retain_graph=True)
+        (second,) = torch.autograd.grad(out, E, g)
+        (ref,) = torch.autograd.grad(pairwise_from_field_embeddings_autograd(E), E, g)
+        assert_close(first, ref)
+        assert_close(second, ref)
+        assert torch.equal(E.detach(), before)

@@ -7,6 +7,7 @@ Subcommands:
   progress  check the learner's notebooks task by task
   grade     grade a class of submissions (TAs)
   doctor    check that the course is installed and ready
+  data      fetch a public data set into a cache (``data fetch NAME``, ``data list``)
 """
 
 from __future__ import annotations
@@ -108,6 +109,7 @@ SUBCOMMANDS = {
     "progress": ("check your notebooks, task by task", "progress", "progress"),
     "grade": ("grade submissions (TAs)", "grade", "grade"),
     "doctor": ("check the installation", "doctor", "doctor"),
+    "data": ("download a public data set: data fetch NAME, data list", "..data.fetch", "..data.fetch"),
 }
 
 
@@ -125,7 +127,8 @@ def _is_posix() -> bool:
 def _resolve(spec, attr: str):
     if callable(spec):
         return spec
-    module = importlib.import_module(f"{__package__}.{spec}")
+    # "progress" is recsys_ref.course.progress; a relative name ("..data.fetch") is taken as such
+    module = importlib.import_module(spec if spec.startswith(".") else f".{spec}", __package__)
     return getattr(module, attr)
 
 

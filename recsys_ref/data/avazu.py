@@ -13,8 +13,9 @@ from pathlib import Path
 
 import numpy as np
 
-from .criteo import BadRowError, CTRTable, bad_row, parse_label
+from .criteo import BadRowError, CTRTable, bad_row, no_rows, parse_label
 from .encoding import MISSING
+from .textio import DataFormatError, expect_kind, numbered_lines, open_text
 
 AVAZU_COLUMNS = ["id", "click", "hour", "C1", "banner_pos", "site_id", "site_domain",
                  "site_category", "app_id", "app_domain", "app_category", "device_id", "device_ip",
@@ -39,21 +40,33 @@ def split_hour(value: str) -> tuple[str, str]:
 
 
 def read_avazu(path: str | Path, *, skip_bad: bool = False, max_rows: int | None = None) -> CTRTable:
-    """Read an Avazu CSV with its header.  Bad rows (wrong column count, label not 0/1,
-    malformed ``hour``) raise ``BadRowError`` with file and line, or are counted with ``skip_bad``."""
+    """Read an Avazu CSV with its header (Kaggle's ``train.gz`` too: gzip is read transparently).
+
+    Bad rows (wrong column count, label not 0/1, malformed ``hour``) raise ``BadRowError`` with
+    file and line, or are counted with ``skip_bad``.  An empty file, a header without rows, a
+    file of another known kind (Criteo, MovieLens) raise ``BadRowError``."""
     path = Path(path)
     ys: list[int] = []
     rows: list[list[str]] = []
     problems: list[str] = []
-    with path.open(encoding="utf-8", newline="") as fh:
-        header = fh.readline().rstrip("\r\n").split(",")
+    times: list[int] = []
+    what = "an Avazu CSV (header id,click,hour,…)"
+    with open_text(path, what) as fh:
+        lines = numbered_lines(fh, path)
+        first = next(lines, (1, ""))[1]
+        if not first.strip():
+            raise BadRowError(f"{path}: the file is empty; expected {what}")
+        try:
+            expect_kind(path, first, "avazu")
+        except DataFormatError as exc:
+            raise BadRowError(str(exc)) from None
+        header = first.split(",")
         if header[:2] != ["id", "click"] or len(header) != len(AVAZU_COLUMNS):
             raise BadRowError(f"{path}, line 1: expected the Avazu header id,click,hour,… with "
                               f"{len(AVAZU_COLUMNS)} columns, got {len(header)} starting {header[:3]}")
-        for lineno, line in enumerate(fh, start=2):
+        for lineno, line in lines:
             if max_rows is not None and len(rows) >= max_rows:
                 break
-            line = line.rstrip("\r\n")
             if not line:
                 continue
             parts = line.split(",")
@@ -67,4 +80,7 @@ def read_avazu(path: str | Path, *, skip_bad: bool = False, max_rows: int | None
                 continue
             ys.append(label)
             rows.append([hour, weekday, *[v if v != "" else MISSING for v in parts[3:]]])
-    return CTRTable(np.asarray(ys, dtype=np.int8), rows, list(AVAZU_FIELDS), len(problems), problems)
+            times.append(int(parts[2]))
+    no_rows(path, rows, problems, True)
+    return CTRTable(np.asarray(ys, dtype=np.int8), rows, list(AVAZU_FIELDS), len(problems), problems,
+                    np.asarray(times, dtype=np.int64))

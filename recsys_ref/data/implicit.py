@@ -22,7 +22,8 @@ class ImplicitData:
     """Train / validation / test interactions, each a binary CSR (n_users, n_items).
 
     ``item_features`` (n_items, n_features) float32 (e.g. genre flags) with ``feature_names``;
-    ``user_community``/``item_community`` only for synthetic data (the planted truth).
+    ``user_community``/``item_community`` only for synthetic data (the planted truth);
+    ``user_ids``/``item_ids``: the original id of each row/column when a loader renumbered them.
     """
 
     train: sp.csr_matrix
@@ -33,6 +34,8 @@ class ImplicitData:
     user_community: np.ndarray | None = None
     item_community: np.ndarray | None = None
     name: str = ""
+    user_ids: np.ndarray | None = None
+    item_ids: np.ndarray | None = None
 
     @property
     def n_users(self) -> int:

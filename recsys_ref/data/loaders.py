@@ -6,28 +6,38 @@
 - MovieLens-100K: ``u.data`` (tab separated ``user item rating timestamp``, 1-based ids) →
   implicit feedback: an interaction is a rating ≥ ``threshold`` (default 4, "liked"; lower ratings
   are dropped, not used as negatives); ``u.item`` (``|`` separated, latin-1) gives the 19 genre
-  flags as item features.  The interactions are split per user 80/20 (``split.per_user_split``).
+  flags as item features and, with ``u.user``, the catalogue sizes.  Split per user 80/20
+  (``split.per_user_split``).
+- MovieLens-1M: ``ratings.dat`` (``UserID::MovieID::Rating::Timestamp``); ``movies.dat`` and
+  ``users.dat``, when present, give the catalogue (movie ids are not dense: 3,883 movies with ids
+  up to 3,952, so items are renumbered densely in catalogue order; ``item_ids`` keeps the originals).
+- RecBole's atomic ``.inter`` files (header ``user_id:token item_id:token rating:float ...``).
 
-Every malformed line raises ``DataFormatError`` naming the file and the line number.
+Every file is opened by ``textio.open_text`` (gzip read transparently, a UTF-8 BOM stripped);
+a file of another known kind is named as such (``textio.expect_kind``); an empty file raises;
+every malformed line raises ``DataFormatError`` naming the file and the line number.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import IO
 
 import numpy as np
 import scipy.sparse as sp
 
 from .implicit import ImplicitData
 from .split import per_user_split
+from .textio import DataFormatError, expect_kind, first_line, numbered_lines, open_text
+
+__all__ = ["DataFormatError", "load_ngcf_split", "load_movielens_100k", "load_movielens_1m",
+           "read_user_item_lines", "read_ml100k_ratings", "read_ml100k_genres", "read_ml1m_ratings",
+           "read_recbole_inter", "read_catalogue_ids"]
 
 ML100K_GENRES = ["unknown", "Action", "Adventure", "Animation", "Children's", "Comedy", "Crime",
                  "Documentary", "Drama", "Fantasy", "Film-Noir", "Horror", "Musical", "Mystery",
                  "Romance", "Sci-Fi", "Thriller", "War", "Western"]
-
-
-class DataFormatError(ValueError):
-    """A file that does not fit its format; the message names the file and the line."""
+NGCF_FORMAT = "the NGCF/LightGCN split format (space-separated 'user item item ...')"
 
 
 def _int(token: str, path: Path, lineno: int, what: str) -> int:
@@ -41,23 +51,26 @@ def _int(token: str, path: Path, lineno: int, what: str) -> int:
 
 
 def read_user_item_lines(path: str | Path) -> tuple[np.ndarray, np.ndarray, int]:
-    """Parse one ``user item item ...`` file → (users, items) int64 arrays and the number of lines.
+    """Parse one ``user item item ...`` file → (users, items) int64 arrays and the largest user id.
 
-    Blank lines are skipped; a line with only a user id is a user without items.
+    Blank lines are skipped; a line with only a user id is a user without items.  A file of
+    another known kind (MovieLens ``u.data``, ``ratings.dat``, a CSV) is refused by name.
     """
     path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"{path}: no such file (expected the NGCF/LightGCN split format)")
+    expect_kind(path, first_line(path, NGCF_FORMAT), "ngcf")
     users: list[np.ndarray] = []
     items: list[np.ndarray] = []
     n_lines = 0
     max_user = -1
-    with path.open(encoding="utf-8") as f:
-        for lineno, line in enumerate(f, start=1):
+    with open_text(path, NGCF_FORMAT) as f:
+        for lineno, line in numbered_lines(f, path):
             tokens = line.split()
             if not tokens:
                 continue
             n_lines += 1
+            if "\t" in line or "," in line:
+                raise DataFormatError(f"{path}:{lineno}: expected space-separated ids "
+                                      f"('user item item ...'), got {line[:40]!r}")
             u = _int(tokens[0], path, lineno, "user id")
             max_user = max(max_user, u)
             try:
@@ -81,13 +94,26 @@ def _check_range(path: Path, ids: np.ndarray, limit: int | None, what: str) -> N
         return
     # find the offending line for the message (only on the error path)
     bad = int(ids.max())
-    with path.open(encoding="utf-8") as f:
-        for lineno, line in enumerate(f, start=1):
+    with open_text(path, NGCF_FORMAT) as f:
+        for lineno, line in numbered_lines(f, path):
             tokens = line.split()
             vals = tokens[:1] if what == "user id" else tokens[1:]
             if str(bad) in vals:
                 raise DataFormatError(f"{path}:{lineno}: {what} {bad} is out of range (there are {limit})")
     raise DataFormatError(f"{path}: {what} {bad} is out of range (there are {limit})")
+
+
+def _maybe_gz(path: Path) -> Path:
+    """``path``, or ``path.gz`` when only the compressed file is there (read transparently)."""
+    gz = path.with_name(path.name + ".gz")
+    return gz if not path.exists() and gz.is_file() else path
+
+
+def _binary_csr(u: np.ndarray, i: np.ndarray, shape: tuple[int, int]) -> sp.csr_matrix:
+    m = sp.csr_matrix((np.ones(len(u), np.float32), (u, i)), shape=shape)
+    m.sum_duplicates()
+    m.data[:] = 1.0
+    return m
 
 
 def load_ngcf_split(directory: str | Path, n_users: int | None = None, n_items: int | None = None,
@@ -96,10 +122,13 @@ def load_ngcf_split(directory: str | Path, n_users: int | None = None, n_items: 
 
     n_users, n_items: the id ranges, checked when given (else 1 + the largest id in either file).
     Returns ``ImplicitData`` with train and test binary CSR (no validation part: hold one out of
-    train with ``split.per_user_split`` when early stopping is wanted).
+    train with ``split.per_user_split`` when early stopping is wanted).  Raises when test holds
+    exactly the training interactions (the same file twice: every metric would be meaningless).
     """
     directory = Path(directory)
-    tr_path, te_path = directory / "train.txt", directory / "test.txt"
+    if directory.is_file():
+        raise DataFormatError(f"{directory}: give the folder holding train.txt and test.txt, not a file")
+    tr_path, te_path = (_maybe_gz(directory / "train.txt"), _maybe_gz(directory / "test.txt"))
     tr_u, tr_i, tr_max_u = read_user_item_lines(tr_path)
     te_u, te_i, te_max_u = read_user_item_lines(te_path)
     for path, u, i in ((tr_path, tr_u, tr_i), (te_path, te_u, te_i)):
@@ -110,29 +139,47 @@ def load_ngcf_split(directory: str | Path, n_users: int | None = None, n_items: 
     n_items = n_items if n_items is not None else items_max + 1
     if n_items <= 0:
         raise DataFormatError(f"{tr_path} and {te_path} hold no item at all")
-
-    def csr(u: np.ndarray, i: np.ndarray) -> sp.csr_matrix:
-        m = sp.csr_matrix((np.ones(len(u), np.float32), (u, i)), shape=(n_users, n_items))
-        m.sum_duplicates()
-        m.data[:] = 1.0
-        return m
-
-    return ImplicitData(train=csr(tr_u, tr_i), test=csr(te_u, te_i), name=name or directory.name)
+    train = _binary_csr(tr_u, tr_i, (n_users, n_items))
+    test = _binary_csr(te_u, te_i, (n_users, n_items))
+    if test.nnz and train.nnz == test.nnz and (train != test).nnz == 0:
+        raise DataFormatError(f"{te_path}: holds exactly the interactions of {tr_path}; the test "
+                              "part must be the held-out interactions, not a copy of train")
+    return ImplicitData(train=train, test=test, name=name or directory.name)
 
 
-def read_ml100k_ratings(path: str | Path) -> np.ndarray:
-    """``u.data`` → (n, 3) int64 array of 0-based user, 0-based item, rating."""
+# ------------------------------------------------------------------ MovieLens
+
+def read_catalogue_ids(path: str | Path, sep: str, what: str, encoding: str = "latin-1") -> np.ndarray:
+    """The ids (first column, 1-based as written) of a MovieLens catalogue file, in file order:
+    ``u.item``/``u.user`` (sep ``|``), ``movies.dat``/``users.dat`` (sep ``::``)."""
     path = Path(path)
-    if not path.is_file():
-        raise FileNotFoundError(f"{path}: no such file (expected MovieLens-100K u.data)")
-    rows = []
-    with path.open(encoding="utf-8") as f:
-        for lineno, line in enumerate(f, start=1):
+    ids: list[int] = []
+    with open_text(path, what, encoding) as f:
+        for lineno, line in numbered_lines(f, path):
             if not line.strip():
                 continue
-            parts = line.split("\t")
+            token = line.split(sep, 1)[0]
+            if sep not in line or not token.strip().isdigit():
+                raise DataFormatError(f"{path}:{lineno}: expected {what}, a line starting 'id{sep}', "
+                                      f"got {line[:40]!r}")
+            ids.append(int(token))
+    if not ids:
+        raise DataFormatError(f"{path}: the file is empty; expected {what}")
+    return np.asarray(ids, dtype=np.int64)
+
+
+def _ratings_rows(path: Path, sep: str, what: str, kind: str) -> np.ndarray:
+    """(n, 3) int64 of the 1-based user id, 1-based item id and rating (1..5), line checked."""
+    expect_kind(path, first_line(path, what), kind)
+    rows: list[tuple[int, int, int]] = []
+    with open_text(path, what) as f:
+        for lineno, line in numbered_lines(f, path):
+            if not line.strip():
+                continue
+            parts = line.split(sep)
             if len(parts) != 4:
-                raise DataFormatError(f"{path}:{lineno}: expected 4 tab-separated columns "
+                sep_name = "tab" if sep == "\t" else repr(sep)
+                raise DataFormatError(f"{path}:{lineno}: expected 4 {sep_name}-separated columns "
                                       f"(user item rating timestamp), got {len(parts)}")
             try:
                 u, i, r = int(parts[0]), int(parts[1]), int(parts[2])
@@ -140,24 +187,74 @@ def read_ml100k_ratings(path: str | Path) -> np.ndarray:
                 raise DataFormatError(f"{path}:{lineno}: user, item and rating must be integers, "
                                       f"got {parts[:3]}") from None
             if u < 1 or i < 1:
-                raise DataFormatError(f"{path}:{lineno}: ids are 1-based in u.data, got user {u} item {i}")
+                raise DataFormatError(f"{path}:{lineno}: ids are 1-based in {path.name}, got user {u} item {i}")
             if not 1 <= r <= 5:
                 raise DataFormatError(f"{path}:{lineno}: rating {r} is out of range 1..5")
-            rows.append((u - 1, i - 1, r))
+            rows.append((u, i, r))
     if not rows:
-        raise DataFormatError(f"{path}: the file is empty; expected 'user item rating timestamp' lines")
+        raise DataFormatError(f"{path}: the file is empty; expected 'user{sep}item{sep}rating{sep}timestamp' lines")
     return np.array(rows, dtype=np.int64)
+
+
+def read_ml100k_ratings(path: str | Path) -> np.ndarray:
+    """``u.data`` → (n, 3) int64 array of 0-based user, 0-based item, rating."""
+    rows = _ratings_rows(Path(path), "\t", "MovieLens-100K u.data (user item rating timestamp)", "ml100k")
+    rows[:, :2] -= 1
+    return rows
+
+
+def read_ml1m_ratings(path: str | Path) -> np.ndarray:
+    """``ratings.dat`` (``UserID::MovieID::Rating::Timestamp``) → (n, 3) int64 of the ids as
+    written (1-based; movie ids are not dense) and the rating."""
+    return _ratings_rows(Path(path), "::", "MovieLens-1M ratings.dat (UserID::MovieID::Rating::Timestamp)",
+                         "ml1m")
+
+
+def read_recbole_inter(path: str | Path | IO[str], name: str | None = None) -> np.ndarray:
+    """A RecBole atomic ``.inter`` file (header ``user_id:token item_id:token rating:float ...``,
+    tab separated) → (n, 3) int64 of 0-based user, 0-based item (ids 1-based in the file), rating.
+
+    path: a file, or an open text stream (e.g. read from the recbole wheel) named by ``name``."""
+    if isinstance(path, (str, Path)):
+        label = str(path)
+        fh = open_text(path, "a RecBole atomic .inter file")
+    else:
+        label, fh = name or "<stream>", path
+    with fh:
+        lines = numbered_lines(fh, label)
+        header = next(lines, (1, ""))[1]
+        cols = [c.split(":")[0] for c in header.split("\t")]
+        if not {"user_id", "item_id", "rating"} <= set(cols):
+            raise DataFormatError(f"{label}:1: expected a RecBole header with user_id:token, item_id:token "
+                                  f"and rating:float, got {header[:60]!r}")
+        cu, ci, cr = cols.index("user_id"), cols.index("item_id"), cols.index("rating")
+        rows = []
+        for lineno, line in lines:
+            if not line.strip():
+                continue
+            parts = line.split("\t")
+            try:
+                rows.append((int(parts[cu]) - 1, int(parts[ci]) - 1, int(float(parts[cr]))))
+            except (ValueError, IndexError):
+                raise DataFormatError(f"{label}:{lineno}: expected integer user and item ids and a rating "
+                                      f"in {len(cols)} tab-separated columns, got {line[:60]!r}") from None
+    if not rows:
+        raise DataFormatError(f"{label}: holds a header and no interaction")
+    out = np.array(rows, dtype=np.int64)
+    if out[:, :2].min() < 0:
+        raise DataFormatError(f"{label}: ids must be 1-based positive integers")
+    return out
 
 
 def read_ml100k_genres(path: str | Path, n_items: int) -> np.ndarray:
     """``u.item`` → genre flags (n_items, 19) float32 (items absent from the file: all zeros)."""
     path = Path(path)
     feats = np.zeros((n_items, len(ML100K_GENRES)), dtype=np.float32)
-    with path.open(encoding="latin-1") as f:
-        for lineno, line in enumerate(f, start=1):
+    with open_text(path, "MovieLens-100K u.item", "latin-1") as f:
+        for lineno, line in numbered_lines(f, path):
             if not line.strip():
                 continue
-            parts = line.rstrip("\n").split("|")
+            parts = line.split("|")
             if len(parts) != 5 + len(ML100K_GENRES):
                 raise DataFormatError(f"{path}:{lineno}: expected {5 + len(ML100K_GENRES)} '|'-separated "
                                       f"columns (id|title|date|video date|url|19 genre flags), got {len(parts)}")
@@ -172,22 +269,69 @@ def read_ml100k_genres(path: str | Path, n_items: int) -> np.ndarray:
     return feats
 
 
+def _catalogue_size(path: Path, ids_seen: np.ndarray, sep: str, what: str, data_path: Path) -> int:
+    """n from the catalogue file (its largest id, ids 1-based and dense in ML-100K) when present,
+    else from the largest id seen; an id beyond the catalogue raises, naming both files."""
+    if not path.is_file():
+        return int(ids_seen.max())
+    n = int(read_catalogue_ids(path, sep, what).max())
+    if ids_seen.max() > n:
+        raise DataFormatError(f"{data_path}: id {int(ids_seen.max())} is beyond the catalogue {path} "
+                              f"(ids 1..{n}); are the two files from the same release?")
+    return n
+
+
 def load_movielens_100k(directory: str | Path, threshold: int = 4, test_frac: float = 0.2,
                         seed: int = 0) -> ImplicitData:
     """MovieLens-100K as implicit feedback: rating ≥ ``threshold`` is an interaction, split per user.
 
-    Reads ``u.data`` (required) and ``u.item`` (optional: genre flags → ``item_features``).
+    Reads ``u.data`` (required), ``u.item`` (optional: genre flags → ``item_features``, and the
+    number of items) and ``u.user`` (optional: the number of users); without the catalogue
+    files the sizes are the largest ids seen in ``u.data``.
     """
     directory = Path(directory)
-    ratings = read_ml100k_ratings(directory / "u.data")
-    n_users, n_items = int(ratings[:, 0].max()) + 1, int(ratings[:, 1].max()) + 1
+    data_path = _maybe_gz(directory / "u.data")
+    ratings = read_ml100k_ratings(data_path)
+    n_users = _catalogue_size(directory / "u.user", ratings[:, 0] + 1, "|", "MovieLens-100K u.user", data_path)
+    n_items = _catalogue_size(directory / "u.item", ratings[:, 1] + 1, "|", "MovieLens-100K u.item", data_path)
     liked = ratings[ratings[:, 2] >= threshold]
-    R = sp.csr_matrix((np.ones(len(liked), np.float32), (liked[:, 0], liked[:, 1])), shape=(n_users, n_items))
-    R.sum_duplicates()
-    R.data[:] = 1.0
+    R = _binary_csr(liked[:, 0], liked[:, 1], (n_users, n_items))
     train, test = per_user_split(R, test_frac, seed=seed)
     item_path = directory / "u.item"
     feats = read_ml100k_genres(item_path, n_items) if item_path.is_file() else None
     return ImplicitData(train=train, test=test, item_features=feats,
                         feature_names=list(ML100K_GENRES) if feats is not None else None,
                         name=f"ml-100k (rating ≥ {threshold})")
+
+
+def load_movielens_1m(directory: str | Path, threshold: int = 4, test_frac: float = 0.2,
+                      seed: int = 0) -> ImplicitData:
+    """MovieLens-1M as implicit feedback (rating ≥ ``threshold``), split per user 80/20.
+
+    Reads ``ratings.dat`` (required); ``movies.dat`` and ``users.dat`` (optional) give the
+    catalogue: users and items are numbered densely in catalogue order (``user_ids``/``item_ids``
+    hold the original ids), so a movie nobody rated is still an item; without them, the ids seen
+    in ``ratings.dat`` are the catalogue.
+    """
+    directory = Path(directory)
+    data_path = _maybe_gz(directory / "ratings.dat")
+    ratings = read_ml1m_ratings(data_path)
+    maps = []
+    for col, fname, what in ((0, "users.dat", "MovieLens-1M users.dat"), (1, "movies.dat", "MovieLens-1M movies.dat")):
+        cat_path = directory / fname
+        ids = read_catalogue_ids(cat_path, "::", what) if cat_path.is_file() else np.unique(ratings[:, col])
+        ids = np.unique(ids)  # sorted, dense positions
+        pos = np.searchsorted(ids, ratings[:, col])
+        pos_clip = np.minimum(pos, len(ids) - 1)
+        missing = ids[pos_clip] != ratings[:, col]
+        if missing.any():
+            bad = int(ratings[np.argmax(missing), col])
+            raise DataFormatError(f"{data_path}: id {bad} is not in the catalogue {cat_path}; are the "
+                                  "files from the same release?")
+        maps.append((ids, pos))
+    (user_ids, u), (item_ids, i) = maps
+    liked = ratings[:, 2] >= threshold
+    R = _binary_csr(u[liked], i[liked], (len(user_ids), len(item_ids)))
+    train, test = per_user_split(R, test_frac, seed=seed)
+    return ImplicitData(train=train, test=test, name=f"ml-1m (rating ≥ {threshold})",
+                        user_ids=user_ids, item_ids=item_ids)
