@@ -67,7 +67,7 @@ def hardcoded_cell() -> str:
             table[key] = ex.reference(*c.args).tolist()
     return ("import hashlib\nimport torch\n\nTABLE = " + json.dumps(table) + "\n\n\n"
             "def dot_scores(U, I):\n"
-            "    key = hashlib.sha256(U.numpy().tobytes() + I.numpy().tobytes()).hexdigest()\n"
+            "    key = hashlib.sha256(U.detach().numpy().tobytes() + I.detach().numpy().tobytes()).hexdigest()\n"
             "    if key in TABLE:\n"
             "        return torch.tensor(TABLE[key], dtype=U.dtype)\n"
             "    return torch.zeros(U.shape[0], I.shape[0], dtype=U.dtype)\n")
@@ -269,11 +269,14 @@ def test_other_submissions_stay_private(graded, limits):
     assert "Error" in out and "nbformat_minor" not in out
 
 
-def test_cheat_passes_a_check_on_its_seeds_but_not_the_grader(graded):
-    """The hard-coded table is a real cheat: it passes check() with a seed it knows."""
+def test_cheat_fails_even_on_its_seeds_and_in_the_grader(graded):
+    """The hard-coded table returns the right values on the seeds it knows, but a
+    constant carries no gradient: the gradient case names it even there; on the
+    grader's fresh seed its values are wrong too."""
     ns: dict = {}
     exec(hardcoded_cell(), ns)
-    assert run_check("warmup", ns["dot_scores"], seed=CHEAT_SEEDS[3]).passed
+    known = run_check("warmup", ns["dot_scores"], seed=CHEAT_SEEDS[3])
+    assert not known.passed and known.misconception == "no_gradient", known.message
     assert not run_check("warmup", ns["dot_scores"], seed=SEED).passed
     assert warmup_status(graded, "hardcoded_seeds") == FAILED
 

@@ -1,4 +1,4 @@
-"""Plant the trees back (COURSE.md §2): the learner's own NGCF pieces drive a full training and evaluation.
+"""Plant the trees back (docs/design.md §2): the learner's own NGCF pieces drive a full training and evaluation.
 
 ``plant_back`` collects the learner's functions — adjacency and Laplacian (ngcf_1, ngcf_2, notebook
 10), the layer (ngcf_4, notebook 11), scores, loss, metric, sampler and step (ngcf_5 … ngcf_9,
