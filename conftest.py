@@ -42,15 +42,17 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
             if name == "screenshot":
                 _screenshots.append(str(value))
             elif name.startswith("run_all_seconds[") and isinstance(value, (int, float)):
-                _run_all.append((name[len("run_all_seconds["):-1], float(value)))
+                _run_all.append((name[len("run_all_seconds[") : -1], float(value)))
 
 
 def notebook_table(seconds: dict[str, float], failed: set[str] = frozenset()) -> list[str]:
     """Rows of the per-notebook timing table ."""
     label = f"total ({len(seconds)} notebook{'s' if len(seconds) != 1 else ''})"
     width = max([len(n) for n in seconds] + [len(label)])
-    lines = [f"{'notebook':<{width}}  {'seconds':>7}  {'budget':>6}  verdict",
-             f"{'-' * width}  {'-' * 7}  {'-' * 6}  -------"]
+    lines = [
+        f"{'notebook':<{width}}  {'seconds':>7}  {'budget':>6}  verdict",
+        f"{'-' * width}  {'-' * 7}  {'-' * 6}  -------",
+    ]
     for name in sorted(seconds):
         s = seconds[name]
         verdict = "OK" if s <= NOTEBOOK_BUDGET_S else "OVER"
@@ -58,8 +60,10 @@ def notebook_table(seconds: dict[str, float], failed: set[str] = frozenset()) ->
             verdict += " (cells failed)"
         lines.append(f"{name:<{width}}  {s:7.1f}  {NOTEBOOK_BUDGET_S:5.0f}s  {verdict}")
     total = sum(seconds.values())
-    lines.append(f"{label:<{width}}  {total:7.1f}  {COURSE_BUDGET_S:5.0f}s  "
-                 f"{'OK' if total <= COURSE_BUDGET_S else 'OVER'}")
+    lines.append(
+        f"{label:<{width}}  {total:7.1f}  {COURSE_BUDGET_S:5.0f}s  "
+        f"{'OK' if total <= COURSE_BUDGET_S else 'OVER'}"
+    )
     return lines
 
 

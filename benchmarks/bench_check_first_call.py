@@ -38,14 +38,25 @@ print(json.dumps(out))
 def main(tasks: list[str]) -> None:
     root = Path(__file__).resolve().parents[1]
     if not tasks:
-        out = subprocess.run([sys.executable, "-c", "import recsys_ref.course as c; "
-                              "print(' '.join(t for t, e in c.all_exercises().items() if e.kind == 'task'))"],
-                             capture_output=True, text=True, cwd=root, check=True)
+        out = subprocess.run(
+            [
+                sys.executable,
+                "-c",
+                "import recsys_ref.course as c; "
+                "print(' '.join(t for t, e in c.all_exercises().items() if e.kind == 'task'))",
+            ],
+            capture_output=True,
+            text=True,
+            cwd=root,
+            check=True,
+        )
         tasks = out.stdout.split()
     print(describe())
     print(f"{'task':<8} {'import s (cpu)':>16} {'first check s (cpu)':>20} {'second s (cpu)':>16}")
     for tid in tasks:
-        run = subprocess.run([sys.executable, "-c", CHILD, tid], capture_output=True, text=True, cwd=root)
+        run = subprocess.run(
+            [sys.executable, "-c", CHILD, tid], capture_output=True, text=True, cwd=root
+        )
         if run.returncode:
             print(f"{tid:<8} failed: {run.stderr.strip().splitlines()[-1:]}")
             continue

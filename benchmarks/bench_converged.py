@@ -30,23 +30,56 @@ def main(seeds=(0, 1, 2)) -> None:
     for seed in seeds:
         data = make_implicit(seed=seed)
         L = laplacian_from_interactions(data.train, "sym")
-        makers = {"MF-BPR": lambda: MF(data.n_users, data.n_items, dim=32),
-                  "NGCF": lambda: NGCF(data.n_users, data.n_items, L, dim=32, layer_dims=(32,) * 3,
-                                       message_dropout=0.1, normalize_layers=True)}
+        makers = {
+            "MF-BPR": lambda data=data: MF(data.n_users, data.n_items, dim=32),
+            "NGCF": lambda data=data, L=L: NGCF(
+                data.n_users,
+                data.n_items,
+                L,
+                dim=32,
+                layer_dims=(32,) * 3,
+                message_dropout=0.1,
+                normalize_layers=True,
+            ),
+        }
         for name, make in makers.items():
             set_seed(seed)
             m = make()
             w, c = time.perf_counter(), time.process_time()
-            h = train_bpr(m, data.train, data.val, epochs=400, lr=5e-3, eval_every=5, patience=5, seed=seed,
-                          device="cpu", progress=False)
+            h = train_bpr(
+                m,
+                data.train,
+                data.val,
+                epochs=400,
+                lr=5e-3,
+                eval_every=5,
+                patience=5,
+                seed=seed,
+                device="cpu",
+                progress=False,
+            )
             r = evaluate_model(m, data.train + data.val, data.test)
-            rows[name].append((r["recall"], r["ndcg"], h.best_epoch, time.perf_counter() - w, time.process_time() - c))
-    print(f"{'model':8s} {'recall@20':>16s} {'ndcg@20':>16s} {'best epoch':>11s} {'wall s':>7s} {'cpu s':>6s}")
+            rows[name].append(
+                (
+                    r["recall"],
+                    r["ndcg"],
+                    h.best_epoch,
+                    time.perf_counter() - w,
+                    time.process_time() - c,
+                )
+            )
+    print(
+        f"{'model':8s} {'recall@20':>16s} {'ndcg@20':>16s} {'best epoch':>11s} {'wall s':>7s} {'cpu s':>6s}"
+    )
     for name, rs in rows.items():
         a = np.array(rs)
-        print(f"{name:8s} {a[:, 0].mean():8.3f} ± {a[:, 0].std():.3f} {a[:, 1].mean():8.3f} ± {a[:, 1].std():.3f} "
-              f"{a[:, 2].mean():11.0f} {a[:, 3].mean():7.1f} {a[:, 4].mean():6.1f}")
-    print(f"(seeds {list(seeds)}; mean ± std; one thread; load {open('/proc/loadavg').read().split()[0]})")
+        print(
+            f"{name:8s} {a[:, 0].mean():8.3f} ± {a[:, 0].std():.3f} {a[:, 1].mean():8.3f} ± {a[:, 1].std():.3f} "
+            f"{a[:, 2].mean():11.0f} {a[:, 3].mean():7.1f} {a[:, 4].mean():6.1f}"
+        )
+    print(
+        f"(seeds {list(seeds)}; mean ± std; one thread; load {open('/proc/loadavg').read().split()[0]})"
+    )
 
 
 if __name__ == "__main__":

@@ -41,16 +41,62 @@ from recsys_ref.ffm import FFM
 from recsys_ref.fm import FM, fm_pairwise, fm_pairwise_naive
 from recsys_ref.train_ctr import evaluate_ctr, train_ctr
 
-SAMPLES = next((p / "shared" / "data" / "samples" for p in Path(__file__).resolve().parents
-                if (p / "shared" / "data" / "samples").is_dir()), Path("shared/data/samples"))
+SAMPLES = next(
+    (
+        p / "shared" / "data" / "samples"
+        for p in Path(__file__).resolve().parents
+        if (p / "shared" / "data" / "samples").is_dir()
+    ),
+    Path("shared/data/samples"),
+)
 
 # Criteo-like cardinalities: 13 discretised integer fields + 26 categorical ones, ~1M in all.
-CRITEO_DIMS = [40, 90, 80, 60, 120, 80, 60, 70, 90, 10, 40, 50, 70,
-               1_400, 560, 180_000, 120_000, 300, 24, 12_000, 630, 3, 70_000, 5_600, 170_000,
-               3_200, 27, 14_000, 130_000, 10, 5_600, 2_100, 4, 150_000, 18, 15, 80_000, 100, 60_000]
+CRITEO_DIMS = [
+    40,
+    90,
+    80,
+    60,
+    120,
+    80,
+    60,
+    70,
+    90,
+    10,
+    40,
+    50,
+    70,
+    1_400,
+    560,
+    180_000,
+    120_000,
+    300,
+    24,
+    12_000,
+    630,
+    3,
+    70_000,
+    5_600,
+    170_000,
+    3_200,
+    27,
+    14_000,
+    130_000,
+    10,
+    5_600,
+    2_100,
+    4,
+    150_000,
+    18,
+    15,
+    80_000,
+    100,
+    60_000,
+]
 
 
-def interleaved(fns: dict[str, object], reps: int, warmup: int = 2) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+def interleaved(
+    fns: dict[str, object], reps: int, warmup: int = 2
+) -> dict[str, tuple[np.ndarray, np.ndarray]]:
     """Call each function once per repetition, in a rotating order; (wall s, CPU s) per call."""
     names = list(fns)
     for _ in range(warmup):
@@ -59,7 +105,7 @@ def interleaved(fns: dict[str, object], reps: int, warmup: int = 2) -> dict[str,
     wall = {n: [] for n in names}
     cpu = {n: [] for n in names}
     for r in range(reps):
-        for n in names[r % len(names):] + names[: r % len(names)]:
+        for n in names[r % len(names) :] + names[: r % len(names)]:
             t0, c0 = time.perf_counter(), time.process_time()
             fns[n]()
             wall[n].append(time.perf_counter() - t0)
@@ -68,7 +114,7 @@ def interleaved(fns: dict[str, object], reps: int, warmup: int = 2) -> dict[str,
 
 
 def spread(t: np.ndarray, scale: float = 1e3) -> str:
-    """"median [p10–p90]" of times in seconds, printed in ms."""
+    """ "median [p10–p90]" of times in seconds, printed in ms."""
     p10, med, p90 = np.percentile(t, [10, 50, 90]) * scale
     return f"{med:.3g} [{p10:.3g}–{p90:.3g}]"
 
@@ -87,26 +133,37 @@ def naive_chunked(x: torch.Tensor, V: torch.Tensor, max_elems: int = 1 << 24) ->
     """fm_pairwise_naive on row chunks, so that each (chunk, n, n) tensor stays ≤ max_elems."""
     n = x.shape[1]
     rows = max(1, max_elems // (n * n))
-    return torch.cat([fm_pairwise_naive(x[i:i + rows], V) for i in range(0, x.shape[0], rows)])
+    return torch.cat([fm_pairwise_naive(x[i : i + rows], V) for i in range(0, x.shape[0], rows)])
 
 
 def bench_pairwise(quick: bool) -> None:
     B, k = 4096, 16
     ns = [10, 20, 39, 100, 200] + ([] if quick else [500, 1000])
-    print(f"\n1. Pairwise term of eq. 1, B = {B}, k = {k}, float32: naive O(kn²) vs Lemma 3.1 O(kn)")
-    print(f"{'n':>6}  {'naive ms [p10–p90]':>24}  {'O(kn) ms [p10–p90]':>22}  {'ratio [p10–p90]':>22}  "
-          f"{'ratio / n':>9}  {'reps':>4}")
+    print(
+        f"\n1. Pairwise term of eq. 1, B = {B}, k = {k}, float32: naive O(kn²) vs Lemma 3.1 O(kn)"
+    )
+    print(
+        f"{'n':>6}  {'naive ms [p10–p90]':>24}  {'O(kn) ms [p10–p90]':>22}  {'ratio [p10–p90]':>22}  "
+        f"{'ratio / n':>9}  {'reps':>4}"
+    )
     g = torch.Generator().manual_seed(0)
     for n in ns:
         x = torch.randn(B, n, generator=g)
         V = torch.randn(n, k, generator=g)
         assert torch.allclose(naive_chunked(x, V), fm_pairwise(x, V), rtol=1e-3, atol=1e-2 * n)
         reps = 30 if n <= 100 else (10 if n <= 200 else 4)
-        t = interleaved({"naive": lambda x=x, V=V: naive_chunked(x, V),
-                         "fast": lambda x=x, V=V: fm_pairwise(x, V)}, reps if not quick else max(4, reps // 2))
+        t = interleaved(
+            {
+                "naive": lambda x=x, V=V: naive_chunked(x, V),
+                "fast": lambda x=x, V=V: fm_pairwise(x, V),
+            },
+            reps if not quick else max(4, reps // 2),
+        )
         r = float(np.median(t["naive"][0] / t["fast"][0]))
-        print(f"{n:>6}  {spread(t['naive'][0]):>24}  {spread(t['fast'][0]):>22}  "
-              f"{ratio(t['naive'][0], t['fast'][0]):>22}  {r / n:>9.2f}  {len(t['fast'][0]):>4}")
+        print(
+            f"{n:>6}  {spread(t['naive'][0]):>24}  {spread(t['fast'][0]):>22}  "
+            f"{ratio(t['naive'][0], t['fast'][0]):>22}  {r / n:>9.2f}  {len(t['fast'][0]):>4}"
+        )
 
 
 # ---------------------------------------------------------------- 2. training throughput
@@ -128,14 +185,18 @@ def bench_training(quick: bool) -> None:
     n = sum(CRITEO_DIMS)
     offsets = torch.tensor([0, *CRITEO_DIMS[:-1]]).cumsum(0)
     batches = criteo_batches(4, B)
-    labels = [torch.bernoulli(torch.full((B,), 0.25), generator=torch.Generator().manual_seed(i))
-              for i in range(len(batches))]
+    labels = [
+        torch.bernoulli(torch.full((B,), 0.25), generator=torch.Generator().manual_seed(i))
+        for i in range(len(batches))
+    ]
     print(f"\n2. Training steps, Criteo-shaped batches: {F_} fields, {n:,} features, B = {B}")
     try:
         from torchfm.model.ffm import FieldAwareFactorizationMachineModel
         from torchfm.model.fm import FactorizationMachineModel
     except ImportError:
-        print("   skipped: torchfm is not installed (`pip install torchfm==0.7.0`, the `bench` extra)")
+        print(
+            "   skipped: torchfm is not installed (`pip install torchfm==0.7.0`, the `bench` extra)"
+        )
         return
 
     def stepper(model, opts, loss_fn, global_idx: bool, update: bool):
@@ -143,7 +204,9 @@ def bench_training(quick: bool) -> None:
 
         def step() -> None:
             i = next(it) % len(batches)
-            idx = batches[i] + offsets if global_idx else batches[i]  # torchfm adds the offsets itself
+            idx = (
+                batches[i] + offsets if global_idx else batches[i]
+            )  # torchfm adds the offsets itself
             loss = loss_fn(model(idx), labels[i])
             for o in opts:
                 o.zero_grad(set_to_none=True)
@@ -152,6 +215,7 @@ def bench_training(quick: bool) -> None:
                 with torch.sparse.check_sparse_tensor_invariants(enable=False):
                     for o in opts:
                         o.step()
+
         return step
 
     def adam(model):
@@ -163,30 +227,51 @@ def bench_training(quick: bool) -> None:
         torch.manual_seed(0)
         ours_dense = FM(n, k, sparse=False) if name == "FM" else FFM(n, F_, k, sparse=False)
         ours_sparse = FM(n, k) if name == "FM" else FFM(n, F_, k)
-        ref = FactorizationMachineModel(CRITEO_DIMS, k) if name == "FM" else FieldAwareFactorizationMachineModel(CRITEO_DIMS, k)
+        ref = (
+            FactorizationMachineModel(CRITEO_DIMS, k)
+            if name == "FM"
+            else FieldAwareFactorizationMachineModel(CRITEO_DIMS, k)
+        )
         fns = {
             "ours fwd+bwd": stepper(ours_dense, [], logits, True, False),
             "torchfm fwd+bwd": stepper(ref, [], probs, False, False),
             "ours dense Adam": stepper(ours_dense, adam(ours_dense), logits, True, True),
             "torchfm dense Adam": stepper(ref, adam(ref), probs, False, True),
-            "ours sparse Adagrad": stepper(ours_sparse, [torch.optim.Adagrad(ours_sparse.parameters(), lr=0.05)],
-                                           logits, True, True),
+            "ours sparse Adagrad": stepper(
+                ours_sparse,
+                [torch.optim.Adagrad(ours_sparse.parameters(), lr=0.05)],
+                logits,
+                True,
+                True,
+            ),
         }
         t = interleaved(fns, reps)
         print(f"\n   {name} (k = {k}), {reps} interleaved repetitions of one step each")
-        print(f"   {'variant':<22}  {'wall ms/step [p10–p90]':>28}  {'CPU ms/step':>11}  {'examples/s':>10}")
+        print(
+            f"   {'variant':<22}  {'wall ms/step [p10–p90]':>28}  {'CPU ms/step':>11}  {'examples/s':>10}"
+        )
         for v, (wall, cpu) in t.items():
-            print(f"   {v:<22}  {spread(wall):>28}  {1e3 * np.median(cpu):>11.0f}  {B / np.median(wall):>10,.0f}")
-        print(f"   model code, forward + backward only:             torchfm / ours = "
-              f"{ratio(t['torchfm fwd+bwd'][0], t['ours fwd+bwd'][0])}")
-        print(f"   model code, full step, same optimiser (dense Adam): torchfm / ours = "
-              f"{ratio(t['torchfm dense Adam'][0], t['ours dense Adam'][0])}")
-        print(f"   training recipe (ours sparse Adagrad vs torchfm dense Adam): "
-              f"{ratio(t['torchfm dense Adam'][0], t['ours sparse Adagrad'][0])}")
+            print(
+                f"   {v:<22}  {spread(wall):>28}  {1e3 * np.median(cpu):>11.0f}  {B / np.median(wall):>10,.0f}"
+            )
+        print(
+            f"   model code, forward + backward only:             torchfm / ours = "
+            f"{ratio(t['torchfm fwd+bwd'][0], t['ours fwd+bwd'][0])}"
+        )
+        print(
+            f"   model code, full step, same optimiser (dense Adam): torchfm / ours = "
+            f"{ratio(t['torchfm dense Adam'][0], t['ours dense Adam'][0])}"
+        )
+        print(
+            f"   training recipe (ours sparse Adagrad vs torchfm dense Adam): "
+            f"{ratio(t['torchfm dense Adam'][0], t['ours sparse Adagrad'][0])}"
+        )
         del ours_dense, ours_sparse, ref, fns
-    print("\n   The recipe ratio is mostly the optimiser: dense Adam reads and writes every row of the "
-          "tables each step;\n   sparse Adagrad only the rows the batch touches.  The model-code ratios "
-          "compare the same work.")
+    print(
+        "\n   The recipe ratio is mostly the optimiser: dense Adam reads and writes every row of the "
+        "tables each step;\n   sparse Adagrad only the rows the batch touches.  The model-code ratios "
+        "compare the same work."
+    )
 
 
 # ---------------------------------------------------------------- 3. real samples
@@ -207,16 +292,22 @@ def smoke_real_samples() -> None:
         model = FM(enc.n_features, k=4, seed=0)
         train_ctr(model, (idx, y), epochs=3, batch_size=64, lr=0.05, progress=False)
         m = evaluate_ctr(model, (idx, y))
-        print(f"   {path.name}: {len(table)} rows, {len(table.fields)} fields, {enc.n_features} features "
-              f"(min_count 2), click rate {table.positive_rate:.3f}, train logloss {m['logloss']:.3f} "
-              f"({time.perf_counter() - t0:.2f} s)")
+        print(
+            f"   {path.name}: {len(table)} rows, {len(table.fields)} fields, {enc.n_features} features "
+            f"(min_count 2), click rate {table.positive_rate:.3f}, train logloss {m['logloss']:.3f} "
+            f"({time.perf_counter() - t0:.2f} s)"
+        )
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="smaller n grid and fewer steps")
-    parser.add_argument("--threads", type=int, default=1,
-                        help="torch threads (default 1: on a loaded machine a second thread mostly waits)")
+    parser.add_argument(
+        "--threads",
+        type=int,
+        default=1,
+        help="torch threads (default 1: on a loaded machine a second thread mostly waits)",
+    )
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     print("FM track benchmark —", describe())

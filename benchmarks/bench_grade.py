@@ -49,8 +49,20 @@ def make_class(folder: Path, n: int) -> tuple[int, int]:
 
 def grade(folder: Path, out: Path, jobs: int) -> tuple[float, float, str]:
     """(wall s, CPU s of the grader and everything it started, the header it printed)."""
-    cmd = [sys.executable, "-m", "recsys_ref.course", "grade", *sorted(map(str, folder.iterdir())),
-           "--out", str(out), "--jobs", str(jobs), "--seed", "1", "--quiet"]
+    cmd = [
+        sys.executable,
+        "-m",
+        "recsys_ref.course",
+        "grade",
+        *sorted(map(str, folder.iterdir())),
+        "--out",
+        str(out),
+        "--jobs",
+        str(jobs),
+        "--seed",
+        "1",
+        "--quiet",
+    ]
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     proc = subprocess.run(cmd, capture_output=True, text=True)
@@ -59,7 +71,9 @@ def grade(folder: Path, out: Path, jobs: int) -> tuple[float, float, str]:
     if proc.returncode != 0:
         sys.exit(f"bench_grade: grading failed ({proc.returncode}):\n{proc.stderr[-3000:]}")
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    header = "\n".join(line for line in proc.stderr.splitlines() if line.startswith(("worker", "  ")))
+    header = "\n".join(
+        line for line in proc.stderr.splitlines() if line.startswith(("worker", "  "))
+    )
     return seconds, cpu, header
 
 
@@ -104,19 +118,29 @@ def main() -> None:
         times, score, maximum = summary(out)
     server, starts = start_costs(args.starts)
     q = statistics.quantiles(starts, n=4) if len(starts) > 1 else [starts[0]] * 3
-    print(f"# Grading {args.n} submissions ({n_nb} notebooks each: solutions / {n_stub} stubs "
-          f"alternating), --jobs {args.jobs}, sandbox on")
-    print(f"# machine: {describe()}; load average before: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}; "
-          f"after: {' '.join(f'{v:.2f}' for v in os.getloadavg())}")
+    print(
+        f"# Grading {args.n} submissions ({n_nb} notebooks each: solutions / {n_stub} stubs "
+        f"alternating), --jobs {args.jobs}, sandbox on"
+    )
+    print(
+        f"# machine: {describe()}; load average before: {load[0]:.2f} {load[1]:.2f} {load[2]:.2f}; "
+        f"after: {' '.join(f'{v:.2f}' for v in os.getloadavg())}"
+    )
     print(header)
-    print(f"total wall {total:.1f} s (CPU {cpu:.1f} s), {total / args.n:.2f} s per submission; "
-          f"grading time inside the grader: mean {statistics.mean(times):.2f} s, max "
-          f"{max(times):.2f} s; points {score:g}/{maximum:g}")
-    print(f"fork server start (bubblewrap + imports): {server:.2f} s; worker start: median "
-          f"{statistics.median(starts) * 1000:.0f} ms (quartiles {q[0] * 1000:.0f}–{q[2] * 1000:.0f} "
-          f"ms, {len(starts)} starts)")
-    print(f"target ≤ 3 s per submission: {'met' if total / args.n <= 3 else 'NOT met'} "
-          "(wall time / submissions, including the interpreter and fork server start)")
+    print(
+        f"total wall {total:.1f} s (CPU {cpu:.1f} s), {total / args.n:.2f} s per submission; "
+        f"grading time inside the grader: mean {statistics.mean(times):.2f} s, max "
+        f"{max(times):.2f} s; points {score:g}/{maximum:g}"
+    )
+    print(
+        f"fork server start (bubblewrap + imports): {server:.2f} s; worker start: median "
+        f"{statistics.median(starts) * 1000:.0f} ms (quartiles {q[0] * 1000:.0f}–{q[2] * 1000:.0f} "
+        f"ms, {len(starts)} starts)"
+    )
+    print(
+        f"target ≤ 3 s per submission: {'met' if total / args.n <= 3 else 'NOT met'} "
+        "(wall time / submissions, including the interpreter and fork server start)"
+    )
 
 
 if __name__ == "__main__":

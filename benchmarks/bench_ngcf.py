@@ -47,8 +47,14 @@ from recsys_ref.losses import bpr_loss  # noqa: E402
 from recsys_ref.metrics import evaluate_model  # noqa: E402
 from recsys_ref.ngcf import NGCF  # noqa: E402
 
-DEFAULT_DATA = next((p / "shared" / "data" / "gowalla" for p in ROOT.parents
-                     if (p / "shared" / "data" / "gowalla").is_dir()), ROOT.parent / "shared" / "data" / "gowalla")
+DEFAULT_DATA = next(
+    (
+        p / "shared" / "data" / "gowalla"
+        for p in ROOT.parents
+        if (p / "shared" / "data" / "gowalla").is_dir()
+    ),
+    ROOT.parent / "shared" / "data" / "gowalla",
+)
 
 
 def timed(fn, repeat: int = 1):
@@ -66,7 +72,7 @@ def interleaved(fns: dict, reps: int) -> dict[str, tuple[np.ndarray, np.ndarray]
         fns[n]()  # warm-up
     out = {n: ([], []) for n in names}
     for r in range(reps):
-        for n in names[r % len(names):] + names[: r % len(names)]:
+        for n in names[r % len(names) :] + names[: r % len(names)]:
             t0, c0 = time.perf_counter(), time.process_time()
             fns[n]()
             out[n][0].append(time.perf_counter() - t0)
@@ -79,7 +85,9 @@ def med(t: np.ndarray) -> str:
     return f"{m:.0f} ms [{p10:.0f}–{p90:.0f}]"
 
 
-def straightforward_step(emb, W1s, W2s, L_coo, n_users, users, pos, neg, opt, lam=1e-5, p=0.1) -> None:
+def straightforward_step(
+    emb, W1s, W2s, L_coo, n_users, users, pos, neg, opt, lam=1e-5, p=0.1
+) -> None:
     """The same step written the plain way (as ports of the official code do)."""
     E, layers = emb, [emb]
     for W1, W2 in zip(W1s, W2s):
@@ -104,9 +112,9 @@ def naive_eval_per_user(model: NGCF, train, test, users: np.ndarray, k: int = 20
         total = 0.0
         for u in users:
             s = (I @ U[u]).numpy()  # (n_items,)
-            s[train.indices[train.indptr[u]: train.indptr[u + 1]]] = -np.inf
+            s[train.indices[train.indptr[u] : train.indptr[u + 1]]] = -np.inf
             top = np.argsort(-s)[:k]
-            truth = set(test.indices[test.indptr[u]: test.indptr[u + 1]].tolist())
+            truth = set(test.indices[test.indptr[u] : test.indptr[u + 1]].tolist())
             total += len(truth.intersection(top.tolist())) / len(truth)
     return total
 
@@ -131,12 +139,24 @@ def train_steps(model: NGCF, opt, batches, naive: bool = False) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--data", type=Path, default=DEFAULT_DATA, help="directory with train.txt and test.txt")
+    ap.add_argument(
+        "--data", type=Path, default=DEFAULT_DATA, help="directory with train.txt and test.txt"
+    )
     ap.add_argument("--threads", type=int, default=1)
-    ap.add_argument("--max-batches", type=int, default=None,
-                    help="time only this many batches and extrapolate to the full epoch (labelled)")
-    ap.add_argument("--official", action="store_true", help="the official code's variant (D̃⁻¹(A+I), biases, norm)")
-    ap.add_argument("--step-reps", type=int, default=5, help="interleaved repetitions of the step comparison")
+    ap.add_argument(
+        "--max-batches",
+        type=int,
+        default=None,
+        help="time only this many batches and extrapolate to the full epoch (labelled)",
+    )
+    ap.add_argument(
+        "--official",
+        action="store_true",
+        help="the official code's variant (D̃⁻¹(A+I), biases, norm)",
+    )
+    ap.add_argument(
+        "--step-reps", type=int, default=5, help="interleaved repetitions of the step comparison"
+    )
     ap.add_argument("--naive-users", type=int, default=300)
     args = ap.parse_args(argv)
 
@@ -149,7 +169,14 @@ def main(argv: list[str] | None = None) -> int:
 
     def row(what: str, wall: float, cpu: float, note: str = "", unit: str = "s") -> None:
         k = 1e3 if unit == "ms" else 1.0
-        rows.append((what, f"{wall * k:.{1 if unit == 's' else 0}f} {unit}", f"{cpu * k:.{1 if unit == 's' else 0}f} {unit}", note))
+        rows.append(
+            (
+                what,
+                f"{wall * k:.{1 if unit == 's' else 0}f} {unit}",
+                f"{cpu * k:.{1 if unit == 's' else 0}f} {unit}",
+                note,
+            )
+        )
 
     w, c, data = timed(lambda: load_ngcf_split(args.data, name="gowalla"))
     print(data.summary(), flush=True)
@@ -158,18 +185,31 @@ def main(argv: list[str] | None = None) -> int:
     w, c, L = timed(lambda: laplacian_from_interactions(data.train, kind))
     row(f"adjacency A and L ({kind}), torch CSR", w, c, "PyTorch port of the official code: ~60 s")
 
-    model = NGCF(data.n_users, data.n_items, L, dim=64, layer_dims=(64, 64, 64), message_dropout=0.1,
-                 official=args.official)
+    model = NGCF(
+        data.n_users,
+        data.n_items,
+        L,
+        dim=64,
+        layer_dims=(64, 64, 64),
+        message_dropout=0.1,
+        official=args.official,
+    )
     opt = torch.optim.Adam(model.parameters(), lr=1e-4)
     sampler = BPRSampler(data.train, seed=0)
     n_full = sampler.n_batches(1024)
 
     # sampler: vectorised vs per-triple Python loop, 100k triples
     n_trip = 100_000
-    w_vec, c_vec, _ = timed(lambda: [b for b in BPRSampler(data.train, seed=1).epoch(1024, n_trip // 1024)])
+    w_vec, c_vec, _ = timed(
+        lambda: [b for b in BPRSampler(data.train, seed=1).epoch(1024, n_trip // 1024)]
+    )
     w_loop, _, _ = timed(lambda: sample_triples_loop(data.train, n_trip, seed=1))
-    row(f"sampler, {n_trip // 1000}k triples: vectorised", w_vec, c_vec,
-        f"per-triple loop {w_loop:.2f} s ({w_loop / w_vec:.0f}×)")
+    row(
+        f"sampler, {n_trip // 1000}k triples: vectorised",
+        w_vec,
+        c_vec,
+        f"per-triple loop {w_loop:.2f} s ({w_loop / w_vec:.0f}×)",
+    )
 
     # the step, its floor and a straightforward implementation, interleaved
     N, d = data.n_users + data.n_items, 64
@@ -204,41 +244,74 @@ def main(argv: list[str] | None = None) -> int:
     floor = n_layers * (m["spmm"] + m["spmm_t"] + 6 * m["gemm"])
     floor_c = n_layers * (mc["spmm"] + mc["spmm_t"] + 6 * mc["gemm"])
     variant = "official + message dropout" if args.official else "eq. 7 + message dropout"
-    row(f"training step ({variant}), median of {args.step_reps}", m["ours"], mc["ours"],
-        f"{med(t['ours'][0])}; {m['ours'] / floor:.2f}× the floor", "ms")
-    row("  floor: its sparse and dense products alone", floor, floor_c,
+    row(
+        f"training step ({variant}), median of {args.step_reps}",
+        m["ours"],
+        mc["ours"],
+        f"{med(t['ours'][0])}; {m['ours'] / floor:.2f}× the floor",
+        "ms",
+    )
+    row(
+        "  floor: its sparse and dense products alone",
+        floor,
+        floor_c,
         f"{n_layers} × (L E {m['spmm'] * 1e3:.0f} ms + Lᵀ G {m['spmm_t'] * 1e3:.0f} ms + 6 × E W "
-        f"{m['gemm'] * 1e3:.1f} ms)", "ms")
-    row("  straightforward step (sparse.mm COO, dense dropout, all-node eq. 9)", m["plain"], mc["plain"],
-        f"{med(t['plain'][0])}; {m['plain'] / m['ours']:.2f}× the package's step", "ms")
+        f"{m['gemm'] * 1e3:.1f} ms)",
+        "ms",
+    )
+    row(
+        "  straightforward step (sparse.mm COO, dense dropout, all-node eq. 9)",
+        m["plain"],
+        mc["plain"],
+        f"{med(t['plain'][0])}; {m['plain'] / m['ours']:.2f}× the package's step",
+        "ms",
+    )
 
     sampler = BPRSampler(data.train, seed=0)
     w, c, done = timed(lambda: train_steps(model, opt, sampler.epoch(1024, args.max_batches)))
     if done < n_full:
-        rows.append((f"training epoch ({done} of {n_full} batches, EXTRAPOLATED)", f"{w / done * n_full:.1f} s",
-                     f"{c / done * n_full:.1f} s", f"measured {w:.1f} s wall; budget 300 s; port ~1,050 s"))
+        rows.append(
+            (
+                f"training epoch ({done} of {n_full} batches, EXTRAPOLATED)",
+                f"{w / done * n_full:.1f} s",
+                f"{c / done * n_full:.1f} s",
+                f"measured {w:.1f} s wall; budget 300 s; port ~1,050 s",
+            )
+        )
     else:
         row(f"training epoch ({n_full} batches)", w, c, "budget 300 s; port ~1,050 s")
 
     w, c, mt = timed(lambda: evaluate_model(model, data.train, data.test, k=20))
     n_test_users = int((np.diff(data.test.indptr) > 0).sum())
-    row(f"full evaluation, {n_test_users:,} test users", w, c,
-        f"recall@20 {mt['recall']:.4f}, ndcg@20 {mt['ndcg']:.4f}; budget 15 s; port 150–250 s")
+    row(
+        f"full evaluation, {n_test_users:,} test users",
+        w,
+        c,
+        f"recall@20 {mt['recall']:.4f}, ndcg@20 {mt['ndcg']:.4f}; budget 15 s; port 150–250 s",
+    )
     users = np.flatnonzero(np.diff(data.test.indptr) > 0)[: args.naive_users]
     w_n, c_n, _ = timed(lambda: naive_eval_per_user(model, data.train, data.test, users))
     k = n_test_users / len(users)
-    row(f"naive per-user evaluation ({len(users)} users, extrapolated)", w_n * k, c_n * k,
-        f"{w_n * k / w:.1f}× the batched evaluation")
+    row(
+        f"naive per-user evaluation ({len(users)} users, extrapolated)",
+        w_n * k,
+        c_n * k,
+        f"{w_n * k / w:.1f}× the batched evaluation",
+    )
 
-    print(f"\nNGCF on Gowalla — {describe()}, "
-          f"{'official variant' if args.official else 'eq. 7 (paper)'}, d = 64, layers 64-64-64, batch 1024")
+    print(
+        f"\nNGCF on Gowalla — {describe()}, "
+        f"{'official variant' if args.official else 'eq. 7 (paper)'}, d = 64, layers 64-64-64, batch 1024"
+    )
     wd = max(len(r[0]) for r in rows)
     print(f"{'what':<{wd}}  {'wall':>10}  {'CPU':>10}  notes")
     for what, wall, cpu, note in rows:
         print(f"{what:<{wd}}  {wall:>10}  {cpu:>10}  {note}")
-    print(f"\nwall = elapsed time (what a learner waits); CPU = this process's CPU time over the same span, "
-          f"{torch.get_num_threads()} torch thread(s). CPU well below wall means the process was waiting "
-          "for a core (a loaded machine).")
+    print(
+        f"\nwall = elapsed time (what a learner waits); CPU = this process's CPU time over the same span, "
+        f"{torch.get_num_threads()} torch thread(s). CPU well below wall means the process was waiting "
+        "for a core (a loaded machine)."
+    )
     return 0
 
 

@@ -49,7 +49,9 @@ def slowest_cell(nb) -> tuple[int, float] | None:
             continue
         n += 1
         timing = cell.metadata.get("execution", {})
-        start = _stamp(timing.get("iopub.execute_input") or timing.get("shell.execute_reply.started", ""))
+        start = _stamp(
+            timing.get("iopub.execute_input") or timing.get("shell.execute_reply.started", "")
+        )
         end = _stamp(timing.get("shell.execute_reply", ""))
         if start and end:
             seconds = (end - start).total_seconds()
@@ -58,15 +60,22 @@ def slowest_cell(nb) -> tuple[int, float] | None:
     return best
 
 
-def run_notebook(path: Path, workdir: Path, *, kernel: str, cell_timeout: int) -> tuple[float, object, str]:
+def run_notebook(
+    path: Path, workdir: Path, *, kernel: str, cell_timeout: int
+) -> tuple[float, object, str]:
     """(wall seconds, executed notebook, error) for one notebook run in ``workdir``."""
     import nbformat
     from nbclient import NotebookClient
     from nbclient.exceptions import CellExecutionError, CellTimeoutError
 
     nb = nbformat.read(path, as_version=4)
-    client = NotebookClient(nb, timeout=cell_timeout, kernel_name=kernel, record_timing=True,
-                            resources={"metadata": {"path": str(workdir)}})
+    client = NotebookClient(
+        nb,
+        timeout=cell_timeout,
+        kernel_name=kernel,
+        record_timing=True,
+        resources={"metadata": {"path": str(workdir)}},
+    )
     t0 = time.perf_counter()
     error = ""
     log_path = workdir / "kernel.log"  # the kernel's own stderr (startup warnings), not the table
@@ -85,12 +94,18 @@ def run_notebook(path: Path, workdir: Path, *, kernel: str, cell_timeout: int) -
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("notebooks", nargs="*", type=Path,
-                   help="solutions notebooks (default: solutions/*.ipynb)")
-    p.add_argument("--budget", type=float, default=NOTEBOOK_BUDGET_S,
-                   help="seconds per notebook (default 45)")
-    p.add_argument("--course-budget", type=float, default=COURSE_BUDGET_S,
-                   help="seconds for the whole course (default 240)")
+    p.add_argument(
+        "notebooks", nargs="*", type=Path, help="solutions notebooks (default: solutions/*.ipynb)"
+    )
+    p.add_argument(
+        "--budget", type=float, default=NOTEBOOK_BUDGET_S, help="seconds per notebook (default 45)"
+    )
+    p.add_argument(
+        "--course-budget",
+        type=float,
+        default=COURSE_BUDGET_S,
+        help="seconds for the whole course (default 240)",
+    )
     p.add_argument("--kernel", default="python3")
     p.add_argument("--cell-timeout", type=int, default=600, help="seconds per cell")
     args = p.parse_args(argv)
@@ -105,8 +120,10 @@ def main(argv: list[str] | None = None) -> int:
         return 2
 
     print(f"machine: {describe()}")
-    print(f"budgets: {args.budget:g} s per notebook, {args.course_budget:g} s for the whole course "
-          "(kernel start + all cells, nbclient)\n")
+    print(
+        f"budgets: {args.budget:g} s per notebook, {args.course_budget:g} s for the whole course "
+        "(kernel start + all cells, nbclient)\n"
+    )
     everything = not args.notebooks
     label = "whole course" if everything else f"total ({len(paths)} notebooks)"
     width = max([len(q.name) for q in paths] + [len(label)])
@@ -118,12 +135,14 @@ def main(argv: list[str] | None = None) -> int:
         for path in paths:
             # a fresh copy of the notebook's folder per run: files a notebook writes do not leak
             workdir = Path(tmp) / path.stem
-            shutil.copytree(path.parent, workdir,
-                            ignore=shutil.ignore_patterns(".ipynb_checkpoints", "*.ipynb"))
+            shutil.copytree(
+                path.parent, workdir, ignore=shutil.ignore_patterns(".ipynb_checkpoints", "*.ipynb")
+            )
             copy = workdir / path.name
             shutil.copy2(path, copy)
-            seconds, nb, error = run_notebook(copy, workdir, kernel=args.kernel,
-                                              cell_timeout=args.cell_timeout)
+            seconds, nb, error = run_notebook(
+                copy, workdir, kernel=args.kernel, cell_timeout=args.cell_timeout
+            )
             total += seconds
             slow = slowest_cell(nb)
             slow_text = f"code cell {slow[0]}: {slow[1]:.1f} s" if slow else ""
@@ -132,19 +151,26 @@ def main(argv: list[str] | None = None) -> int:
                 problems.append(f"ERROR: {path.name} failed to run: {error}")
             elif seconds > args.budget:
                 verdict = "OVER"
-                problems.append(f"OVER BUDGET: {path.name} took {seconds:.1f} s > {args.budget:g} s "
-                                f"(slowest {slow_text or 'cell unknown'}; make the heavy cells "
-                                "cheaper behind the parameter cell)")
+                problems.append(
+                    f"OVER BUDGET: {path.name} took {seconds:.1f} s > {args.budget:g} s "
+                    f"(slowest {slow_text or 'cell unknown'}; make the heavy cells "
+                    "cheaper behind the parameter cell)"
+                )
             else:
                 verdict = "OK"
-            print(f"{path.name:<{width}}  {seconds:7.1f}  {args.budget:5.0f}s  {verdict:<7}  {slow_text}",
-                  flush=True)
+            print(
+                f"{path.name:<{width}}  {seconds:7.1f}  {args.budget:5.0f}s  {verdict:<7}  {slow_text}",
+                flush=True,
+            )
     course_ok = total <= args.course_budget
-    print(f"{label:<{width}}  {total:7.1f}  {args.course_budget:5.0f}s  "
-          f"{'OK' if course_ok else 'OVER'}")
+    print(
+        f"{label:<{width}}  {total:7.1f}  {args.course_budget:5.0f}s  "
+        f"{'OK' if course_ok else 'OVER'}"
+    )
     if not course_ok:
-        problems.append(f"OVER BUDGET: the whole course took {total:.1f} s > "
-                        f"{args.course_budget:g} s")
+        problems.append(
+            f"OVER BUDGET: the whole course took {total:.1f} s > {args.course_budget:g} s"
+        )
     if problems:
         print()
         for line in problems:

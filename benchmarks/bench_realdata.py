@@ -69,8 +69,10 @@ from recsys_ref.ngcf import NGCF  # noqa: E402
 from recsys_ref.train_bpr import set_seed, train_bpr  # noqa: E402
 
 WHEEL_INTER = "recbole/dataset_example/ml-100k/ml-100k.inter"
-SCHEDULES = {"quick": dict(epochs=80, eval_every=5, patience=2),
-             "full": dict(epochs=300, eval_every=1, patience=10)}
+SCHEDULES = {
+    "quick": dict(epochs=80, eval_every=5, patience=2),
+    "full": dict(epochs=300, eval_every=1, patience=10),
+}
 
 
 def read_ml100k_any(path: Path) -> np.ndarray:
@@ -89,7 +91,9 @@ def read_ml100k_any(path: Path) -> np.ndarray:
 def implicit_from_ratings(ratings: np.ndarray, name: str, threshold: int = 4) -> ImplicitData:
     n_users, n_items = int(ratings[:, 0].max()) + 1, int(ratings[:, 1].max()) + 1
     liked = ratings[ratings[:, 2] >= threshold]
-    R = sp.csr_matrix((np.ones(len(liked), np.float32), (liked[:, 0], liked[:, 1])), shape=(n_users, n_items))
+    R = sp.csr_matrix(
+        (np.ones(len(liked), np.float32), (liked[:, 0], liked[:, 1])), shape=(n_users, n_items)
+    )
     R.sum_duplicates()
     R.data[:] = 1.0
     train_full, test = per_user_split(R, 0.2, seed=0)
@@ -116,12 +120,24 @@ def build(model: str, setting: str, data: ImplicitData):
         if setting == "course":
             m = NGCF(U, M, L, official=official)
         else:
-            m = NGCF(U, M, L, dim=64, layer_dims=(64, 64, 64), message_dropout=0.1, node_dropout=0.0,
-                     official=official)
+            m = NGCF(
+                U,
+                M,
+                L,
+                dim=64,
+                layer_dims=(64, 64, 64),
+                message_dropout=0.1,
+                node_dropout=0.0,
+                official=official,
+            )
         lib = dict(batch_size=2048, lr=1e-3, lam=1e-5, l2_on="batch")
     elif model == "LightGCN":
-        m = LightGCN(U, M, laplacian_from_interactions(data.train, "sym"),
-                     **({} if setting == "course" else dict(dim=64, n_layers=3)))
+        m = LightGCN(
+            U,
+            M,
+            laplacian_from_interactions(data.train, "sym"),
+            **({} if setting == "course" else dict(dim=64, n_layers=3)),
+        )
         lib = dict(batch_size=2048, lr=1e-3, lam=1e-5, l2_on="batch")
     else:
         raise ValueError(model)
@@ -132,20 +148,29 @@ def run_one(model_name: str, setting: str, data: ImplicitData, seed: int, schedu
     set_seed(seed)
     model, kw = build(model_name, setting, data)
     c0 = time.process_time()
-    h = train_bpr(model, data.train, data.val, seed=seed, progress=False, device="cpu", **schedule, **kw)
+    h = train_bpr(
+        model, data.train, data.val, seed=seed, progress=False, device="cpu", **schedule, **kw
+    )
     cpu = time.process_time() - c0
     test = evaluate_model(model, data.train + data.val, data.test, k=20)
     n_epochs = len(h["seconds"])
-    return {"recall": test["recall"], "ndcg": test["ndcg"], "best_epoch": h.best_epoch,
-            "epochs": n_epochs, "wall": statistics.median(h["seconds"]), "cpu": cpu / n_epochs}
+    return {
+        "recall": test["recall"],
+        "ndcg": test["ndcg"],
+        "best_epoch": h.best_epoch,
+        "epochs": n_epochs,
+        "wall": statistics.median(h["seconds"]),
+        "cpu": cpu / n_epochs,
+    }
 
 
 def mean_std(xs: list[float]) -> str:
     return f"{np.mean(xs):.4f} ± {np.std(xs):.4f}"
 
 
-def bench(data: ImplicitData, models: list[str], settings: list[str], seeds: list[int],
-          schedule: dict) -> list[dict]:
+def bench(
+    data: ImplicitData, models: list[str], settings: list[str], seeds: list[int], schedule: dict
+) -> list[dict]:
     print(data.summary(), flush=True)
     results = []
     for model_name in models:
@@ -154,31 +179,40 @@ def bench(data: ImplicitData, models: list[str], settings: list[str], seeds: lis
             for seed in seeds:  # one model and setting at a time: seeds back to back
                 r = run_one(model_name, setting, data, seed, schedule)
                 runs.append(r)
-                print(f"  {model_name:<14} {setting:<8} seed {seed}: recall@20 {r['recall']:.4f} "
-                      f"ndcg@20 {r['ndcg']:.4f} best epoch {r['best_epoch']} of {r['epochs']} "
-                      f"· {r['wall']:.3f} s/epoch wall, {r['cpu']:.3f} s CPU", flush=True)
+                print(
+                    f"  {model_name:<14} {setting:<8} seed {seed}: recall@20 {r['recall']:.4f} "
+                    f"ndcg@20 {r['ndcg']:.4f} best epoch {r['best_epoch']} of {r['epochs']} "
+                    f"· {r['wall']:.3f} s/epoch wall, {r['cpu']:.3f} s CPU",
+                    flush=True,
+                )
             results.append({"model": model_name, "setting": setting, "runs": runs})
     return results
 
 
 def table(data_name: str, results: list[dict], schedule_name: str, schedule: dict) -> str:
-    lines = [f"\n{data_name} — schedule '{schedule_name}' {schedule}; mean ± std over the runs (seeds); "
-             "best epoch, s/epoch: medians",
-             f"{'model':<15}{'setting':<9}{'recall@20':>18}{'ndcg@20':>18}{'best ep.':>10}"
-             f"{'s/epoch wall':>14}{'CPU s/ep.':>11}{'runs':>6}"]
+    lines = [
+        f"\n{data_name} — schedule '{schedule_name}' {schedule}; mean ± std over the runs (seeds); "
+        "best epoch, s/epoch: medians",
+        f"{'model':<15}{'setting':<9}{'recall@20':>18}{'ndcg@20':>18}{'best ep.':>10}"
+        f"{'s/epoch wall':>14}{'CPU s/ep.':>11}{'runs':>6}",
+    ]
     for r in results:
         runs = r["runs"]
-        lines.append(f"{r['model']:<15}{r['setting']:<9}{mean_std([x['recall'] for x in runs]):>18}"
-                     f"{mean_std([x['ndcg'] for x in runs]):>18}"
-                     f"{statistics.median([x['best_epoch'] or 0 for x in runs]):>10.0f}"
-                     f"{statistics.median([x['wall'] for x in runs]):>14.3f}"
-                     f"{statistics.median([x['cpu'] for x in runs]):>11.3f}{len(runs):>6}")
+        lines.append(
+            f"{r['model']:<15}{r['setting']:<9}{mean_std([x['recall'] for x in runs]):>18}"
+            f"{mean_std([x['ndcg'] for x in runs]):>18}"
+            f"{statistics.median([x['best_epoch'] or 0 for x in runs]):>10.0f}"
+            f"{statistics.median([x['wall'] for x in runs]):>14.3f}"
+            f"{statistics.median([x['cpu'] for x in runs]):>11.3f}{len(runs):>6}"
+        )
     return "\n".join(lines)
 
 
-RUN_LINE = re.compile(r"^\s+(?P<model>\S+)\s+(?P<setting>\S+)\s+seed (?P<seed>\d+): recall@20 (?P<recall>[\d.]+) "
-                      r"ndcg@20 (?P<ndcg>[\d.]+) best epoch (?P<best_epoch>\d+) of (?P<epochs>\d+) · "
-                      r"(?P<wall>[\d.]+) s/epoch wall, (?P<cpu>[\d.]+) s CPU")
+RUN_LINE = re.compile(
+    r"^\s+(?P<model>\S+)\s+(?P<setting>\S+)\s+seed (?P<seed>\d+): recall@20 (?P<recall>[\d.]+) "
+    r"ndcg@20 (?P<ndcg>[\d.]+) best epoch (?P<best_epoch>\d+) of (?P<epochs>\d+) · "
+    r"(?P<wall>[\d.]+) s/epoch wall, (?P<cpu>[\d.]+) s CPU"
+)
 
 
 def results_from_logs(paths: list[Path]) -> list[dict]:
@@ -188,7 +222,9 @@ def results_from_logs(paths: list[Path]) -> list[dict]:
     for path in paths:
         for line in path.read_text(encoding="utf-8").splitlines():
             m = RUN_LINE.match(line)
-            if m and (m["model"], m["setting"], m["seed"]) not in seen:  # a seed run twice counts once
+            if (
+                m and (m["model"], m["setting"], m["seed"]) not in seen
+            ):  # a seed run twice counts once
                 seen.add((m["model"], m["setting"], m["seed"]))
                 d = m.groupdict()
                 run = {k: float(d[k]) for k in ("recall", "ndcg", "wall", "cpu")}
@@ -199,22 +235,36 @@ def results_from_logs(paths: list[Path]) -> list[dict]:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--ml100k", type=Path, help="u.data (or its folder), ml-100k.inter, or the recbole wheel")
+    ap.add_argument(
+        "--ml100k", type=Path, help="u.data (or its folder), ml-100k.inter, or the recbole wheel"
+    )
     ap.add_argument("--ml1m", type=Path, help="folder with ratings.dat (MovieLens-1M)")
     ap.add_argument("--gowalla", type=Path, help="folder with the NGCF split train.txt/test.txt")
     group = ap.add_mutually_exclusive_group()
     group.add_argument("--quick", action="store_true", help="the short schedule (default)")
-    group.add_argument("--full", action="store_true", help="RecBole's schedule: 300 epochs, patience 10")
+    group.add_argument(
+        "--full", action="store_true", help="RecBole's schedule: 300 epochs, patience 10"
+    )
     ap.add_argument("--seeds", type=int, default=3)
-    ap.add_argument("--first-seed", type=int, default=0, help="seeds first-seed … first-seed + seeds − 1")
-    ap.add_argument("--patience", default=None,
-                    help="override the schedule's patience (an integer, or 'none': no early stopping; "
-                         "the best validation epoch is still restored)")
+    ap.add_argument(
+        "--first-seed", type=int, default=0, help="seeds first-seed … first-seed + seeds − 1"
+    )
+    ap.add_argument(
+        "--patience",
+        default=None,
+        help="override the schedule's patience (an integer, or 'none': no early stopping; "
+        "the best validation epoch is still restored)",
+    )
     ap.add_argument("--models", default="MF-BPR,NGCF,NGCF-official,LightGCN")
     ap.add_argument("--settings", default="course,library")
     ap.add_argument("--threads", type=int, default=1)
-    ap.add_argument("--from-logs", type=Path, nargs="+", metavar="LOG",
-                    help="print the table from the per-run lines of earlier runs' output (no training)")
+    ap.add_argument(
+        "--from-logs",
+        type=Path,
+        nargs="+",
+        metavar="LOG",
+        help="print the table from the per-run lines of earlier runs' output (no training)",
+    )
     args = ap.parse_args(argv)
     name = "full" if args.full else "quick"
     schedule = dict(SCHEDULES[name])
@@ -222,21 +272,38 @@ def main(argv: list[str] | None = None) -> int:
         schedule["patience"] = None if args.patience.lower() == "none" else int(args.patience)
         name += f", patience {args.patience}"
     if args.from_logs:  # the schedule flags given must be those the logged runs used
-        print(table("from " + ", ".join(p.name for p in args.from_logs), results_from_logs(args.from_logs),
-                    name, schedule))
+        print(
+            table(
+                "from " + ", ".join(p.name for p in args.from_logs),
+                results_from_logs(args.from_logs),
+                name,
+                schedule,
+            )
+        )
         return 0
 
     sets: list[tuple[str, object]] = []
     if args.ml100k:
-        sets.append(("MovieLens-100K", lambda: implicit_from_ratings(read_ml100k_any(args.ml100k), "ml-100k")))
+        sets.append(
+            (
+                "MovieLens-100K",
+                lambda: implicit_from_ratings(read_ml100k_any(args.ml100k), "ml-100k"),
+            )
+        )
     if args.ml1m:
-        sets.append(("MovieLens-1M", lambda: with_val(load_movielens_1m(args.ml1m, threshold=4, test_frac=0.2,
-                                                                         seed=0))))
+        sets.append(
+            (
+                "MovieLens-1M",
+                lambda: with_val(load_movielens_1m(args.ml1m, threshold=4, test_frac=0.2, seed=0)),
+            )
+        )
     if args.gowalla:
         sets.append(("Gowalla", lambda: with_val(load_ngcf_split(args.gowalla, name="gowalla"))))
     if not sets:
-        print("skipped: give --ml100k PATH (u.data, ml-100k.inter or the recbole wheel), --ml1m DIR or "
-              "--gowalla DIR; nothing is downloaded")
+        print(
+            "skipped: give --ml100k PATH (u.data, ml-100k.inter or the recbole wheel), --ml1m DIR or "
+            "--gowalla DIR; nothing is downloaded"
+        )
         return 0
     torch.set_num_threads(args.threads)
     print(describe())
@@ -245,7 +312,13 @@ def main(argv: list[str] | None = None) -> int:
     out = []
     for data_name, load in sets:
         data = load()
-        res = bench(data, args.models.split(","), args.settings.split(","), list(range(args.first_seed, args.first_seed + args.seeds)), schedule)
+        res = bench(
+            data,
+            args.models.split(","),
+            args.settings.split(","),
+            list(range(args.first_seed, args.first_seed + args.seeds)),
+            schedule,
+        )
         out.append(table(data_name, res, name, schedule))
         print(out[-1], flush=True)
     print(f"\ntotal {time.perf_counter() - t0:.0f} s wall; {describe()}")

@@ -22,7 +22,7 @@ def cpu_model() -> str:
 
 
 def describe() -> str:
-    """"2-core CPU (Intel Xeon …), Python 3.11.7, torch 2.13.0+cpu, 2 threads, load average …"."""
+    """ "2-core CPU (Intel Xeon …), Python 3.11.7, torch 2.13.0+cpu, 2 threads, load average …"."""
     cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
     try:
         import torch
@@ -35,4 +35,6 @@ def describe() -> str:
     load = ""
     if hasattr(os, "getloadavg"):
         load = ", load average {:.1f} {:.1f} {:.1f}".format(*os.getloadavg())
-    return f"{cores}-core CPU ({cpu_model()}), Python {platform.python_version()}, {torch_info}{load}"
+    return (
+        f"{cores}-core CPU ({cpu_model()}), Python {platform.python_version()}, {torch_info}{load}"
+    )

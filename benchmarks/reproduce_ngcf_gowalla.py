@@ -42,8 +42,14 @@ from recsys_ref.graph import laplacian_from_interactions  # noqa: E402
 from recsys_ref.ngcf import NGCF  # noqa: E402
 from recsys_ref.train_bpr import set_seed, train_bpr  # noqa: E402
 
-DEFAULT_DATA = next((p / "shared" / "data" / "gowalla" for p in ROOT.parents
-                     if (p / "shared" / "data" / "gowalla").is_dir()), ROOT / "data" / "gowalla")
+DEFAULT_DATA = next(
+    (
+        p / "shared" / "data" / "gowalla"
+        for p in ROOT.parents
+        if (p / "shared" / "data" / "gowalla").is_dir()
+    ),
+    ROOT / "data" / "gowalla",
+)
 PAPER = {"recall": 0.1569, "ndcg": 0.1327}
 PROTOCOL = dict(batch_size=1024, lr=1e-4, lam=1e-5, l2_on="batch", eval_every=10, patience=None)
 
@@ -51,30 +57,48 @@ PROTOCOL = dict(batch_size=1024, lr=1e-4, lam=1e-5, l2_on="batch", eval_every=10
 def build(variant: str, data) -> NGCF:
     official = variant == "official"
     L = laplacian_from_interactions(data.train, "row_self" if official else "sym")
-    return NGCF(data.n_users, data.n_items, L, dim=64, layer_dims=(64, 64, 64), message_dropout=0.1,
-                node_dropout=0.1, official=official)
+    return NGCF(
+        data.n_users,
+        data.n_items,
+        L,
+        dim=64,
+        layer_dims=(64, 64, 64),
+        message_dropout=0.1,
+        node_dropout=0.1,
+        official=official,
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--data", type=Path, default=DEFAULT_DATA, help="folder with train.txt and test.txt")
+    ap.add_argument(
+        "--data", type=Path, default=DEFAULT_DATA, help="folder with train.txt and test.txt"
+    )
     ap.add_argument("--variants", default="paper,official")
     ap.add_argument("--epochs", type=int, default=400)
     ap.add_argument("--out", type=Path, default=Path("ngcf_gowalla_out"))
-    ap.add_argument("--cpu-slice", type=int, default=20, help="batches timed on the CPU for the projection")
-    ap.add_argument("--cpu-full", action="store_true", help="train on the CPU anyway (--epochs of them)")
+    ap.add_argument(
+        "--cpu-slice", type=int, default=20, help="batches timed on the CPU for the projection"
+    )
+    ap.add_argument(
+        "--cpu-full", action="store_true", help="train on the CPU anyway (--epochs of them)"
+    )
     ap.add_argument("--threads", type=int, default=None)
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args(argv)
     if not (args.data / "train.txt").is_file():
-        print(f"skipped: no Gowalla split at {args.data}; pass --data DIR (or `recsys-course data fetch gowalla`)")
+        print(
+            f"skipped: no Gowalla split at {args.data}; pass --data DIR (or `recsys-course data fetch gowalla`)"
+        )
         return 0
     if args.threads:
         torch.set_num_threads(args.threads)
     cuda = torch.cuda.is_available()
     device = torch.device("cuda" if cuda else "cpu")
     print(describe())
-    print(f"protocol: {PROTOCOL}, {args.epochs} epochs, d = 64, layers 64-64-64, dropouts 0.1/0.1; device {device}")
+    print(
+        f"protocol: {PROTOCOL}, {args.epochs} epochs, d = 64, layers 64-64-64, dropouts 0.1/0.1; device {device}"
+    )
     data = load_ngcf_split(args.data, name="gowalla")
     print(data.summary(), flush=True)
     n_batches = BPRSampler(data.train, seed=0).n_batches(PROTOCOL["batch_size"])
@@ -85,30 +109,71 @@ def main(argv: list[str] | None = None) -> int:
         model = build(variant, data)
         if not cuda and not args.cpu_full:
             kw = {k: v for k, v in PROTOCOL.items() if k != "patience"}
-            train_bpr(model, data.train, None, epochs=1, max_batches=1, seed=args.seed, device=device,
-                      progress=False, **kw)  # warm-up: Lᵀ, the sampler's index, Adam's state
+            train_bpr(
+                model,
+                data.train,
+                None,
+                epochs=1,
+                max_batches=1,
+                seed=args.seed,
+                device=device,
+                progress=False,
+                **kw,
+            )  # warm-up: Lᵀ, the sampler's index, Adam's state
             c0 = time.process_time()
-            h = train_bpr(model, data.train, None, epochs=1, max_batches=args.cpu_slice, seed=args.seed,
-                          device=device, progress=False, **kw)
+            h = train_bpr(
+                model,
+                data.train,
+                None,
+                epochs=1,
+                max_batches=args.cpu_slice,
+                seed=args.seed,
+                device=device,
+                progress=False,
+                **kw,
+            )
             wall, cpu = h.rows[0]["seconds"], time.process_time() - c0
             per_epoch = wall / args.cpu_slice * n_batches
-            print(f"{variant}: {args.cpu_slice} of {n_batches} batches in {wall:.1f} s wall ({cpu:.1f} s CPU) "
-                  f"on the CPU → projected {per_epoch / 60:.1f} min per epoch, "
-                  f"{per_epoch * args.epochs / 3600:.1f} h for {args.epochs} epochs (evaluations not included; "
-                  f"from CPU time instead of wall, {cpu / args.cpu_slice * n_batches / 60:.1f} min per epoch); "
-                  "run on a GPU, or pass --cpu-full --epochs N for a shorter CPU schedule", flush=True)
+            print(
+                f"{variant}: {args.cpu_slice} of {n_batches} batches in {wall:.1f} s wall ({cpu:.1f} s CPU) "
+                f"on the CPU → projected {per_epoch / 60:.1f} min per epoch, "
+                f"{per_epoch * args.epochs / 3600:.1f} h for {args.epochs} epochs (evaluations not included; "
+                f"from CPU time instead of wall, {cpu / args.cpu_slice * n_batches / 60:.1f} min per epoch); "
+                "run on a GPU, or pass --cpu-full --epochs N for a shorter CPU schedule",
+                flush=True,
+            )
             continue
-        h = train_bpr(model, data.train, data.test, epochs=args.epochs, seed=args.seed, device=device,
-                      progress=True, **PROTOCOL)
+        h = train_bpr(
+            model,
+            data.train,
+            data.test,
+            epochs=args.epochs,
+            seed=args.seed,
+            device=device,
+            progress=True,
+            **PROTOCOL,
+        )
         for r in h.rows:
-            rows.append({"variant": variant, "epoch": int(r["epoch"]), "loss": r["loss"], "seconds": r["seconds"],
-                         "recall@20": r.get("val_recall@20", ""), "ndcg@20": r.get("val_ndcg@20", "")})
-        best = max((r for r in rows if r["variant"] == variant and r["recall@20"] != ""),
-                   key=lambda r: r["recall@20"])
+            rows.append(
+                {
+                    "variant": variant,
+                    "epoch": int(r["epoch"]),
+                    "loss": r["loss"],
+                    "seconds": r["seconds"],
+                    "recall@20": r.get("val_recall@20", ""),
+                    "ndcg@20": r.get("val_ndcg@20", ""),
+                }
+            )
+        best = max(
+            (r for r in rows if r["variant"] == variant and r["recall@20"] != ""),
+            key=lambda r: r["recall@20"],
+        )
         total = sum(r["seconds"] for r in rows if r["variant"] == variant)
-        print(f"{variant}: best recall@20 {best['recall@20']:.4f}, ndcg@20 {best['ndcg@20']:.4f} at epoch "
-              f"{best['epoch']} (paper: {PAPER['recall']}, {PAPER['ndcg']}); {total / 60:.1f} min of training",
-              flush=True)
+        print(
+            f"{variant}: best recall@20 {best['recall@20']:.4f}, ndcg@20 {best['ndcg@20']:.4f} at epoch "
+            f"{best['epoch']} (paper: {PAPER['recall']}, {PAPER['ndcg']}); {total / 60:.1f} min of training",
+            flush=True,
+        )
     if rows:
         path = args.out / "ngcf_gowalla.csv"
         with path.open("w", newline="") as f:
@@ -125,7 +190,11 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         fig, ax = plt.subplots(figsize=(6, 4))
         for variant in args.variants.split(","):
-            pts = [(r["epoch"], r["recall@20"]) for r in rows if r["variant"] == variant and r["recall@20"] != ""]
+            pts = [
+                (r["epoch"], r["recall@20"])
+                for r in rows
+                if r["variant"] == variant and r["recall@20"] != ""
+            ]
             if pts:
                 ax.plot(*zip(*pts), marker="o", label=f"NGCF ({variant})")
         ax.axhline(PAPER["recall"], color="gray", ls="--", label="paper, NGCF-3")

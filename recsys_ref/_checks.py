@@ -26,7 +26,9 @@ def expect_tensor(
     if not isinstance(x, Tensor):
         raise TypeError(f"{name} must be a torch.Tensor, got {type(x).__name__}")
     if x.layout != torch.strided and not allow_sparse:
-        raise TypeError(f"{name} must be a dense tensor, got layout {x.layout}; call .to_dense() first")
+        raise TypeError(
+            f"{name} must be a dense tensor, got layout {x.layout}; call .to_dense() first"
+        )
     if ndim is not None:
         allowed = (ndim,) if isinstance(ndim, int) else tuple(ndim)
         if x.dim() not in allowed:

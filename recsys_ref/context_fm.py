@@ -43,7 +43,16 @@ from .data.encoding import field_offsets
 from .data.outfits import OutfitData, Outfits, Users
 from .fm import FM, pairwise_from_embeddings
 
-FEELS_EDGES = [-5.0, 0.0, 5.0, 10.0, 15.0, 20.0, 25.0, 30.0]  # °C, bucket b holds edges[b-1] ≤ t < edges[b]
+FEELS_EDGES = [
+    -5.0,
+    0.0,
+    5.0,
+    10.0,
+    15.0,
+    20.0,
+    25.0,
+    30.0,
+]  # °C, bucket b holds edges[b-1] ≤ t < edges[b]
 HOUR_EDGES = [9, 12, 15, 18, 21]  # 6–8 commute, 9–11, 12–14, 15–17, 18–20, 21–23
 USER_FIELDS = ["user", "gender", "age_band", "cold", "user_style"]
 ITEM_FIELDS = ["item", "warmth_level", "item_style", "category", "rain_ok", "bottom"]
@@ -99,24 +108,54 @@ class FieldLayout:
 
 
 def _dims(users: Users, outfits: Outfits, n_regions: int) -> dict[str, int]:
-    return {"user": len(users), "gender": 2, "age_band": 4, "cold": 3, "user_style": 3,
-            "item": len(outfits), "warmth_level": 8, "item_style": 3, "category": 3, "rain_ok": 2,
-            "bottom": 5, "region": n_regions, "month": 12, "hour": len(HOUR_EDGES) + 1,
-            "feels_bucket": len(FEELS_EDGES) + 1, "rain": 2, "feels": NUMERIC_CODES}
+    return {
+        "user": len(users),
+        "gender": 2,
+        "age_band": 4,
+        "cold": 3,
+        "user_style": 3,
+        "item": len(outfits),
+        "warmth_level": 8,
+        "item_style": 3,
+        "category": 3,
+        "rain_ok": 2,
+        "bottom": 5,
+        "region": n_regions,
+        "month": 12,
+        "hour": len(HOUR_EDGES) + 1,
+        "feels_bucket": len(FEELS_EDGES) + 1,
+        "rain": 2,
+        "feels": NUMERIC_CODES,
+    }
 
 
 def feels_codes(feels: np.ndarray) -> np.ndarray:
     """The numeric field's codes: temperature rounded to 0.5 °C, clipped to −30 … 45 °C."""
-    return np.clip(np.round((feels - NUMERIC_T0) / NUMERIC_STEP), 0, NUMERIC_CODES - 1).astype(np.int64)
+    return np.clip(np.round((feels - NUMERIC_T0) / NUMERIC_STEP), 0, NUMERIC_CODES - 1).astype(
+        np.int64
+    )
 
 
 def numeric_values() -> Tensor:
     """(codes,) x = t / 10 of every code of the numeric feels-like field."""
-    return (NUMERIC_T0 + NUMERIC_STEP * torch.arange(NUMERIC_CODES, dtype=torch.float32)) / NUMERIC_SCALE
+    return (
+        NUMERIC_T0 + NUMERIC_STEP * torch.arange(NUMERIC_CODES, dtype=torch.float32)
+    ) / NUMERIC_SCALE
 
 
-def encode_rows(fields: list[str], users: Users, outfits: Outfits, n_regions: int, *, user, item,
-                month, hour, feels, rain) -> tuple[Tensor, FieldLayout]:
+def encode_rows(
+    fields: list[str],
+    users: Users,
+    outfits: Outfits,
+    n_regions: int,
+    *,
+    user,
+    item,
+    month,
+    hour,
+    feels,
+    rain,
+) -> tuple[Tensor, FieldLayout]:
     """Label codes (N, F) with offsets for arrays of users, items and context (month 1..12, hour 0..23)."""
     user, item = np.asarray(user), np.asarray(item)
     n = max(len(np.atleast_1d(user)), len(np.atleast_1d(item)))
@@ -127,32 +166,61 @@ def encode_rows(fields: list[str], users: Users, outfits: Outfits, n_regions: in
     user, item = full(user), full(item)
     feels = full(np.asarray(feels, dtype=np.float64))
     columns = {
-        "user": user, "gender": users.gender[user], "age_band": users.age_band[user],
-        "cold": users.cold[user] + 1, "user_style": users.style[user],
-        "item": item, "warmth_level": outfits.warmth_level[item], "item_style": outfits.style[item],
-        "category": outfits.category[item], "rain_ok": outfits.rain_ok[item], "bottom": outfits.bottom[item],
-        "region": users.region[user], "month": full(month) - 1,
+        "user": user,
+        "gender": users.gender[user],
+        "age_band": users.age_band[user],
+        "cold": users.cold[user] + 1,
+        "user_style": users.style[user],
+        "item": item,
+        "warmth_level": outfits.warmth_level[item],
+        "item_style": outfits.style[item],
+        "category": outfits.category[item],
+        "rain_ok": outfits.rain_ok[item],
+        "bottom": outfits.bottom[item],
+        "region": users.region[user],
+        "month": full(month) - 1,
         "hour": np.digitize(full(hour), HOUR_EDGES),
-        "feels_bucket": bucketize(torch.from_numpy(feels), torch.tensor(FEELS_EDGES, dtype=torch.float64)).numpy(),
-        "rain": full(rain), "feels": feels_codes(feels),
+        "feels_bucket": bucketize(
+            torch.from_numpy(feels), torch.tensor(FEELS_EDGES, dtype=torch.float64)
+        ).numpy(),
+        "rain": full(rain),
+        "feels": feels_codes(feels),
     }
     unknown = [f for f in fields if f not in columns]
     if unknown:
         raise KeyError(f"unknown fields {unknown}; choose from {', '.join(columns)}")
     all_dims = _dims(users, outfits, n_regions)
     dims = [all_dims[f] for f in fields]
-    codes = torch.from_numpy(np.stack([np.asarray(columns[f], dtype=np.int64) for f in fields], axis=1))  # (N, F)
-    layout = FieldLayout(list(fields), dims, {"feels": numeric_values()} if "feels" in fields else {})
+    codes = torch.from_numpy(
+        np.stack([np.asarray(columns[f], dtype=np.int64) for f in fields], axis=1)
+    )  # (N, F)
+    layout = FieldLayout(
+        list(fields), dims, {"feels": numeric_values()} if "feels" in fields else {}
+    )
     return codes + field_offsets(dims), layout
 
 
 def encode(data: OutfitData, fields: list[str]) -> tuple[CTRData, FieldLayout]:
     """Events → ``CTRData`` (idx (N, F), y, p_true) for ``train_ctr``, and the layout."""
-    idx, layout = encode_rows(fields, data.users, data.outfits, len(data.weather.regions),
-                              user=data.user, item=data.item, month=data.month, hour=data.hour,
-                              feels=data.feels, rain=data.rain)
-    return CTRData(idx, torch.from_numpy(data.y.astype(np.float32)), torch.from_numpy(data.p_true),
-                   layout.names, layout.dims), layout
+    idx, layout = encode_rows(
+        fields,
+        data.users,
+        data.outfits,
+        len(data.weather.regions),
+        user=data.user,
+        item=data.item,
+        month=data.month,
+        hour=data.hour,
+        feels=data.feels,
+        rain=data.rain,
+    )
+    return CTRData(
+        idx,
+        torch.from_numpy(data.y.astype(np.float32)),
+        torch.from_numpy(data.p_true),
+        layout.names,
+        layout.dims,
+    ), layout
 
 
 class ContextFM(nn.Module):
@@ -162,13 +230,17 @@ class ContextFM(nn.Module):
     first row of its block for every code, scaled by the code's value x.
     """
 
-    def __init__(self, layout: FieldLayout, k: int = 8, *, seed: int | None = 0, init_std: float = 0.01):
+    def __init__(
+        self, layout: FieldLayout, k: int = 8, *, seed: int | None = 0, init_std: float = 0.01
+    ):
         super().__init__()
         self.layout = layout
         self.fm = FM(layout.n_features, k, init_std=init_std, seed=seed)
         cols = [layout.col(name) for name in layout.numeric]
         self.numeric_cols = cols
-        self.register_buffer("numeric_offset", torch.tensor([layout.offsets[c] for c in cols], dtype=torch.long))
+        self.register_buffer(
+            "numeric_offset", torch.tensor([layout.offsets[c] for c in cols], dtype=torch.long)
+        )
         for j, name in enumerate(layout.numeric):
             self.register_buffer(f"numeric_values_{j}", layout.numeric[name].float())
 
@@ -212,17 +284,24 @@ def pair_contributions(model: nn.Module, idx: Tensor) -> tuple[Tensor, Tensor, T
             E = model.weight_table[idx]  # (B, F, F, k)  E[b, a, c] = w_{j_a, c}
             P = (E * E.transpose(1, 2)).sum(dim=3)  # (B, F, F)
             return model.w0.detach(), model.w(idx).squeeze(2), torch.triu(P, diagonal=1)
-    raise TypeError(f"pair_contributions explains ContextFM or FFM models, got {type(model).__name__}")
+    raise TypeError(
+        f"pair_contributions explains ContextFM or FFM models, got {type(model).__name__}"
+    )
 
 
-def top_pairs(model: nn.Module, idx: Tensor, names: list[str], n: int = 3) -> list[list[tuple[str, float]]]:
+def top_pairs(
+    model: nn.Module, idx: Tensor, names: list[str], n: int = 3
+) -> list[list[tuple[str, float]]]:
     """For each row of idx (B, F): the ``n`` field pairs with the largest |contribution|, as ("a × b", value)."""
     _, _, P = pair_contributions(model, idx)
     F_ = P.shape[1]
     a, b = torch.triu_indices(F_, F_, offset=1)
     flat = P[:, a, b]  # (B, F(F-1)/2)
     order = flat.abs().argsort(dim=1, descending=True)[:, :n]
-    return [[(f"{names[a[j]]} × {names[b[j]]}", float(flat[r, j])) for j in order[r]] for r in range(idx.shape[0])]
+    return [
+        [(f"{names[a[j]]} × {names[b[j]]}", float(flat[r, j])) for j in order[r]]
+        for r in range(idx.shape[0])
+    ]
 
 
 def top_k_outfits(scores: Tensor, worn: Tensor, k: int) -> Tensor:
@@ -297,15 +376,25 @@ class GatedFM(nn.Module):
     ``basis`` plugs in another hat_basis (a learner's).
     """
 
-    def __init__(self, layout: FieldLayout, k: int = 8, *, knots: list[float] | None = None,
-                 group_field: str = "warmth_level", seed: int | None = 0, basis=hat_basis):
+    def __init__(
+        self,
+        layout: FieldLayout,
+        k: int = 8,
+        *,
+        knots: list[float] | None = None,
+        group_field: str = "warmth_level",
+        seed: int | None = 0,
+        basis=hat_basis,
+    ):
         super().__init__()
         if "feels" not in layout.numeric:
             raise ValueError("GatedFM needs the numeric 'feels' field in the encoding")
         self.base = ContextFM(layout, k, seed=seed)
         self.t_col, self.g_col = layout.col("feels"), layout.col(group_field)
         self.g_offset = layout.offsets[self.g_col]
-        self.register_buffer("knots", torch.tensor(knots or [-10.0, 0.0, 5.0, 10.0, 15.0, 20.0, 25.0, 32.0]))
+        self.register_buffer(
+            "knots", torch.tensor(knots or [-10.0, 0.0, 5.0, 10.0, 15.0, 20.0, 25.0, 32.0])
+        )
         self.A = nn.Embedding(layout.dims[self.g_col], len(self.knots))  # (L, M)
         nn.init.zeros_(self.A.weight)
         self.basis = basis
@@ -326,9 +415,20 @@ class GatedFM(nn.Module):
         return self.base.penalty(idx)
 
 
-def rank_for_context(model: nn.Module, data: OutfitData, fields: list[str], *, user: int, month: int,
-                     hour: int, feels: float, rain: int = 0, worn: Tensor | None = None, k: int = 3,
-                     region: int | None = None) -> tuple[Tensor, Tensor, Tensor]:
+def rank_for_context(
+    model: nn.Module,
+    data: OutfitData,
+    fields: list[str],
+    *,
+    user: int,
+    month: int,
+    hour: int,
+    feels: float,
+    rain: int = 0,
+    worn: Tensor | None = None,
+    k: int = 3,
+    region: int | None = None,
+) -> tuple[Tensor, Tensor, Tensor]:
     """Score every outfit for one (user, month, hour, feels-like, rain): (top-k items, their scores, idx rows).
 
     ``region`` overrides the user's region (the "same person in Busan" question); ``worn``
@@ -337,11 +437,26 @@ def rank_for_context(model: nn.Module, data: OutfitData, fields: list[str], *, u
     M = len(data.outfits)
     users = data.users
     if region is not None:
-        users = Users(users.gender.copy(), users.age_band.copy(), users.region.copy(), users.cold.copy(),
-                      users.style.copy())
+        users = Users(
+            users.gender.copy(),
+            users.age_band.copy(),
+            users.region.copy(),
+            users.cold.copy(),
+            users.style.copy(),
+        )
         users.region[user] = region
-    idx, _ = encode_rows(fields, users, data.outfits, len(data.weather.regions), user=np.full(M, user),
-                         item=np.arange(M), month=month, hour=hour, feels=feels, rain=rain)
+    idx, _ = encode_rows(
+        fields,
+        users,
+        data.outfits,
+        len(data.weather.regions),
+        user=np.full(M, user),
+        item=np.arange(M),
+        month=month,
+        hour=hour,
+        feels=feels,
+        rain=rain,
+    )
     was = model.training
     model.eval()
     with torch.no_grad():
@@ -368,7 +483,11 @@ def draw_outfit(ax, outfit_layers: dict[str, str], title: str = "") -> None:
     ax.add_patch(Circle((5, 12.3), 1.0, fc="#f1d3b3", ec="#555"))  # head
     bottom = outfit_layers["bottom"]
     if bottom == "skirt":
-        ax.add_patch(Polygon([(3.6, 6.5), (6.4, 6.5), (7.2, 3.5), (2.8, 3.5)], fc=colour("bottom"), ec="#333"))
+        ax.add_patch(
+            Polygon(
+                [(3.6, 6.5), (6.4, 6.5), (7.2, 3.5), (2.8, 3.5)], fc=colour("bottom"), ec="#333"
+            )
+        )
     else:
         length = 2.2 if bottom == "shorts" else 5.0
         for x0 in (3.6, 5.1):
@@ -377,7 +496,11 @@ def draw_outfit(ax, outfit_layers: dict[str, str], title: str = "") -> None:
     long_outer = outer and outfit_layers["outer"] in ("trench coat", "wool coat", "padded coat")
     if outer:
         y0 = 4.2 if long_outer else 6.2
-        ax.add_patch(FancyBboxPatch((2.6, y0), 4.8, 11.0 - y0, boxstyle="round,pad=0.1", fc=colour("outer"), ec="#222"))
+        ax.add_patch(
+            FancyBboxPatch(
+                (2.6, y0), 4.8, 11.0 - y0, boxstyle="round,pad=0.1", fc=colour("outer"), ec="#222"
+            )
+        )
     if "mid" in outfit_layers:
         ax.add_patch(Rectangle((3.3, 6.5), 3.4, 4.4, fc=colour("mid"), ec="#333"))
     top_w = 2.0 if ("mid" in outfit_layers) else 3.2
@@ -386,14 +509,30 @@ def draw_outfit(ax, outfit_layers: dict[str, str], title: str = "") -> None:
         if outfit_layers["accessory"] == "scarf":
             ax.add_patch(Rectangle((3.8, 10.6), 2.4, 0.7, fc=colour("accessory"), ec="#333"))
         else:
-            ax.add_patch(FancyBboxPatch((4.0, 12.9), 2.0, 0.6, boxstyle="round,pad=0.1", fc=colour("accessory"), ec="#333"))
+            ax.add_patch(
+                FancyBboxPatch(
+                    (4.0, 12.9),
+                    2.0,
+                    0.6,
+                    boxstyle="round,pad=0.1",
+                    fc=colour("accessory"),
+                    ec="#333",
+                )
+            )
     if title:  # long garment lists wrap, so neighbouring titles do not overlap
         lines = [w for line in title.split("\n") for w in textwrap.wrap(line, 26)]
         ax.set_title("\n".join(lines), fontsize=7)
 
 
-def try_idea(model: nn.Module, train: CTRData, val: CTRData, *, epochs: int = 4, lr: float = 0.05,
-             seed: int = 0) -> dict[str, float | bool | str]:
+def try_idea(
+    model: nn.Module,
+    train: CTRData,
+    val: CTRData,
+    *,
+    epochs: int = 4,
+    lr: float = 0.05,
+    seed: int = 0,
+) -> dict[str, float | bool | str]:
     """The ungraded challenge's check: does ``model`` train, and what is its validation logloss?
 
     Returns {"trains": bool, "val_logloss": float, "message": str}; never raises for a
@@ -405,24 +544,45 @@ def try_idea(model: nn.Module, train: CTRData, val: CTRData, *, epochs: int = 4,
         out = model(train.idx[:4])
         if not isinstance(out, Tensor) or out.shape != (4,):
             shape = tuple(out.shape) if isinstance(out, Tensor) else type(out).__name__
-            return {"trains": False, "val_logloss": float("nan"),
-                    "message": f"forward must return logits (B,) for idx (B, F); got {shape} for B = 4"}
+            return {
+                "trains": False,
+                "val_logloss": float("nan"),
+                "message": f"forward must return logits (B,) for idx (B, F); got {shape} for B = 4",
+            }
         if not any(p.requires_grad for p in model.parameters()):
-            return {"trains": False, "val_logloss": float("nan"), "message": "the model has no trainable parameters"}
+            return {
+                "trains": False,
+                "val_logloss": float("nan"),
+                "message": "the model has no trainable parameters",
+            }
         h = train_ctr(model, train, val, epochs=epochs, lr=lr, seed=seed, progress=False)
     except Exception as err:  # the learner's model: report, do not crash the notebook
-        return {"trains": False, "val_logloss": float("nan"),
-                "message": f"training failed: {type(err).__name__}: {err}"}
+        return {
+            "trains": False,
+            "val_logloss": float("nan"),
+            "message": f"training failed: {type(err).__name__}: {err}",
+        }
     losses = h["loss"]
     ok = all(np.isfinite(losses)) and losses[-1] < losses[0]
     best = min(h["val_logloss"])
-    msg = (f"trains: {'yes' if ok else 'no'} (training loss {losses[0]:.4f} → {losses[-1]:.4f}); "
-           f"best validation logloss {best:.4f} (epoch {h.best_epoch})")
+    msg = (
+        f"trains: {'yes' if ok else 'no'} (training loss {losses[0]:.4f} → {losses[-1]:.4f}); "
+        f"best validation logloss {best:.4f} (epoch {h.best_epoch})"
+    )
     return {"trains": bool(ok), "val_logloss": float(best), "message": msg}
 
 
-def rank_for_day(model: nn.Module, data: OutfitData, fields: list[str], *, user: int, day: int, hour: int,
-                 worn: Tensor | None = None, k: int = 3) -> tuple[Tensor, Tensor, Tensor]:
+def rank_for_day(
+    model: nn.Module,
+    data: OutfitData,
+    fields: list[str],
+    *,
+    user: int,
+    day: int,
+    hour: int,
+    worn: Tensor | None = None,
+    k: int = 3,
+) -> tuple[Tensor, Tensor, Tensor]:
     """``rank_for_context`` for a (user, day, hour) of the data's weather: the context is looked up.
 
     day indexes ``data.weather.days``; the feels-like temperature is that hour's (the diurnal
@@ -433,7 +593,21 @@ def rank_for_day(model: nn.Module, data: OutfitData, fields: list[str], *, user:
 
     w, r = data.weather, int(data.users.region[user])
     t_air = hour_temperature(w.t_mean[r, day], w.t_range[r, day], hour)
-    feels = float(feels_like(torch.tensor([t_air], dtype=torch.float64),
-                             torch.tensor([w.wind_ms[r, day]], dtype=torch.float64))[0])
-    return rank_for_context(model, data, fields, user=user, month=int(w.month[day]), hour=hour, feels=feels,
-                            rain=int(w.rain[r, day]), worn=worn, k=k)
+    feels = float(
+        feels_like(
+            torch.tensor([t_air], dtype=torch.float64),
+            torch.tensor([w.wind_ms[r, day]], dtype=torch.float64),
+        )[0]
+    )
+    return rank_for_context(
+        model,
+        data,
+        fields,
+        user=user,
+        month=int(w.month[day]),
+        hour=hour,
+        feels=feels,
+        rain=int(w.rain[r, day]),
+        worn=worn,
+        k=k,
+    )

@@ -66,7 +66,9 @@ def auc(y: object, score: object, *, one_class: str = "raise") -> float:
         what = f"{y_arr.size} labels, all {'clicks' if n_neg == 0 else 'non-clicks'}"
         if one_class == "raise":
             raise ValueError(f"AUC needs at least one click and one non-click, got {what}")
-        warnings.warn(f"AUC is undefined on {what}: reported as NaN", UndefinedAUCWarning, stacklevel=2)
+        warnings.warn(
+            f"AUC is undefined on {what}: reported as NaN", UndefinedAUCWarning, stacklevel=2
+        )
         return float("nan")
     uniq, inverse, counts = np.unique(s, return_inverse=True, return_counts=True)
     last = np.cumsum(counts)  # 1-based rank of the last copy of each distinct score

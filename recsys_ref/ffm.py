@@ -29,11 +29,17 @@ from ._checks import expect_same_size, expect_tensor
 def _check(idx: Tensor, W: Tensor) -> None:
     expect_tensor("W", W, ndim=3, floating=True)
     expect_tensor("idx", idx, ndim=2, integer=True)
-    expect_same_size("idx's number of fields (idx.shape[1])", idx.shape[1],
-                     "W's field axis (W.shape[1])", W.shape[1])
+    expect_same_size(
+        "idx's number of fields (idx.shape[1])",
+        idx.shape[1],
+        "W's field axis (W.shape[1])",
+        W.shape[1],
+    )
     if idx.numel() and (int(idx.min()) < 0 or int(idx.max()) >= W.shape[0]):
-        raise ValueError(f"idx must hold global feature indices in [0, {W.shape[0]}), got values in "
-                         f"[{int(idx.min())}, {int(idx.max())}]; did you add the field offsets?")
+        raise ValueError(
+            f"idx must hold global feature indices in [0, {W.shape[0]}), got values in "
+            f"[{int(idx.min())}, {int(idx.max())}]; did you add the field offsets?"
+        )
 
 
 class _FieldPairs(torch.autograd.Function):
@@ -54,15 +60,21 @@ class _FieldPairs(torch.autograd.Function):
             Et = Et.clone()  # (its buffer is overwritten in backward; E must stay intact)
         ctx.save_for_backward(E)
         ctx.Et = Et  # kept off the saved-tensor list: its buffer becomes the gradient (once)
-        total = torch.bmm(E.reshape(B, 1, -1), Et.view(B, -1, 1)).view(B)  # (B,)  all (a, c), a = c too
-        d = torch.diagonal(E, dim1=1, dim2=2)  # (B, k, F)  E[b, a, a]: a field with itself, not a pair
+        total = torch.bmm(E.reshape(B, 1, -1), Et.view(B, -1, 1)).view(
+            B
+        )  # (B,)  all (a, c), a = c too
+        d = torch.diagonal(
+            E, dim1=1, dim2=2
+        )  # (B, k, F)  E[b, a, a]: a field with itself, not a pair
         return 0.5 * (total - (d * d).sum(dim=(1, 2)))  # (B,)  each unordered pair once
 
     @staticmethod
     def backward(ctx, grad_out: Tensor) -> Tensor:
         (E,) = ctx.saved_tensors
         scale = grad_out.view(-1, 1, 1, 1)
-        if ctx.Et is not None:  # the first backward writes into Et's buffer: no new (B, F, F, k) tensor
+        if (
+            ctx.Et is not None
+        ):  # the first backward writes into Et's buffer: no new (B, F, F, k) tensor
             grad, ctx.Et = ctx.Et.mul_(scale), None  # (B, F, F, k)
         else:  # a second backward (retain_graph=True): Et was used up, rebuild it from E
             grad = E.transpose(1, 2) * scale
@@ -81,7 +93,9 @@ def pairwise_from_field_embeddings(E: Tensor) -> Tensor:
 
 def pairwise_from_field_embeddings_autograd(E: Tensor) -> Tensor:
     """The same as ``pairwise_from_field_embeddings`` with autograd's own backward (test oracle)."""
-    P = (E * E.transpose(1, 2)).sum(dim=3)  # (B, F, F)  P[b, a, c] = ⟨w_{j_a, c}, w_{j_c, a}⟩, symmetric
+    P = (E * E.transpose(1, 2)).sum(
+        dim=3
+    )  # (B, F, F)  P[b, a, c] = ⟨w_{j_a, c}, w_{j_c, a}⟩, symmetric
     diag = torch.diagonal(P, dim1=1, dim2=2).sum(dim=1)  # (B,)
     return 0.5 * (P.sum(dim=(1, 2)) - diag)  # (B,)
 
@@ -116,12 +130,24 @@ class FFM(nn.Module):
     plugs in another φ_FFM (e.g. a learner's ``ffm_pairwise``), fed W as (n, F, k).
     """
 
-    def __init__(self, n_features: int, n_fields: int, k: int = 4, *, sparse: bool = True,
-                 dropout: float = 0.0, normalize: bool = False, init_std: float = 0.01,
-                 seed: int | None = None, interaction: Callable[[Tensor, Tensor], Tensor] | None = None):
+    def __init__(
+        self,
+        n_features: int,
+        n_fields: int,
+        k: int = 4,
+        *,
+        sparse: bool = True,
+        dropout: float = 0.0,
+        normalize: bool = False,
+        init_std: float = 0.01,
+        seed: int | None = None,
+        interaction: Callable[[Tensor, Tensor], Tensor] | None = None,
+    ):
         super().__init__()
         if interaction is not None and (dropout or normalize):
-            raise ValueError("a plugged-in interaction gets the raw W: use it without dropout/normalize")
+            raise ValueError(
+                "a plugged-in interaction gets the raw W: use it without dropout/normalize"
+            )
         self.interaction = interaction
         g = torch.Generator().manual_seed(seed) if seed is not None else None
         self.n_fields, self.k = n_fields, k
@@ -139,7 +165,11 @@ class FFM(nn.Module):
         if n_fields != self.n_fields:
             raise ValueError(f"idx has {n_fields} fields, the model was built for {self.n_fields}")
         if self.interaction is not None:  # dependency injection: φ_FFM written by someone else
-            return self.w0 + self.w(idx).squeeze(2).sum(dim=1) + self.interaction(idx, self.weight_table)
+            return (
+                self.w0
+                + self.w(idx).squeeze(2).sum(dim=1)
+                + self.interaction(idx, self.weight_table)
+            )
         E = self.W(idx).view(B, n_fields, n_fields, self.k)  # (B, F, F, k)
         lin = self.w(idx).squeeze(2)  # (B, F)
         if self.normalize:

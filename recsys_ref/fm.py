@@ -32,14 +32,18 @@ from ._checks import expect_same_size, expect_tensor
 def _check_x_V(x: Tensor, V: Tensor, *, allow_sparse: bool = False) -> None:
     expect_tensor("x", x, ndim=2, floating=True, allow_sparse=allow_sparse)
     expect_tensor("V", V, ndim=2, floating=True)
-    expect_same_size("x's number of features (x.shape[1])", x.shape[1], "V's rows (V.shape[0])", V.shape[0])
+    expect_same_size(
+        "x's number of features (x.shape[1])", x.shape[1], "V's rows (V.shape[0])", V.shape[0]
+    )
 
 
 def _check_idx(idx: Tensor, n_rows: int, name: str = "the table") -> None:
     expect_tensor("idx", idx, ndim=2, integer=True)
     if idx.numel() and (int(idx.min()) < 0 or int(idx.max()) >= n_rows):
-        raise ValueError(f"idx must hold global feature indices in [0, {n_rows}) (the rows of {name}), "
-                         f"got values in [{int(idx.min())}, {int(idx.max())}]; did you add the field offsets?")
+        raise ValueError(
+            f"idx must hold global feature indices in [0, {n_rows}) (the rows of {name}), "
+            f"got values in [{int(idx.min())}, {int(idx.max())}]; did you add the field offsets?"
+        )
 
 
 def fm_pairwise_naive(x: Tensor, V: Tensor) -> Tensor:
@@ -136,7 +140,9 @@ class FMOneHot(nn.Module):
     (see ``FM.from_one_hot``), which skips building x.
     """
 
-    def __init__(self, n_features: int, k: int = 8, *, init_std: float = 0.01, seed: int | None = None):
+    def __init__(
+        self, n_features: int, k: int = 8, *, init_std: float = 0.01, seed: int | None = None
+    ):
         super().__init__()
         g = torch.Generator().manual_seed(seed) if seed is not None else None
         self.w0 = nn.Parameter(torch.zeros(()))  # ()
@@ -163,12 +169,23 @@ class FM(nn.Module):
     ‖x‖ = 1 and the pairwise term is divided by F.
     """
 
-    def __init__(self, n_features: int, k: int = 8, *, sparse: bool = True, dropout: float = 0.0,
-                 normalize: bool = False, init_std: float = 0.01, seed: int | None = None,
-                 score: Callable[[Tensor, Tensor, Tensor, Tensor], Tensor] | None = None):
+    def __init__(
+        self,
+        n_features: int,
+        k: int = 8,
+        *,
+        sparse: bool = True,
+        dropout: float = 0.0,
+        normalize: bool = False,
+        init_std: float = 0.01,
+        seed: int | None = None,
+        score: Callable[[Tensor, Tensor, Tensor, Tensor], Tensor] | None = None,
+    ):
         super().__init__()
         if score is not None and (dropout or normalize):
-            raise ValueError("a plugged-in score function gets the raw weights: use it without dropout/normalize")
+            raise ValueError(
+                "a plugged-in score function gets the raw weights: use it without dropout/normalize"
+            )
         self.score = score
         g = torch.Generator().manual_seed(seed) if seed is not None else None
         self.w0 = nn.Parameter(torch.zeros(()))  # ()
@@ -210,8 +227,15 @@ class FM(nn.Module):
 # ---------------------------------------------------------------- FM contains (biased) MF
 
 
-def biased_mf_score(users: Tensor, items: Tensor, mu: Tensor | float, b_user: Tensor, b_item: Tensor,
-                    P: Tensor, Q: Tensor) -> Tensor:
+def biased_mf_score(
+    users: Tensor,
+    items: Tensor,
+    mu: Tensor | float,
+    b_user: Tensor,
+    b_item: Tensor,
+    P: Tensor,
+    Q: Tensor,
+) -> Tensor:
     """Biased matrix factorisation: ŷ_ui = μ + b_u + b_i + ⟨p_u, q_i⟩.
 
     users, items (B,) long; b_user (U,), b_item (I,), P (U, k), Q (I, k) → (B,).
@@ -219,8 +243,9 @@ def biased_mf_score(users: Tensor, items: Tensor, mu: Tensor | float, b_user: Te
     return mu + b_user[users] + b_item[items] + (P[users] * Q[items]).sum(dim=1)  # (B,)
 
 
-def fm_weights_from_mf(mu: Tensor | float, b_user: Tensor, b_item: Tensor, P: Tensor,
-                       Q: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+def fm_weights_from_mf(
+    mu: Tensor | float, b_user: Tensor, b_item: Tensor, P: Tensor, Q: Tensor
+) -> tuple[Tensor, Tensor, Tensor]:
     """FM's (w0, w, V) for x = one-hot(user) ‖ one-hot(item) (Rendle 2010, §V-A): the same weights.
 
     Features 0..U−1 are the users, U..U+I−1 the items; w = b_user ‖ b_item, V = P ‖ Q.  With these,

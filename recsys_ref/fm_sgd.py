@@ -28,7 +28,9 @@ from .fm import fm_score
 
 # Letters: B batch, F fields, n features, k latent size.
 
-Step = Callable[[Tensor, Tensor, Tensor, Tensor, Tensor, float, float], tuple[Tensor, Tensor, Tensor]]
+Step = Callable[
+    [Tensor, Tensor, Tensor, Tensor, Tensor, float, float], tuple[Tensor, Tensor, Tensor]
+]
 
 
 def _check_step_inputs(idx: Tensor, y: Tensor, w0: Tensor, w: Tensor, V: Tensor) -> None:
@@ -41,7 +43,9 @@ def _check_step_inputs(idx: Tensor, y: Tensor, w0: Tensor, w: Tensor, V: Tensor)
     expect_same_size("w's length", w.shape[0], "V's rows", V.shape[0])
 
 
-def fm_logloss_grads(idx: Tensor, y: Tensor, w0: Tensor, w: Tensor, V: Tensor) -> tuple[Tensor, Tensor, Tensor]:
+def fm_logloss_grads(
+    idx: Tensor, y: Tensor, w0: Tensor, w: Tensor, V: Tensor
+) -> tuple[Tensor, Tensor, Tensor]:
     """The gradient of the mean batch logloss (no L2) w.r.t. w0, w, V for label codes.
 
     idx (B, F) long, y (B,) 0/1 float, w0 (), w (n,), V (n, k) → (g0 (), gw (n,), gV (n, k));
@@ -59,8 +63,9 @@ def fm_logloss_grads(idx: Tensor, y: Tensor, w0: Tensor, w: Tensor, V: Tensor) -
     return g.sum(), gw, gV
 
 
-def fm_sgd_step(idx: Tensor, y: Tensor, w0: Tensor, w: Tensor, V: Tensor, lr: float,
-                l2: float) -> tuple[Tensor, Tensor, Tensor]:
+def fm_sgd_step(
+    idx: Tensor, y: Tensor, w0: Tensor, w: Tensor, V: Tensor, lr: float, l2: float
+) -> tuple[Tensor, Tensor, Tensor]:
     """One SGD step on L = mean logloss + (λ/2) Σ_{touched i} (w_i² + ‖v_i‖²): new (w0, w, V).
 
     idx (B, F) long global indices, y (B,) 0/1 labels (float), w0 () , w (n,), V (n, k), floating;
@@ -73,10 +78,22 @@ def fm_sgd_step(idx: Tensor, y: Tensor, w0: Tensor, w: Tensor, V: Tensor, lr: fl
     return w0 - lr * g0, w - lr * gw, V - lr * gV
 
 
-def train_fm_sgd(step: Step, train, val, n_features: int, *, k: int = 8, epochs: int = 2,
-                 batch_size: int = 256, lr: float = 0.1, l2: float = 1e-4, init_std: float = 0.01,
-                 seed: int = 0, score: Callable[..., Tensor] = fm_score,
-                 num_threads: int | None = 1) -> dict[str, list[float]]:
+def train_fm_sgd(
+    step: Step,
+    train,
+    val,
+    n_features: int,
+    *,
+    k: int = 8,
+    epochs: int = 2,
+    batch_size: int = 256,
+    lr: float = 0.1,
+    l2: float = 1e-4,
+    init_std: float = 0.01,
+    seed: int = 0,
+    score: Callable[..., Tensor] = fm_score,
+    num_threads: int | None = 1,
+) -> dict[str, list[float]]:
     """Train FM with a hand-written ``step`` (e.g. a learner's ``fm_sgd_step``): no autograd, no optimiser.
 
     ``train``/``val`` have ``.idx`` (N, F) and ``.y`` (N,); ``score(idx, w0, w, V)`` is eq. 1
@@ -89,18 +106,23 @@ def train_fm_sgd(step: Step, train, val, n_features: int, *, k: int = 8, epochs:
     if num_threads is not None:
         torch.set_num_threads(num_threads)
     try:
-        return _train_fm_sgd(step, train, val, n_features, k, epochs, batch_size, lr, l2, init_std, seed, score)
+        return _train_fm_sgd(
+            step, train, val, n_features, k, epochs, batch_size, lr, l2, init_std, seed, score
+        )
     finally:
         torch.set_num_threads(saved)
 
 
-def _train_fm_sgd(step, train, val, n_features, k, epochs, batch_size, lr, l2, init_std, seed,
-                  score) -> dict[str, list[float]]:
+def _train_fm_sgd(
+    step, train, val, n_features, k, epochs, batch_size, lr, l2, init_std, seed, score
+) -> dict[str, list[float]]:
     from .ctr_metrics import logloss_logits
 
     g = torch.Generator().manual_seed(seed)
     rate = float(train.y.double().mean().clamp(1e-6, 1 - 1e-6))
-    w0 = torch.tensor(rate / (1 - rate), dtype=torch.float64).log()  # start at the click rate's logit
+    w0 = torch.tensor(
+        rate / (1 - rate), dtype=torch.float64
+    ).log()  # start at the click rate's logit
     w = torch.zeros(n_features, dtype=torch.float64)
     V = torch.randn(n_features, k, generator=g, dtype=torch.float64) * init_std
     y_train, y_val = train.y.double(), val.y.double()
@@ -109,7 +131,7 @@ def _train_fm_sgd(step, train, val, n_features, k, epochs, batch_size, lr, l2, i
         for _ in range(epochs):
             perm = torch.randperm(len(y_train), generator=g)
             for start in range(0, len(perm), batch_size):
-                rows = perm[start:start + batch_size]
+                rows = perm[start : start + batch_size]
                 w0, w, V = step(train.idx[rows], y_train[rows], w0, w, V, lr, l2)
             out["train_logloss"].append(logloss_logits(y_train, score(train.idx, w0, w, V)))
             out["val_logloss"].append(logloss_logits(y_val, score(val.idx, w0, w, V)))

@@ -37,7 +37,9 @@ def as_sparse_coo(R: object, name: str = "R") -> Tensor:
     if sp.issparse(R):
         coo = sp.coo_matrix(R)
         idx = torch.from_numpy(np.vstack([coo.row, coo.col]).astype(np.int64))  # (2, nnz)
-        vals = torch.from_numpy(np.asarray(coo.data, dtype=np.float64 if coo.dtype == np.float64 else np.float32))
+        vals = torch.from_numpy(
+            np.asarray(coo.data, dtype=np.float64 if coo.dtype == np.float64 else np.float32)
+        )
         return torch.sparse_coo_tensor(idx, vals, coo.shape, check_invariants=False).coalesce()
     expect_tensor(name, R, ndim=2, allow_sparse=True)
     if R.layout == torch.strided:
@@ -62,7 +64,9 @@ def bipartite_adjacency(R: object) -> Tensor:
     v = R.values()  # (nnz,)
     rows = torch.cat([u, i + n_users])  # (2 nnz,)
     cols = torch.cat([i + n_users, u])  # (2 nnz,)
-    return torch.sparse_coo_tensor(torch.stack([rows, cols]), torch.cat([v, v]), (N, N), check_invariants=False).coalesce()
+    return torch.sparse_coo_tensor(
+        torch.stack([rows, cols]), torch.cat([v, v]), (N, N), check_invariants=False
+    ).coalesce()
 
 
 def degrees(A: Tensor) -> Tensor:
@@ -87,7 +91,9 @@ def normalized_laplacian(A: Tensor, kind: str = "sym") -> Tensor:
     """
     expect_tensor("A", A, ndim=2, allow_sparse=True)
     if A.shape[0] != A.shape[1]:
-        raise ValueError(f"A must be square (N, N), got shape {tuple(A.shape)}; build it with bipartite_adjacency(R)")
+        raise ValueError(
+            f"A must be square (N, N), got shape {tuple(A.shape)}; build it with bipartite_adjacency(R)"
+        )
     if kind not in KINDS:
         raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
     A = A.to_sparse() if A.layout == torch.strided else A
@@ -110,7 +116,9 @@ def normalized_laplacian(A: Tensor, kind: str = "sym") -> Tensor:
     return torch.sparse_coo_tensor(A.indices(), vals, (N, N), check_invariants=False).coalesce()
 
 
-def laplacian_from_interactions(R: object, kind: str = "sym", dtype: torch.dtype = torch.float32) -> Tensor:
+def laplacian_from_interactions(
+    R: object, kind: str = "sym", dtype: torch.dtype = torch.float32
+) -> Tensor:
     """R → A → L in one call, returned as a torch sparse CSR tensor (N, N) ready for ``L @ E``."""
     A = bipartite_adjacency(R)
     return to_csr(normalized_laplacian(A, kind), dtype)
@@ -194,10 +202,21 @@ class SparseOperator:
     def drop_nodes(self, keep: Tensor) -> SparseOperator:
         """Node dropout: scale column t of L (row t of Lᵀ) by keep[t] (N,)."""
         L, Lt = self.L, self.Lt
-        lt_rows = torch.repeat_interleave(torch.arange(Lt.shape[0], device=Lt.device),
-                                          Lt.crow_indices().diff())  # (nnz,)
-        L2 = torch.sparse_csr_tensor(L.crow_indices(), L.col_indices(), L.values() * keep[L.col_indices()],
-                                     L.shape, check_invariants=False)
-        Lt2 = torch.sparse_csr_tensor(Lt.crow_indices(), Lt.col_indices(), Lt.values() * keep[lt_rows],
-                                      Lt.shape, check_invariants=False)
+        lt_rows = torch.repeat_interleave(
+            torch.arange(Lt.shape[0], device=Lt.device), Lt.crow_indices().diff()
+        )  # (nnz,)
+        L2 = torch.sparse_csr_tensor(
+            L.crow_indices(),
+            L.col_indices(),
+            L.values() * keep[L.col_indices()],
+            L.shape,
+            check_invariants=False,
+        )
+        Lt2 = torch.sparse_csr_tensor(
+            Lt.crow_indices(),
+            Lt.col_indices(),
+            Lt.values() * keep[lt_rows],
+            Lt.shape,
+            check_invariants=False,
+        )
         return SparseOperator(L2, Lt2)

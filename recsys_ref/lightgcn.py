@@ -29,7 +29,9 @@ class LightGCN(nn.Module):
 
     DEFAULT_L2 = (1e-4, "batch")
 
-    def __init__(self, n_users: int, n_items: int, L: Tensor, dim: int = 64, n_layers: int = 3) -> None:
+    def __init__(
+        self, n_users: int, n_items: int, L: Tensor, dim: int = 64, n_layers: int = 3
+    ) -> None:
         super().__init__()
         expect_positive_int("n_users", n_users)
         expect_positive_int("n_items", n_items)
@@ -54,11 +56,13 @@ class LightGCN(nn.Module):
 
     def embeddings(self) -> tuple[Tensor, Tensor]:
         E = self.final()
-        return E[: self.n_users], E[self.n_users:]
+        return E[: self.n_users], E[self.n_users :]
 
     def bpr_scores(self, users: Tensor, pos: Tensor, neg: Tensor) -> tuple[Tensor, Tensor]:
         E = self.final()
-        u, i, j = (E.index_select(0, x) for x in (users, self.n_users + pos, self.n_users + neg))  # (B, d)
+        u, i, j = (
+            E.index_select(0, x) for x in (users, self.n_users + pos, self.n_users + neg)
+        )  # (B, d)
         return (u * i).sum(1), (u * j).sum(1)
 
     def ego_rows(self, users: Tensor, pos: Tensor, neg: Tensor) -> list[Tensor]:

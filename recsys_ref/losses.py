@@ -46,11 +46,16 @@ def bpr_loss(
         raise ValueError(f"lam must be ≥ 0, got {lam}")
     ranking = F.softplus(-(pos_scores - neg_scores)).mean()  # −ln σ(ŷ_ui − ŷ_uj), averaged
     if l2_on == "theta":
-        reg = sum((t.pow(2).sum() for t in theta), torch.zeros((), dtype=pos_scores.dtype, device=pos_scores.device))
+        reg = sum(
+            (t.pow(2).sum() for t in theta),
+            torch.zeros((), dtype=pos_scores.dtype, device=pos_scores.device),
+        )
     elif l2_on == "batch":
         if batch_emb is None:
             raise ValueError('l2_on="batch" needs batch_emb, the batch\'s ego-embedding rows')
         reg = sum(e.pow(2).sum() for e in batch_emb) / 2 / pos_scores.shape[0]
     else:
-        raise ValueError(f'l2_on must be "theta" (eq. 11) or "batch" (official code), got {l2_on!r}')
+        raise ValueError(
+            f'l2_on must be "theta" (eq. 11) or "batch" (official code), got {l2_on!r}'
+        )
     return ranking + lam * reg

@@ -28,7 +28,9 @@ def _discounts(k: int, dtype: torch.dtype, device=None) -> Tensor:
 def _recall_ndcg_from_hits(hits: Tensor, n_test: Tensor, k: int) -> tuple[Tensor, Tensor]:
     """hits (B, k) 0/1 in rank order, n_test (B,) → recall, ndcg (B,); 0 for a user with no test item."""
     disc = _discounts(k, hits.dtype, hits.device)  # (k,)
-    ideal = torch.cat([torch.zeros(1, dtype=hits.dtype, device=hits.device), disc.cumsum(0)])  # (k+1,)
+    ideal = torch.cat(
+        [torch.zeros(1, dtype=hits.dtype, device=hits.device), disc.cumsum(0)]
+    )  # (k+1,)
     idcg = ideal[n_test.clamp(max=k)]  # (B,)  min(|T_u|, K) ideal hits
     denom = n_test.clamp(min=1).to(hits.dtype)  # (B,)
     recall = hits.sum(1) / denom  # (B,)
@@ -47,8 +49,10 @@ def recall_ndcg_at_k(scores: Tensor, train: Tensor, test: Tensor, k: int) -> tup
     expect_tensor("test", test, ndim=2)
     expect_positive_int("k", k)
     if train.shape != scores.shape or test.shape != scores.shape:
-        raise ValueError(f"scores, train and test must have the same shape (U, M); got "
-                         f"{tuple(scores.shape)}, {tuple(train.shape)}, {tuple(test.shape)}")
+        raise ValueError(
+            f"scores, train and test must have the same shape (U, M); got "
+            f"{tuple(scores.shape)}, {tuple(train.shape)}, {tuple(test.shape)}"
+        )
     if k > scores.shape[1]:
         raise ValueError(f"k ({k}) must be at most the number of items ({scores.shape[1]})")
     masked = scores.masked_fill(train != 0, float("-inf"))  # (U, M)  known positives out
@@ -66,8 +70,10 @@ def _csr(M: object, name: str) -> sp.csr_matrix:
         M = M.to_dense() if M.layout != torch.strided else M
         M = sp.csr_matrix(M.cpu().numpy())
     if not sp.issparse(M):
-        raise TypeError(f"{name} must be a scipy.sparse matrix or a torch tensor (n_users, n_items), "
-                        f"got {type(M).__name__}")
+        raise TypeError(
+            f"{name} must be a scipy.sparse matrix or a torch tensor (n_users, n_items), "
+            f"got {type(M).__name__}"
+        )
     M = sp.csr_matrix(M)
     M.sort_indices()
     return M
@@ -107,18 +113,26 @@ def evaluate_topk(
     n_users, n_items = user_emb.shape[0], item_emb.shape[0]
     for name, m in (("train", train_m), ("test", test_m)):
         if m.shape != (n_users, n_items):
-            raise ValueError(f"{name} has shape {m.shape}, expected (n_users, n_items) = ({n_users}, {n_items})")
+            raise ValueError(
+                f"{name} has shape {m.shape}, expected (n_users, n_items) = ({n_users}, {n_items})"
+            )
     expect_same_size("user_emb's width", user_emb.shape[1], "item_emb's width", item_emb.shape[1])
     n_test_all = np.diff(test_m.indptr)  # (n_users,)
     ids = np.arange(n_users) if users is None else np.asarray(users, dtype=np.int64)
     ids = ids[n_test_all[ids] > 0]
     dev = user_emb.device
-    tr_crow, tr_col = torch.from_numpy(train_m.indptr.astype(np.int64)), torch.from_numpy(train_m.indices.astype(np.int64))
-    te_crow, te_col = torch.from_numpy(test_m.indptr.astype(np.int64)), torch.from_numpy(test_m.indices.astype(np.int64))
+    tr_crow, tr_col = (
+        torch.from_numpy(train_m.indptr.astype(np.int64)),
+        torch.from_numpy(train_m.indices.astype(np.int64)),
+    )
+    te_crow, te_col = (
+        torch.from_numpy(test_m.indptr.astype(np.int64)),
+        torch.from_numpy(test_m.indices.astype(np.int64)),
+    )
     item_t = item_emb.T.contiguous()  # (d*, n_items)
     rec_sum = ndcg_sum = 0.0
     for s in range(0, len(ids), batch_users):
-        b = torch.from_numpy(ids[s: s + batch_users])  # (B,)
+        b = torch.from_numpy(ids[s : s + batch_users])  # (B,)
         scores = user_emb[b.to(dev)] @ item_t  # (B, n_items)
         r, c = _rows_of(tr_crow, tr_col, b)
         scores[r.to(dev), c.to(dev)] = float("-inf")  # train items masked
@@ -136,18 +150,28 @@ def evaluate_topk(
 
 
 @torch.no_grad()
-def evaluate_scores(scores: Tensor | np.ndarray, train: object, test: object, k: int = 20) -> dict[str, float]:
+def evaluate_scores(
+    scores: Tensor | np.ndarray, train: object, test: object, k: int = 20
+) -> dict[str, float]:
     """``evaluate_topk`` for a ready score matrix (n_users, n_items) — popularity, content-based or
     hybrid scores that are not inner products of embeddings (scores = S @ I with I the identity)."""
     S = torch.as_tensor(scores)
     expect_tensor("scores", S, ndim=2, floating=True)
     eye = torch.eye(S.shape[1], dtype=S.dtype)  # (n_items, n_items), one-hot item "embeddings"
-    return evaluate_topk(S, eye, train, test, k=k, batch_users=max(1, min(2048, 2**24 // S.shape[1])))
+    return evaluate_topk(
+        S, eye, train, test, k=k, batch_users=max(1, min(2048, 2**24 // S.shape[1]))
+    )
 
 
 @torch.no_grad()
-def evaluate_model(model: torch.nn.Module, train: object, test: object, k: int = 20,
-                   batch_users: int = 2048, users=None) -> dict[str, float]:
+def evaluate_model(
+    model: torch.nn.Module,
+    train: object,
+    test: object,
+    k: int = 20,
+    batch_users: int = 2048,
+    users=None,
+) -> dict[str, float]:
     """``evaluate_topk`` on ``model.embeddings()`` computed once in eval mode (no dropout)."""
     was_training = model.training
     model.eval()

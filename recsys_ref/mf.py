@@ -35,10 +35,16 @@ class MF(nn.Module):
 
     def bpr_scores(self, users: Tensor, pos: Tensor, neg: Tensor) -> tuple[Tensor, Tensor]:
         u = self.user.index_select(0, users)  # (B, d)  index_select: a repeatable backward
-        return (u * self.item.index_select(0, pos)).sum(1), (u * self.item.index_select(0, neg)).sum(1)
+        return (u * self.item.index_select(0, pos)).sum(1), (
+            u * self.item.index_select(0, neg)
+        ).sum(1)
 
     def ego_rows(self, users: Tensor, pos: Tensor, neg: Tensor) -> list[Tensor]:
-        return [self.user.index_select(0, users), self.item.index_select(0, pos), self.item.index_select(0, neg)]
+        return [
+            self.user.index_select(0, users),
+            self.item.index_select(0, pos),
+            self.item.index_select(0, neg),
+        ]
 
     def forward(self, users: Tensor, items: Tensor) -> Tensor:
         return (self.user.index_select(0, users) * self.item.index_select(0, items)).sum(1)  # (B,)

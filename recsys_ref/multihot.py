@@ -41,21 +41,34 @@ def bag_weights(offsets: Tensor, n_values: int, mode: str = "sum", dtype=torch.f
 
 
 def _bag(table: Tensor, values: Tensor, offsets: Tensor, weights: Tensor) -> Tensor:
-    return F.embedding_bag(values, table, offsets, mode="sum", per_sample_weights=weights.to(table.dtype))
+    return F.embedding_bag(
+        values, table, offsets, mode="sum", per_sample_weights=weights.to(table.dtype)
+    )
 
 
-def multihot_x(idx: Tensor, values: Tensor, offsets: Tensor, n_features: int, mode: str = "sum") -> Tensor:
+def multihot_x(
+    idx: Tensor, values: Tensor, offsets: Tensor, n_features: int, mode: str = "sum"
+) -> Tensor:
     """The explicit x (B, n), dense float64: a 1 per one-hot field plus the bag's x_j."""
     B = idx.shape[0]
     x = torch.zeros(B, n_features, dtype=torch.float64)
     x.scatter_add_(1, idx, torch.ones(idx.shape, dtype=torch.float64))
-    rows = torch.repeat_interleave(torch.arange(B), torch.diff(offsets, append=torch.tensor([len(values)])))
+    rows = torch.repeat_interleave(
+        torch.arange(B), torch.diff(offsets, append=torch.tensor([len(values)]))
+    )
     x.index_put_((rows, values), bag_weights(offsets, len(values), mode), accumulate=True)
     return x
 
 
-def fm_score_multihot(idx: Tensor, values: Tensor, offsets: Tensor, w0: Tensor, w: Tensor, V: Tensor,
-                      mode: str = "sum") -> Tensor:
+def fm_score_multihot(
+    idx: Tensor,
+    values: Tensor,
+    offsets: Tensor,
+    w0: Tensor,
+    w: Tensor,
+    V: Tensor,
+    mode: str = "sum",
+) -> Tensor:
     """Eq. 1 with F one-hot fields idx (B, F) and one multi-hot field (values (T,), offsets (B,)) → (B,).
 
     w0 (), w (n,), V (n, k).  Two embedding lookups and two EmbeddingBags, O((F + |bag|) k) per row.
@@ -68,7 +81,9 @@ def fm_score_multihot(idx: Tensor, values: Tensor, offsets: Tensor, w0: Tensor, 
     return w0 + linear + 0.5 * (s * s - q).sum(dim=1)  # (B,)
 
 
-def ffm_pairwise_multihot(idx: Tensor, values: Tensor, offsets: Tensor, W: Tensor, mode: str = "sum") -> Tensor:
+def ffm_pairwise_multihot(
+    idx: Tensor, values: Tensor, offsets: Tensor, W: Tensor, mode: str = "sum"
+) -> Tensor:
     """φ_FFM with F one-hot fields idx (B, F) and one multi-hot field, field number F (the last).
 
     W (n, F + 1, k): w_{j, f} for every feature and field.  Returns (B,), every pair of
@@ -78,8 +93,10 @@ def ffm_pairwise_multihot(idx: Tensor, values: Tensor, offsets: Tensor, W: Tenso
     B, n_one_hot = idx.shape
     n, n_fields, k = W.shape
     if n_fields != n_one_hot + 1:
-        raise ValueError(f"W has {n_fields} fields; with {n_one_hot} one-hot fields and one bag it needs "
-                         f"{n_one_hot + 1}")
+        raise ValueError(
+            f"W has {n_fields} fields; with {n_one_hot} one-hot fields and one bag it needs "
+            f"{n_one_hot + 1}"
+        )
     x = bag_weights(offsets, len(values), mode)  # (T,)
     E_one = W[idx]  # (B, F, F+1, k)
     E_bag = _bag(W.reshape(n, -1), values, offsets, x).view(B, 1, n_fields, k)  # (B, 1, F+1, k)
@@ -100,11 +117,17 @@ def ffm_pairwise_explicit(x: Tensor, field_of: Tensor, W: Tensor) -> Tensor:
     for b in range(x.shape[0]):
         nz = torch.nonzero(x[b]).squeeze(1).tolist()
         for a, j1 in enumerate(nz):
-            for j2 in nz[a + 1:]:
+            for j2 in nz[a + 1 :]:
                 f1, f2 = int(field_of[j1]), int(field_of[j2])
                 out[b] += (W[j1, f2] * W[j2, f1]).sum() * x[b, j1] * x[b, j2]
     return out
 
 
-__all__ = ["bag_weights", "multihot_x", "fm_score_multihot", "ffm_pairwise_multihot", "ffm_pairwise_explicit",
-           "pairwise_from_embeddings"]
+__all__ = [
+    "bag_weights",
+    "multihot_x",
+    "fm_score_multihot",
+    "ffm_pairwise_multihot",
+    "ffm_pairwise_explicit",
+    "pairwise_from_embeddings",
+]

@@ -83,7 +83,9 @@ def ngcf_layer(E: Tensor, L: Tensor, W1: Tensor, W2: Tensor) -> Tensor:
     return F.leaky_relu((side + E) @ W1 + (side * E) @ W2, NEGATIVE_SLOPE)  # (N, d')
 
 
-def ngcf_layer_official(E: Tensor, L: Tensor, W1: Tensor, W2: Tensor, b1: Tensor, b2: Tensor) -> Tensor:
+def ngcf_layer_official(
+    E: Tensor, L: Tensor, W1: Tensor, W2: Tensor, b1: Tensor, b2: Tensor
+) -> Tensor:
     """The official code's layer: LeakyReLU(L̃ E W1 + b1) + LeakyReLU((E ⊙ L̃ E) W2 + b2).
 
     L̃ = D̃^{-1}(A + I) already holds the self-connection, so no ``+ E`` here; two activations,
@@ -100,7 +102,9 @@ def concat_layers(layers: Sequence[Tensor]) -> Tensor:
     return torch.cat(list(layers), dim=1)
 
 
-def ngcf_scores(E0: Tensor, L: Tensor, W1s: list[Tensor], W2s: list[Tensor], n_users: int) -> Tensor:
+def ngcf_scores(
+    E0: Tensor, L: Tensor, W1s: list[Tensor], W2s: list[Tensor], n_users: int
+) -> Tensor:
     """Eq. (7) for every layer, (9) concatenation and (10) inner products → ŷ (n_users, n_items).
 
     E0 (N, d); L (N, N) sparse; W1s[l], W2s[l] (d_l, d_{l+1}); no dropout (evaluation).
@@ -162,13 +166,17 @@ class NGCF(nn.Module):
         expect_tensor("L", L, ndim=2, allow_sparse=True)
         N = n_users + n_items
         if tuple(L.shape) != (N, N):
-            raise ValueError(f"L must have shape (n_users + n_items, n_users + n_items) = ({N}, {N}), "
-                             f"got {tuple(L.shape)}")
+            raise ValueError(
+                f"L must have shape (n_users + n_items, n_users + n_items) = ({N}, {N}), "
+                f"got {tuple(L.shape)}"
+            )
         for name, p in (("message_dropout", message_dropout), ("node_dropout", node_dropout)):
             if not 0.0 <= p < 1.0:
                 raise ValueError(f"{name} must be in [0, 1), got {p}")
         if official and layer is not None:
-            raise ValueError("layer= replaces the eq.-(7) layer; the official variant uses its own layer")
+            raise ValueError(
+                "layer= replaces the eq.-(7) layer; the official variant uses its own layer"
+            )
         self.n_users, self.n_items = n_users, n_items
         self.message_dropout, self.node_dropout = message_dropout, node_dropout
         self.official = official
@@ -182,9 +190,17 @@ class NGCF(nn.Module):
         self.embedding = nn.Parameter(nn.init.xavier_uniform_(torch.empty(N, dim)))  # E^(0) (N, d)
         dims = [dim, *layer_dims]
         self.W1 = nn.ParameterList(
-            [nn.Parameter(nn.init.xavier_uniform_(torch.empty(a, b))) for a, b in zip(dims, dims[1:])])
+            [
+                nn.Parameter(nn.init.xavier_uniform_(torch.empty(a, b)))
+                for a, b in zip(dims, dims[1:])
+            ]
+        )
         self.W2 = nn.ParameterList(
-            [nn.Parameter(nn.init.xavier_uniform_(torch.empty(a, b))) for a, b in zip(dims, dims[1:])])
+            [
+                nn.Parameter(nn.init.xavier_uniform_(torch.empty(a, b)))
+                for a, b in zip(dims, dims[1:])
+            ]
+        )
         if official:
             self.b1 = nn.ParameterList([nn.Parameter(torch.zeros(b)) for b in dims[1:]])
             self.b2 = nn.ParameterList([nn.Parameter(torch.zeros(b)) for b in dims[1:]])
@@ -207,7 +223,7 @@ class NGCF(nn.Module):
         fast = self.official or self.layer is ngcf_layer
         L = self._operator() if fast else self.L
         if self.training and self.node_dropout > 0:
-            keep = (torch.rand(self.L.shape[1], device=self.L.device) >= self.node_dropout)
+            keep = torch.rand(self.L.shape[1], device=self.L.device) >= self.node_dropout
             keep = keep.to(self.L.dtype) / (1 - self.node_dropout)  # (N,)
             L = self._operator().drop_nodes(keep)
             if not fast:
@@ -216,7 +232,9 @@ class NGCF(nn.Module):
         out = [E]
         for l in range(len(self.W1)):
             if self.official:
-                E = ngcf_layer_official(E, L, self.W1[l], self.W2[l], self.b1[l], self.b2[l])  # (N, d_l)
+                E = ngcf_layer_official(
+                    E, L, self.W1[l], self.W2[l], self.b1[l], self.b2[l]
+                )  # (N, d_l)
             else:
                 E = self.layer(E, L, self.W1[l], self.W2[l])  # (N, d_l)
             E = F.dropout(E, self.message_dropout, self.training)  # message dropout (§2.4.2)
@@ -226,7 +244,7 @@ class NGCF(nn.Module):
     def embeddings(self) -> tuple[Tensor, Tensor]:
         """Eq. (9) for every node: (users (n_users, d*), items (n_items, d*))."""
         E_star = concat_layers(self.propagate())  # (N, d*)
-        return E_star[: self.n_users], E_star[self.n_users:]
+        return E_star[: self.n_users], E_star[self.n_users :]
 
     def bpr_scores(self, users: Tensor, pos: Tensor, neg: Tensor) -> tuple[Tensor, Tensor]:
         """ŷ_ui, ŷ_uj (B,) for a batch of triples; one propagation, and eq. (9) only for the
@@ -234,8 +252,10 @@ class NGCF(nn.Module):
         layers = self.propagate()
         B = users.shape[0]
         rows = _rows(layers, torch.cat([users, self.n_users + pos, self.n_users + neg]))  # (3B, d*)
-        u, i, j = rows[:B], rows[B: 2 * B], rows[2 * B:]  # one gather per layer: one zero-filled
-        return (u * i).sum(1), (u * j).sum(1)  # gradient buffer per layer in the backward, not three
+        u, i, j = rows[:B], rows[B : 2 * B], rows[2 * B :]  # one gather per layer: one zero-filled
+        return (u * i).sum(1), (u * j).sum(
+            1
+        )  # gradient buffer per layer in the backward, not three
 
     def ego_rows(self, users: Tensor, pos: Tensor, neg: Tensor) -> list[Tensor]:
         """E^(0) rows of the batch [(B, d)] × 3.
@@ -244,8 +264,11 @@ class NGCF(nn.Module):
         layer L2-normalised, ‖e*‖² = ‖e⁽⁰⁾‖² + L, so up to a constant the term is on these ego rows.
         Without per-layer normalisation the same term on e* would also reach W1, W2."""
         E = self.embedding
-        return [E.index_select(0, users), E.index_select(0, self.n_users + pos),
-                E.index_select(0, self.n_users + neg)]
+        return [
+            E.index_select(0, users),
+            E.index_select(0, self.n_users + pos),
+            E.index_select(0, self.n_users + neg),
+        ]
 
     def forward(self, users: Tensor, items: Tensor) -> Tensor:
         """Eq. (10) for pairs: ŷ (B,)."""

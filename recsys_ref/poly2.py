@@ -75,7 +75,9 @@ def unseen_pair_split(data, field_a: str, field_b: str, frac: float = 0.3, seed:
     key = i * data.n_features + j  # (N,)  one integer per combination
     combos = torch.unique(key)  # (C,)
     g = torch.Generator().manual_seed(seed)
-    chosen = combos[torch.randperm(len(combos), generator=g)[: max(1, math.floor(frac * len(combos)))]]
+    chosen = combos[
+        torch.randperm(len(combos), generator=g)[: max(1, math.floor(frac * len(combos)))]
+    ]
     held = torch.isin(key, chosen)  # (N,)
     # keep only pairs whose two values are both seen in training (with other partners)
     seen_a = torch.isin(i, i[~held])
@@ -83,5 +85,8 @@ def unseen_pair_split(data, field_a: str, field_b: str, frac: float = 0.3, seed:
     held_out_rows = held & seen_a & seen_b
     train_rows = ~held
     pairs = torch.stack([chosen // data.n_features, chosen % data.n_features], dim=1)  # (P, 2)
-    return (data.subset(torch.nonzero(train_rows).squeeze(1)),
-            data.subset(torch.nonzero(held_out_rows).squeeze(1)), pairs)
+    return (
+        data.subset(torch.nonzero(train_rows).squeeze(1)),
+        data.subset(torch.nonzero(held_out_rows).squeeze(1)),
+        pairs,
+    )

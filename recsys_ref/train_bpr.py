@@ -31,8 +31,15 @@ def set_seed(seed: int) -> None:
     torch.manual_seed(seed)
 
 
-def bpr_train_step(model: nn.Module, optimizer: torch.optim.Optimizer, users: torch.Tensor,
-                   pos: torch.Tensor, neg: torch.Tensor, lam: float, l2_on: str = "theta") -> float:
+def bpr_train_step(
+    model: nn.Module,
+    optimizer: torch.optim.Optimizer,
+    users: torch.Tensor,
+    pos: torch.Tensor,
+    neg: torch.Tensor,
+    lam: float,
+    l2_on: str = "theta",
+) -> float:
     """One training step of eq. (11) on a batch of triples → the batch's loss (a float).
 
     Training mode on (dropout, §2.4.2), gradients of the previous step cleared, one forward
@@ -46,15 +53,23 @@ def bpr_train_step(model: nn.Module, optimizer: torch.optim.Optimizer, users: to
     if l2_on == "theta":  # eq. 11 (the call a learner's bpr_loss of ngcf_6 also accepts)
         loss = bpr_loss(pos_s, neg_s, list(model.parameters()), lam)
     else:
-        loss = bpr_loss(pos_s, neg_s, list(model.parameters()), lam, model.ego_rows(users, pos, neg), l2_on)
+        loss = bpr_loss(
+            pos_s, neg_s, list(model.parameters()), lam, model.ego_rows(users, pos, neg), l2_on
+        )
     loss.backward()
     optimizer.step()
     model.eval()
     return float(loss.detach())
 
 
-def run_step(step: Callable[..., Any], state: dict[str, Any], users: torch.Tensor, pos: torch.Tensor,
-             neg: torch.Tensor, lam: float) -> dict[str, Any]:
+def run_step(
+    step: Callable[..., Any],
+    state: dict[str, Any],
+    users: torch.Tensor,
+    pos: torch.Tensor,
+    neg: torch.Tensor,
+    lam: float,
+) -> dict[str, Any]:
     """Run ``step(model, optimizer, users, pos, neg, lam)`` on an NGCF rebuilt from plain tensors.
 
     state: {"E": (N, d), "W1", "W2": lists of (d, d), "grad_E", "grad_W1", "grad_W2": the gradients
@@ -68,8 +83,15 @@ def run_step(step: Callable[..., Any], state: dict[str, Any], users: torch.Tenso
     E = state["E"]
     N, d = E.shape
     dims = [W.shape[1] for W in state["W1"]]
-    model = NGCF(int(state["n_users"]), N - int(state["n_users"]), state["L"], dim=d, layer_dims=dims,
-                 message_dropout=float(state["message_dropout"]), normalize_layers=True)
+    model = NGCF(
+        int(state["n_users"]),
+        N - int(state["n_users"]),
+        state["L"],
+        dim=d,
+        layer_dims=dims,
+        message_dropout=float(state["message_dropout"]),
+        normalize_layers=True,
+    )
     with torch.no_grad():
         model.embedding.copy_(E)
         for mine, theirs in ((model.W1, state["W1"]), (model.W2, state["W2"])):
@@ -86,9 +108,13 @@ def run_step(step: Callable[..., Any], state: dict[str, Any], users: torch.Tenso
         loss = step(model, optimizer, users, pos, neg, lam)
     if isinstance(loss, torch.Tensor):
         loss = float(loss.detach()) if loss.numel() == 1 else loss
-    return {"loss": loss, "E": model.embedding.detach().clone(),
-            "W1": [p.detach().clone() for p in model.W1], "W2": [p.detach().clone() for p in model.W2],
-            "training": bool(model.training)}
+    return {
+        "loss": loss,
+        "E": model.embedding.detach().clone(),
+        "W1": [p.detach().clone() for p in model.W1],
+        "W2": [p.detach().clone() for p in model.W2],
+        "training": bool(model.training),
+    }
 
 
 def default_device() -> torch.device:

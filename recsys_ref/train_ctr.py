@@ -35,14 +35,18 @@ def _xy(data) -> tuple[Tensor, Tensor]:
     if not isinstance(idx, Tensor) or idx.dim() != 2 or idx.is_floating_point():
         raise TypeError("idx must be an integer tensor or array (N, F) of global feature indices")
     if not isinstance(y, Tensor) or y.shape != (idx.shape[0],):
-        raise ValueError(f"y must be a tensor or array ({idx.shape[0]},) of 0/1 labels, got "
-                         f"{type(y).__name__} of shape {tuple(getattr(y, 'shape', ()))}")
+        raise ValueError(
+            f"y must be a tensor or array ({idx.shape[0]},) of 0/1 labels, got "
+            f"{type(y).__name__} of shape {tuple(getattr(y, 'shape', ()))}"
+        )
     if idx.shape[0] == 0:
         raise ValueError("the data hold no row: nothing to train on or to evaluate")
     return idx.long(), y.float()
 
 
-def make_optimizers(model: nn.Module, name: str = "adagrad", lr: float = 0.05) -> list[torch.optim.Optimizer]:
+def make_optimizers(
+    model: nn.Module, name: str = "adagrad", lr: float = 0.05
+) -> list[torch.optim.Optimizer]:
     """Adagrad over all parameters (it accepts sparse gradients), or SparseAdam + Adam."""
     if name == "adagrad":
         return [torch.optim.Adagrad(model.parameters(), lr=lr)]
@@ -64,7 +68,7 @@ def predict_logits(model: nn.Module, idx: Tensor, batch_size: int = 16384) -> Te
     """Logits (N,) in evaluation mode (dropout off), batch by batch."""
     was = model.training
     model.eval()
-    out = torch.cat([model(idx[i:i + batch_size]) for i in range(0, idx.shape[0], batch_size)])
+    out = torch.cat([model(idx[i : i + batch_size]) for i in range(0, idx.shape[0], batch_size)])
     model.train(was)
     return out
 
@@ -77,10 +81,21 @@ def evaluate_ctr(model: nn.Module, data) -> dict[str, float]:
     return {"logloss": logloss_logits(y, z), "auc": auc(y, z, one_class="nan")}
 
 
-def train_ctr(model: nn.Module, train, val=None, *, epochs: int = 5, batch_size: int = 1024,
-              lr: float = 0.05, l2: float = 0.0, optimizer: str = "adagrad", seed: int = 0,
-              eval_train_rows: int | None = 20_000, progress: bool = True,
-              num_threads: int | None = 1) -> History:
+def train_ctr(
+    model: nn.Module,
+    train,
+    val=None,
+    *,
+    epochs: int = 5,
+    batch_size: int = 1024,
+    lr: float = 0.05,
+    l2: float = 0.0,
+    optimizer: str = "adagrad",
+    seed: int = 0,
+    eval_train_rows: int | None = 20_000,
+    progress: bool = True,
+    num_threads: int | None = 1,
+) -> History:
     """Train ``model`` (logits from idx (B, F)) with the logistic loss; returns a ``History``.
 
     Each epoch logs ``loss`` (mean batch loss) and ``train_logloss``/``val_logloss``,
@@ -95,14 +110,26 @@ def train_ctr(model: nn.Module, train, val=None, *, epochs: int = 5, batch_size:
     if num_threads is not None:
         torch.set_num_threads(num_threads)
     try:
-        return _train(model, train, val, epochs, batch_size, lr, l2, optimizer, seed,
-                      eval_train_rows, progress)
+        return _train(
+            model,
+            train,
+            val,
+            epochs,
+            batch_size,
+            lr,
+            l2,
+            optimizer,
+            seed,
+            eval_train_rows,
+            progress,
+        )
     finally:
         torch.set_num_threads(saved)
 
 
-def _train(model, train, val, epochs, batch_size, lr, l2, optimizer, seed, eval_train_rows,
-           progress) -> History:
+def _train(
+    model, train, val, epochs, batch_size, lr, l2, optimizer, seed, eval_train_rows, progress
+) -> History:
     idx, y = _xy(train)
     val_xy = _xy(val) if val is not None else None
     train_eval = (idx[:eval_train_rows], y[:eval_train_rows]) if eval_train_rows else (idx, y)
@@ -112,17 +139,23 @@ def _train(model, train, val, epochs, batch_size, lr, l2, optimizer, seed, eval_
     best = float("inf")
     bar = tqdm(range(1, epochs + 1), desc=type(model).__name__, disable=not progress)
     with warnings.catch_warnings():
-        warnings.simplefilter("once", UndefinedAUCWarning)  # an undefined AUC is said once, not every epoch
-        return _epochs(model, bar, idx, y, train_eval, val_xy, opts, g, history, best, batch_size, l2)
+        warnings.simplefilter(
+            "once", UndefinedAUCWarning
+        )  # an undefined AUC is said once, not every epoch
+        return _epochs(
+            model, bar, idx, y, train_eval, val_xy, opts, g, history, best, batch_size, l2
+        )
 
 
-def _epochs(model, bar, idx, y, train_eval, val_xy, opts, g, history, best, batch_size, l2) -> History:
+def _epochs(
+    model, bar, idx, y, train_eval, val_xy, opts, g, history, best, batch_size, l2
+) -> History:
     for epoch in bar:
         model.train()
         perm = torch.randperm(idx.shape[0], generator=g)  # (N,)
         total, n_seen = 0.0, 0
         for start in range(0, idx.shape[0], batch_size):
-            rows = perm[start:start + batch_size]
+            rows = perm[start : start + batch_size]
             xb, yb = idx[rows], y[rows]  # (B, F), (B,)
             loss = F.binary_cross_entropy_with_logits(model(xb), yb)
             if l2 > 0:

@@ -11,9 +11,12 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def pytest_addoption(parser: pytest.Parser) -> None:
     parser.addoption(
-        "--learner-notebooks", action="store", default=None, metavar="DIR",
+        "--learner-notebooks",
+        action="store",
+        default=None,
+        metavar="DIR",
         help="also run every task's check against the learner notebooks in DIR "
-             "(e.g. notebooks/); `pytest -m fm_4 --learner-notebooks notebooks/`",
+        "(e.g. notebooks/); `pytest -m fm_4 --learner-notebooks notebooks/`",
     )
 
 

@@ -13,7 +13,9 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
 bench = pytest.importorskip("bench_realdata")
 
-ROWS = [(u, i, 1 + (u * 7 + i * 3) % 5) for u in range(1, 31) for i in range(1, 41) if (u + i) % 3 == 0]
+ROWS = [
+    (u, i, 1 + (u * 7 + i * 3) % 5) for u in range(1, 31) for i in range(1, 41) if (u + i) % 3 == 0
+]
 U_DATA = "".join(f"{u}\t{i}\t{r}\t8812509{n:02d}\n" for n, (u, i, r) in enumerate(ROWS))
 INTER = "user_id:token\titem_id:token\trating:float\ttimestamp:float\n" + U_DATA
 

@@ -39,7 +39,9 @@ def solution_nb(source: str = EXERCISE) -> nbformat.NotebookNode:
     c.outputs = [nbformat.v4.new_output("stream", text="hello\n")]
     c.metadata["collapsed"] = False
     c.metadata["ExecuteTime"] = {"end_time": "2026"}
-    nb = new_notebook(cells=[new_markdown_cell("# T"), c, tagged(new_code_cell("check('t_1', f)"), "check:t_1")])
+    nb = new_notebook(
+        cells=[new_markdown_cell("# T"), c, tagged(new_code_cell("check('t_1', f)"), "check:t_1")]
+    )
     nb.metadata["widgets"] = {"noise": 1}
     return nb
 
@@ -59,7 +61,10 @@ def course(tmp_path: Path) -> tuple[Path, Path]:
 
 def test_region_becomes_stub_keeping_signature_and_docstring() -> None:
     stub = B.stub_source(EXERCISE, "t_1", "nb, cell 1")
-    assert 'def f(x):\n    """Doubles x. x (n,) → (n,)."""\n    raise NotImplementedError("Task t_1: ' in stub
+    assert (
+        'def f(x):\n    """Doubles x. x (n,) → (n,)."""\n    raise NotImplementedError("Task t_1: '
+        in stub
+    )
     assert "x * 2" not in stub and "BEGIN" not in stub and "END" not in stub
     assert stub.startswith("import torch")
 
@@ -72,7 +77,9 @@ def test_learner_copy_is_clean(course: tuple[Path, Path]) -> None:
     assert all(c.outputs == [] and c.execution_count is None for c in code)
     assert code[0].metadata == {"tags": [B.BOOTSTRAP_TAG]}  # the setup cell the build adds
     assert code[1].metadata["tags"] == ["task:t_1"]  # tags kept, noise dropped, nbgrader's added
-    assert set(code[1].metadata) == {"tags", "nbgrader"} and code[1].metadata["nbgrader"]["solution"]
+    assert (
+        set(code[1].metadata) == {"tags", "nbgrader"} and code[1].metadata["nbgrader"]["solution"]
+    )
     assert set(nb.metadata) == {"kernelspec", "language_info", "recsys_course"}
     assert nb.metadata["recsys_course"]["notebook"] == "10_t"
     # the solutions notebook itself is untouched
@@ -82,13 +89,23 @@ def test_learner_copy_is_clean(course: tuple[Path, Path]) -> None:
 @pytest.mark.parametrize(
     ("source", "expected"),
     [
-        ("### BEGIN SOLUTION\nx = 1\n", r"10_t\.ipynb, cell 2, line 1: '### BEGIN SOLUTION' is never closed"),
-        ("x = 1\n### END SOLUTION\n", r"10_t\.ipynb, cell 2, line 2: '### END SOLUTION' without a matching"),
-        ("### BEGIN SOLUTION\n### BEGIN SOLUTION\n### END SOLUTION\n",
-         r"10_t\.ipynb, cell 2, line 2: .*cannot be nested"),
+        (
+            "### BEGIN SOLUTION\nx = 1\n",
+            r"10_t\.ipynb, cell 2, line 1: '### BEGIN SOLUTION' is never closed",
+        ),
+        (
+            "x = 1\n### END SOLUTION\n",
+            r"10_t\.ipynb, cell 2, line 2: '### END SOLUTION' without a matching",
+        ),
+        (
+            "### BEGIN SOLUTION\n### BEGIN SOLUTION\n### END SOLUTION\n",
+            r"10_t\.ipynb, cell 2, line 2: .*cannot be nested",
+        ),
     ],
 )
-def test_bad_markers_name_notebook_cell_and_line(tmp_path: Path, source: str, expected: str) -> None:
+def test_bad_markers_name_notebook_cell_and_line(
+    tmp_path: Path, source: str, expected: str
+) -> None:
     write(tmp_path / "s" / "10_t.ipynb", solution_nb(source))
     with pytest.raises(B.BuildError, match=expected):
         B.build(tmp_path / "s", tmp_path / "n")
@@ -175,9 +192,13 @@ def test_no_solution_code_leaks_into_notebooks(path: Path) -> None:
     learner = read_notebook(ROOT / "notebooks" / path.name)
     learner_text = "\n".join(cell_source(c) for c in learner.cells)
     assert B.BEGIN not in learner_text and B.END not in learner_text
-    exercise_cells = [c for c in read_notebook(path).cells if task_ids(c)]  # none in 13 (optional tasks)
+    exercise_cells = [
+        c for c in read_notebook(path).cells if task_ids(c)
+    ]  # none in 13 (optional tasks)
     for cell in exercise_cells:
         for line in _solution_lines(cell_source(cell)):
-            assert line not in learner_text, f"solution line leaked into notebooks/{path.name}: {line}"
+            assert line not in learner_text, (
+                f"solution line leaked into notebooks/{path.name}: {line}"
+            )
     stubs = re.findall(r'raise NotImplementedError\("Task (\w+):', learner_text)
     assert sorted(set(stubs)) == sorted({t for c in exercise_cells for t in task_ids(c)})

@@ -33,8 +33,18 @@ def graded(tmp_path_factory):
         (base / "class" / name).mkdir(parents=True)
         for nb in NOTEBOOKS:
             shutil.copy(source / f"{nb}.ipynb", base / "class" / name / f"{nb}.ipynb")
-    rc = grade_cli(*sorted((base / "class").iterdir()), "--out", base / "out", "--jobs", "2", "--seed", 4242,
-                   "--quiet", "--memory-mb", 1024)
+    rc = grade_cli(
+        *sorted((base / "class").iterdir()),
+        "--out",
+        base / "out",
+        "--jobs",
+        "2",
+        "--seed",
+        4242,
+        "--quiet",
+        "--memory-mb",
+        1024,
+    )
     return rc, base / "out"
 
 
@@ -60,5 +70,8 @@ def test_solutions_get_full_marks_and_stubs_are_not_started(graded):
     assert set(CAPSTONE) <= set(solved) and set(CAPSTONE) <= set(stub)
     assert all(solved[t] == PASSED for t in CAPSTONE), solved
     assert all(stub[t] == NOT_STARTED_STATUS for t in CAPSTONE), stub
-    scores = {json.loads((out / n / "results.json").read_text(encoding="utf-8"))["score"] for n in ("solution", "stub")}
+    scores = {
+        json.loads((out / n / "results.json").read_text(encoding="utf-8"))["score"]
+        for n in ("solution", "stub")
+    }
     assert scores == {0, sum(all_exercises()[t].points for t in CAPSTONE)}

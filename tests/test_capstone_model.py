@@ -98,11 +98,15 @@ def test_pair_contributions_sum_to_the_logit(data):
     model = ContextFM(layout, k=4, seed=0, init_std=0.3)
     w0, lin, P = pair_contributions(model, ctr.idx)
     with torch.no_grad():
-        torch.testing.assert_close(w0 + lin.sum(1) + P.sum((1, 2)), model(ctr.idx), rtol=1e-5, atol=1e-5)
+        torch.testing.assert_close(
+            w0 + lin.sum(1) + P.sum((1, 2)), model(ctr.idx), rtol=1e-5, atol=1e-5
+        )
     ffm = FFM(layout.n_features, len(layout.names), k=2, init_std=0.3)
     w0, lin, P = pair_contributions(ffm, ctr.idx)
     with torch.no_grad():
-        torch.testing.assert_close(w0 + lin.sum(1) + P.sum((1, 2)), ffm(ctr.idx), rtol=1e-5, atol=1e-5)
+        torch.testing.assert_close(
+            w0 + lin.sum(1) + P.sum((1, 2)), ffm(ctr.idx), rtol=1e-5, atol=1e-5
+        )
     pairs = top_pairs(model, ctr.idx[:2], layout.names, n=2)
     assert len(pairs) == 2 and all(" × " in name for name, _ in pairs[0])
     assert abs(pairs[0][0][1]) >= abs(pairs[0][1][1])
@@ -134,14 +138,18 @@ def test_stratified_logloss_against_a_loop():
     got = stratified_logloss(y, p, band, 4)
     for b in range(3):
         m = band == b
-        ref = -np.mean([np.log(pi) if yi else np.log(1 - pi) for pi, yi in zip(p[m].tolist(), y[m].tolist())])
+        ref = -np.mean(
+            [np.log(pi) if yi else np.log(1 - pi) for pi, yi in zip(p[m].tolist(), y[m].tolist())]
+        )
         assert got[b].item() == pytest.approx(ref)
     assert torch.isnan(got[3])
 
 
 def test_buckets_and_cyclic():
     e = torch.tensor([0.0, 10.0], dtype=torch.float64)
-    assert bucketize(torch.tensor([-1.0, 0.0, 9.9, 10.0, 50.0], dtype=torch.float64), e).tolist() == [0, 1, 1, 2, 2]
+    assert bucketize(
+        torch.tensor([-1.0, 0.0, 9.9, 10.0, 50.0], dtype=torch.float64), e
+    ).tolist() == [0, 1, 1, 2, 2]
     with pytest.raises(ValueError, match="strictly increasing"):
         bucketize(torch.tensor([1.0]), torch.tensor([1.0, 0.0]))
     f = cyclic_features(torch.tensor([23.0, 0.0, 12.0], dtype=torch.float64), 24)
@@ -154,7 +162,9 @@ def test_hat_basis_is_numpy_interp():
     t = torch.linspace(-30, 40, 141, dtype=torch.float64)
     B = hat_basis(t, knots)
     h = torch.tensor([2.0, -1.0, 0.5, 3.0, -2.0], dtype=torch.float64)
-    np.testing.assert_allclose((B @ h).numpy(), np.interp(t.numpy(), knots.numpy(), h.numpy()), atol=1e-12)
+    np.testing.assert_allclose(
+        (B @ h).numpy(), np.interp(t.numpy(), knots.numpy(), h.numpy()), atol=1e-12
+    )
     torch.testing.assert_close(B.sum(1), torch.ones(141, dtype=torch.float64))
     with pytest.raises(ValueError, match="two strictly increasing"):
         hat_basis(t, torch.tensor([1.0], dtype=torch.float64))
@@ -167,9 +177,16 @@ def test_gated_fm_adds_the_gate_to_the_fm(data):
         model.A.weight.normal_()
         t = model.celsius(ctr.idx)
         level = ctr.idx[:, layout.col("warmth_level")] - layout.offsets[layout.col("warmth_level")]
-        manual = torch.tensor([np.interp(float(t[b]), model.knots.numpy(), model.A.weight[level[b]].numpy())
-                               for b in range(25)], dtype=torch.float32)
-        torch.testing.assert_close(model(ctr.idx) - model.base(ctr.idx), manual, rtol=1e-5, atol=1e-5)
+        manual = torch.tensor(
+            [
+                np.interp(float(t[b]), model.knots.numpy(), model.A.weight[level[b]].numpy())
+                for b in range(25)
+            ],
+            dtype=torch.float32,
+        )
+        torch.testing.assert_close(
+            model(ctr.idx) - model.base(ctr.idx), manual, rtol=1e-5, atol=1e-5
+        )
         # the decoded temperature is the event's feels-like rounded to 0.5 °C
         np.testing.assert_allclose(t.numpy(), np.round(data.feels[:25] * 2) / 2, atol=1e-4)
     with pytest.raises(ValueError, match="numeric 'feels'"):
@@ -183,18 +200,41 @@ def test_ranker_and_try_idea(data):
     va, _ = encode(val, fields)
     model = ContextFM(layout, k=4, seed=0)
     report = try_idea(model, tr, va, epochs=2)
-    assert report["trains"] and np.isfinite(report["val_logloss"]) and "trains: yes" in report["message"]
-    top, scores, idx = rank_for_context(model, data, fields, user=0, month=1, hour=7, feels=-8.0, k=3)
-    assert top.shape == (3,) and bool((scores[:-1] >= scores[1:]).all()) and idx.shape == (3, len(fields))
+    assert (
+        report["trains"]
+        and np.isfinite(report["val_logloss"])
+        and "trains: yes" in report["message"]
+    )
+    top, scores, idx = rank_for_context(
+        model, data, fields, user=0, month=1, hour=7, feels=-8.0, k=3
+    )
+    assert (
+        top.shape == (3,)
+        and bool((scores[:-1] >= scores[1:]).all())
+        and idx.shape == (3, len(fields))
+    )
     worn = torch.zeros(len(data.outfits), dtype=torch.bool)
     worn[top[0]] = True
-    again, _, _ = rank_for_context(model, data, fields, user=0, month=1, hour=7, feels=-8.0, k=3, worn=worn)
+    again, _, _ = rank_for_context(
+        model, data, fields, user=0, month=1, hour=7, feels=-8.0, k=3, worn=worn
+    )
     assert int(top[0]) not in again.tolist()
     # a (user, day, hour) of the data: the same ranking as its context passed by hand
     e = int(np.flatnonzero(data.user == 0)[0])
-    by_day = rank_for_day(model, data, fields, user=0, day=int(data.day[e]), hour=int(data.hour[e]), k=3)[0]
-    by_hand = rank_for_context(model, data, fields, user=0, month=int(data.month[e]), hour=int(data.hour[e]),
-                               feels=float(data.feels[e]), rain=int(data.rain[e]), k=3)[0]
+    by_day = rank_for_day(
+        model, data, fields, user=0, day=int(data.day[e]), hour=int(data.hour[e]), k=3
+    )[0]
+    by_hand = rank_for_context(
+        model,
+        data,
+        fields,
+        user=0,
+        month=int(data.month[e]),
+        hour=int(data.hour[e]),
+        feels=float(data.feels[e]),
+        rain=int(data.rain[e]),
+        k=3,
+    )[0]
     assert by_day.tolist() == by_hand.tolist()
 
     class Broken(torch.nn.Module):

@@ -13,9 +13,9 @@ from recsys_ref.feels_like import feels_like, wind_chill
 
 HEADER = "지점,지점명,일시,평균기온(°C),최저기온(°C),최고기온(°C),일강수량(mm),평균 풍속(m/s),평균 상대습도(%)"
 ROWS = [
-    "108,서울,2024-01-01,-3.2,-7.5,1.0,,2.1,55.4",     # rain blank (a dry day)
+    "108,서울,2024-01-01,-3.2,-7.5,1.0,,2.1,55.4",  # rain blank (a dry day)
     "108,서울,2024-01-02,-1.0,-4.1,3.5,0.5,3.4,60.0",
-    "159,부산,2024-05-01,17.3,13.0,22.4,12.5,,71.0",    # wind blank (missing)
+    "159,부산,2024-05-01,17.3,13.0,22.4,12.5,,71.0",  # wind blank (missing)
 ]
 
 
@@ -47,23 +47,44 @@ def test_extra_columns_and_column_order_are_ignored(tmp_path):
 
 
 def test_writer_round_trips(tmp_path):
-    rows = [{"지점": 108, "지점명": "서울", "일시": "2024-01-03", "평균기온(°C)": 0.5, "일강수량(mm)": None}]
+    rows = [
+        {
+            "지점": 108,
+            "지점명": "서울",
+            "일시": "2024-01-03",
+            "평균기온(°C)": 0.5,
+            "일강수량(mm)": None,
+        }
+    ]
     data = read_asos_daily(write_asos_daily(tmp_path / "w.csv", rows, encoding="cp949"))
-    assert data.t_mean.tolist() == [0.5] and math.isnan(data.rain_mm[0]) and math.isnan(data.wind_ms[0])
+    assert (
+        data.t_mean.tolist() == [0.5]
+        and math.isnan(data.rain_mm[0])
+        and math.isnan(data.wind_ms[0])
+    )
 
 
 @pytest.mark.parametrize("encoding", ["cp949", "utf-8-sig"])
 def test_a_bad_row_names_the_file_and_the_line(tmp_path, encoding):
-    path = write(tmp_path / "bad.csv", [HEADER, ROWS[0], "108,서울,2024-01-02,영하,-4.1,3.5,0.5,3.4,60.0"], encoding)
-    with pytest.raises(KMAFormatError, match=r"bad\.csv, line 3: column '평균기온\(°C\)' holds '영하'"):
+    path = write(
+        tmp_path / "bad.csv",
+        [HEADER, ROWS[0], "108,서울,2024-01-02,영하,-4.1,3.5,0.5,3.4,60.0"],
+        encoding,
+    )
+    with pytest.raises(
+        KMAFormatError, match=r"bad\.csv, line 3: column '평균기온\(°C\)' holds '영하'"
+    ):
         read_asos_daily(path)
 
 
-@pytest.mark.parametrize(("line", "message"), [
-    ("108,서울,2024-13-40,1,1,1,,1,1", r"line 2: column '일시' holds '2024-13-40'"),
-    ("108,서울,2024-01-01,1,1", r"line 2: 5 cells, the header has 9"),
-    ("서울,108,2024-01-01,1,1,1,,1,1", r"line 2: column '지점' holds '서울'"),
-])
+@pytest.mark.parametrize(
+    ("line", "message"),
+    [
+        ("108,서울,2024-13-40,1,1,1,,1,1", r"line 2: column '일시' holds '2024-13-40'"),
+        ("108,서울,2024-01-01,1,1", r"line 2: 5 cells, the header has 9"),
+        ("서울,108,2024-01-01,1,1,1,,1,1", r"line 2: column '지점' holds '서울'"),
+    ],
+)
 def test_malformed_rows(tmp_path, line, message):
     with pytest.raises(KMAFormatError, match=message):
         read_asos_daily(write(tmp_path / "m.csv", [HEADER, line], "cp949"))
@@ -93,7 +114,9 @@ HAND = [  # (T °C, V km/h, by hand, EC table)
 
 @pytest.mark.parametrize(("T", "V", "hand", "table"), HAND)
 def test_wind_chill_inside_the_range_matches_hand_values(T, V, hand, table):
-    got = feels_like(torch.tensor([T], dtype=torch.float64), torch.tensor([V / 3.6], dtype=torch.float64))
+    got = feels_like(
+        torch.tensor([T], dtype=torch.float64), torch.tensor([V / 3.6], dtype=torch.float64)
+    )
     assert got.item() == pytest.approx(hand, abs=5e-4)
     assert round(got.item()) == table
     assert wind_chill(torch.tensor([T]), torch.tensor([V])).item() == pytest.approx(hand, abs=1e-3)

@@ -42,28 +42,44 @@ def test_catalogue(task_id: str, capsys: pytest.CaptureFixture) -> None:
     module = importlib.import_module(f"tests.catalogue.{task_id}")
     wrong, correct = module.WRONG, module.CORRECT
     known = {m.name for m in TASKS[task_id].misconceptions} | {
-        "container", "dtype", "layout", "no_gradient", "gradient", "guard_value", "complexity", "loop",
-        "in_place"}
+        "container",
+        "dtype",
+        "layout",
+        "no_gradient",
+        "gradient",
+        "guard_value",
+        "complexity",
+        "loop",
+        "in_place",
+    }
     passed, misnamed, refused, named, generic = [], [], [], 0, 0
     for v in wrong:
-        assert v.expect is None or v.expect in known, f"{task_id}: {v.name} expects unknown {v.expect!r}"
+        assert v.expect is None or v.expect in known, (
+            f"{task_id}: {v.name} expects unknown {v.expect!r}"
+        )
         for r in verdicts(task_id, v.fn):
             if r.passed:
                 passed.append(f"{v.name}: {r.message}")
             elif r.misconception != v.expect:
-                misnamed.append(f"{v.name}: expected {v.expect!r}, got {r.misconception!r}: {r.message}")
+                misnamed.append(
+                    f"{v.name}: expected {v.expect!r}, got {r.misconception!r}: {r.message}"
+                )
         named += v.expect is not None
         generic += v.expect is None
     for v in correct:
         refused += [f"{v.name}: {r.message}" for r in verdicts(task_id, v.fn) if not r.passed]
     share = named / max(len(wrong), 1)
     with capsys.disabled():
-        print(f"\n[catalogue] {task_id}: {len(wrong)} wrong ({named} named, {generic} generic, "
-              f"{len(misnamed)} misnamed, {len(passed)} passed) {share:.0%} named; "
-              f"{len(correct)} correct ({len(refused)} refused); seeds {SEEDS}")
+        print(
+            f"\n[catalogue] {task_id}: {len(wrong)} wrong ({named} named, {generic} generic, "
+            f"{len(misnamed)} misnamed, {len(passed)} passed) {share:.0%} named; "
+            f"{len(correct)} correct ({len(refused)} refused); seeds {SEEDS}"
+        )
     assert not passed, "wrong variants that pass:\n" + "\n".join(passed)
     assert not misnamed, "misnamed:\n" + "\n".join(misnamed)
     assert not refused, "correct variants refused:\n" + "\n".join(refused)
-    assert len(wrong) >= MIN_WRONG, f"{task_id}: {len(wrong)} wrong variants, at least {MIN_WRONG} needed"
+    assert len(wrong) >= MIN_WRONG, (
+        f"{task_id}: {len(wrong)} wrong variants, at least {MIN_WRONG} needed"
+    )
     assert share >= MIN_NAMED, f"{task_id}: {share:.0%} named, at least {MIN_NAMED:.0%} needed"
     assert correct, f"{task_id}: no unusual correct variant"

@@ -24,13 +24,29 @@ def t(*values, dtype=torch.float64):
     [
         (t(1.0, 2.0), t(1.0, 2.0), None),
         (t(1.0, 2.0 + 1e-12), t(1.0, 2.0), None),
-        (t(1.0, 2.5), t(1.0, 2.0), "differs from the reference in 1 of 2 entries (largest error 0.5 at index (1,))"),
+        (
+            t(1.0, 2.5),
+            t(1.0, 2.0),
+            "differs from the reference in 1 of 2 entries (largest error 0.5 at index (1,))",
+        ),
         (t(1.0, 2.0, 3.0), t(1.0, 2.0), "has shape (3,), expected (2,)"),
-        (t(1.0, 2.0, dtype=torch.float32), t(1.0, 2.0), "has dtype float32; the task asks for float64"),
+        (
+            t(1.0, 2.0, dtype=torch.float32),
+            t(1.0, 2.0),
+            "has dtype float32; the task asks for float64",
+        ),
         (t(1.0, float("nan")), t(1.0, 2.0), "contains NaN or inf (first at index (1,))"),
         (t(1.0, float("nan")), t(1.0, float("nan")), None),
-        ([1.0, 2.0], t(1.0, 2.0), "your function returned a list of 2; the task asks for a dense torch tensor"),
-        (None, t(1.0), "returned None (does your function end with `return ...`?); the task asks for"),
+        (
+            [1.0, 2.0],
+            t(1.0, 2.0),
+            "your function returned a list of 2; the task asks for a dense torch tensor",
+        ),
+        (
+            None,
+            t(1.0),
+            "returned None (does your function end with `return ...`?); the task asks for",
+        ),
         ((t(1.0), t(2.0)), (t(1.0), t(3.0)), "element 1 of the output differs"),
         ((t(1.0),), (t(1.0), t(3.0)), "has 1 elements; the task asks for 2"),
         ({"a": 1.0}, {"a": 1.0}, None),
@@ -38,28 +54,66 @@ def t(*values, dtype=torch.float64):
         (0.5, 0.5000000001, None),
         (t(0.5), 0.5, "the task asks for a Python float: convert with float(...)"),
         ("x", 0.5, "your function returned a Python str; the task asks for a Python float"),
-        (np.eye(2), sp.eye(2, format="csr"), "returned a numpy array (float64); the task asks for a scipy.sparse"),
+        (
+            np.eye(2),
+            sp.eye(2, format="csr"),
+            "returned a numpy array (float64); the task asks for a scipy.sparse",
+        ),
         (sp.eye(2, format="csr"), sp.eye(2, format="csr"), None),
         (torch.eye(3).to_sparse(), torch.eye(3), "the task asks for a dense torch tensor"),
-        (torch.eye(3, dtype=torch.float64).to_sparse(), torch.eye(3, dtype=torch.float64).to_sparse(), None),
+        (
+            torch.eye(3, dtype=torch.float64).to_sparse(),
+            torch.eye(3, dtype=torch.float64).to_sparse(),
+            None,
+        ),
         # the kind is checked, not truthiness: bool only where the reference is bool
         (torch.ones(2, dtype=torch.bool), t(1.0, 2.0), "has dtype bool; the task asks for float64"),
-        (np.ones(2, dtype=bool), t(1.0, 2.0), "returned a numpy array (bool); the task asks for a dense torch"),
-        (torch.ones(2, dtype=torch.bool), torch.tensor([True, False]), "differs from the reference in 1 of 2"),
+        (
+            np.ones(2, dtype=bool),
+            t(1.0, 2.0),
+            "returned a numpy array (bool); the task asks for a dense torch",
+        ),
+        (
+            torch.ones(2, dtype=torch.bool),
+            torch.tensor([True, False]),
+            "differs from the reference in 1 of 2",
+        ),
         (True, 1.0, "returned a Python bool; the task asks for a Python float"),
         (1, 1.0, None),
-        (np.float32(1.0), t(1.0), "return a tensor; `.item()` and `float()` cut the autograd graph"),
+        (
+            np.float32(1.0),
+            t(1.0),
+            "return a tensor; `.item()` and `float()` cut the autograd graph",
+        ),
         (0.5, t(0.5), "return a tensor; `.item()` and `float()` cut the autograd graph"),
-        (t(1.0, 2.0).numpy(), t(1.0, 2.0), "returned a numpy array (float64); the task asks for a dense torch"),
+        (
+            t(1.0, 2.0).numpy(),
+            t(1.0, 2.0),
+            "returned a numpy array (float64); the task asks for a dense torch",
+        ),
         (t(1.0, 2.0).float().numpy(), t(1.0, 2.0), "returned a numpy array (float32)"),
         (np.array(["a", "b"]), t(1.0, 2.0), "returned a numpy array (<U1)"),
-        (object(), t(1.0), "your function returned a object; the task asks for a dense torch tensor"),
+        (
+            object(),
+            t(1.0),
+            "your function returned a object; the task asks for a dense torch tensor",
+        ),
         ([t(1.0), "x"], [t(1.0), t(2.0)], "element 1 of the output is a Python str"),
-        (torch.eye(2, dtype=torch.float64).to_sparse_csr(), torch.eye(2, dtype=torch.float64).to_sparse(),
-         "is a sparse CSR torch tensor (float64); the task asks for a sparse COO torch tensor"),
-        (torch.sparse_coo_tensor(torch.tensor([[0, 5]]), torch.ones(2, dtype=torch.float64), (3,),
-                                 check_invariants=False), torch.zeros(3, dtype=torch.float64).to_sparse(),
-         "indices outside its shape (3,)"),
+        (
+            torch.eye(2, dtype=torch.float64).to_sparse_csr(),
+            torch.eye(2, dtype=torch.float64).to_sparse(),
+            "is a sparse CSR torch tensor (float64); the task asks for a sparse COO torch tensor",
+        ),
+        (
+            torch.sparse_coo_tensor(
+                torch.tensor([[0, 5]]),
+                torch.ones(2, dtype=torch.float64),
+                (3,),
+                check_invariants=False,
+            ),
+            torch.zeros(3, dtype=torch.float64).to_sparse(),
+            "indices outside its shape (3,)",
+        ),
     ],
 )
 def test_difference(got, want, phrase) -> None:
@@ -79,8 +133,10 @@ def ref_cumsum(x: torch.Tensor) -> torch.Tensor:
 
 def cases(seed: int) -> list[Case]:
     g = torch.Generator().manual_seed(seed)
-    return [Case("random 6", (torch.randn(6, generator=g, dtype=torch.float64),)),
-            Case("one element", (torch.randn(1, generator=g, dtype=torch.float64),))]
+    return [
+        Case("random 6", (torch.randn(6, generator=g, dtype=torch.float64),)),
+        Case("one element", (torch.randn(1, generator=g, dtype=torch.float64),)),
+    ]
 
 
 def big_cases(seed: int) -> list[Case]:
@@ -89,25 +145,35 @@ def big_cases(seed: int) -> list[Case]:
 
 def quadratic_cumsum(x: torch.Tensor) -> torch.Tensor:  # builds an n×n mask: O(n²) memory
     n = x.shape[0]
-    return (torch.ones(n, n, dtype=x.dtype).tril() @ x)
+    return torch.ones(n, n, dtype=x.dtype).tril() @ x
 
 
 TOY = Exercise(
-    task_id="toy_1", title="cumulative sum", notebook="99_toy", func_name="cumsum",
-    reference=ref_cumsum, make_cases=cases, equation="eq. 0",
+    task_id="toy_1",
+    title="cumulative sum",
+    notebook="99_toy",
+    func_name="cumsum",
+    reference=ref_cumsum,
+    make_cases=cases,
+    equation="eq. 0",
     misconceptions=(
         Misconception("reversed", lambda x: x.flip(0).cumsum(0).flip(0), "you summed from the end"),
         Misconception("exclusive", lambda x: x.cumsum(0) - x, "you left out the element itself"),
     ),
-    guard=ComplexityGuard(lambda case: 4 * case.args[0].numel(), big_cases,
-                          "an n×n tensor was created; a running sum needs O(n)."),
+    guard=ComplexityGuard(
+        lambda case: 4 * case.args[0].numel(),
+        big_cases,
+        "an n×n tensor was created; a running sum needs O(n).",
+    ),
 )
 
 
 @pytest.fixture(autouse=True)
 def toy_registered(monkeypatch: pytest.MonkeyPatch):
     check_module = sys.modules["recsys_ref.course.check"]  # the module, not the function
-    monkeypatch.setattr(check_module, "get", lambda tid: registry.get(tid) if tid != "toy_1" else TOY)
+    monkeypatch.setattr(
+        check_module, "get", lambda tid: registry.get(tid) if tid != "toy_1" else TOY
+    )
 
 
 def test_reference_passes_and_prints_one_line(capsys) -> None:
@@ -172,7 +238,9 @@ def test_numel_recorder_sees_factory_functions_and_sparse_values() -> None:
         torch.zeros(30, 40)
     assert rec.max_numel == 1200 and rec.largest == (30, 40)
     with NumelRecorder() as rec:
-        torch.sparse_coo_tensor(torch.tensor([[0, 999]]), torch.tensor([1.0, 2.0]), (1000,)).coalesce()
+        torch.sparse_coo_tensor(
+            torch.tensor([[0, 999]]), torch.tensor([1.0, 2.0]), (1000,)
+        ).coalesce()
     assert rec.max_numel < 1000
 
 
@@ -198,8 +266,22 @@ def test_type_a_number_where_a_tensor_is_asked_is_told_why() -> None:
     assert "return a tensor; `.item()` and `float()` cut the autograd graph" in r.message
 
 
-@pytest.mark.parametrize("task_id", ["warmup", "ngcf_2", "ngcf_3", "ngcf_4", "ngcf_5", "ngcf_6",
-                                     "fm_3", "fm_4", "fm_5", "fm_6", "fm_7"])
+@pytest.mark.parametrize(
+    "task_id",
+    [
+        "warmup",
+        "ngcf_2",
+        "ngcf_3",
+        "ngcf_4",
+        "ngcf_5",
+        "ngcf_6",
+        "fm_3",
+        "fm_4",
+        "fm_5",
+        "fm_6",
+        "fm_7",
+    ],
+)
 @pytest.mark.parametrize("kind", ["torch bool", "numpy bool", "numpy float32", "numpy strings"])
 def test_type_bool_numpy_and_strings_get_no_points(task_id: str, kind: str) -> None:
     ex = registry.get(task_id)
@@ -207,10 +289,12 @@ def test_type_bool_numpy_and_strings_get_no_points(task_id: str, kind: str) -> N
     def answer(*args, **kwargs):
         out = ex.reference(*args, **kwargs)
         out = out.detach().to_dense() if out.layout != torch.strided else out.detach()
-        return {"torch bool": lambda: torch.ones_like(out, dtype=torch.bool),
-                "numpy bool": lambda: np.ones(tuple(out.shape), dtype=bool),
-                "numpy float32": lambda: out.numpy().astype(np.float32),
-                "numpy strings": lambda: np.full(tuple(out.shape), "x")}[kind]()
+        return {
+            "torch bool": lambda: torch.ones_like(out, dtype=torch.bool),
+            "numpy bool": lambda: np.ones(tuple(out.shape), dtype=bool),
+            "numpy float32": lambda: out.numpy().astype(np.float32),
+            "numpy strings": lambda: np.full(tuple(out.shape), "x"),
+        }[kind]()
 
     r = run_check(task_id, answer, seed=0)
     assert r.status == "failed" and r.misconception in ("container", "dtype", "layout"), r.message
@@ -229,7 +313,7 @@ def test_gradient_an_l2_term_from_item_is_no_gradient_to_theta() -> None:
     import torch.nn.functional as F
 
     def bpr(pos, neg, theta, lam, batch_emb=None):
-        return F.softplus(neg - pos).mean() + lam * sum(float((t ** 2).sum()) for t in theta)
+        return F.softplus(neg - pos).mean() + lam * sum(float((t**2).sum()) for t in theta)
 
     r = run_check("ngcf_6", bpr, seed=0)
     assert (r.status, r.misconception) == ("failed", "no_gradient"), r.message
@@ -270,16 +354,23 @@ def test_edge_inputs_separate_the_variants_on_every_seed(seed: int) -> None:
     import tests.catalogue.ngcf_7 as metrics
 
     assert run_check("ngcf_1", adj.no_size, seed=seed).misconception == "no_size"
-    assert run_check("ngcf_6", bpr.log_of_sigmoid, seed=seed).misconception == "log_sigmoid_underflow"
+    assert (
+        run_check("ngcf_6", bpr.log_of_sigmoid, seed=seed).misconception == "log_sigmoid_underflow"
+    )
     recall_min = next(v for v in metrics.WRONG if v.expect == "recall_over_min")
     assert run_check("ngcf_7", recall_min.fn, seed=seed).misconception == "recall_over_min"
 
 
 def test_edge_cases_exist_by_design() -> None:
-    names = {t: [c.name for c in registry.get(t).make_cases(0)] for t in ("ngcf_1", "ngcf_6", "ngcf_7", "fm_2")}
+    names = {
+        t: [c.name for c in registry.get(t).make_cases(0)]
+        for t in ("ngcf_1", "ngcf_6", "ngcf_7", "fm_2")
+    }
     assert "the last item (node N−1) isolated" in names["ngcf_1"]
     assert any("> 745" in n for n in names["ngcf_6"])
-    assert any("1 ≤ |T_u| < K" in n for n in names["ngcf_7"]) and any("tied" in n for n in names["ngcf_7"])
+    assert any("1 ≤ |T_u| < K" in n for n in names["ngcf_7"]) and any(
+        "tied" in n for n in names["ngcf_7"]
+    )
     assert "batch of one" in names["fm_2"]
     case = next(c for c in registry.get("ngcf_1").make_cases(0) if "N−1" in c.name)
     R = case.args[0]
@@ -293,7 +384,10 @@ def test_rules_coo_is_asked_so_csr_fails() -> None:
 
     r = run_check("ngcf_1", lambda R: bipartite_adjacency(R).to_sparse_csr(), seed=0)
     assert (r.status, r.misconception) == ("failed", "layout")
-    assert "sparse CSR torch tensor (float64); the task asks for a sparse COO torch tensor" in r.message
+    assert (
+        "sparse CSR torch tensor (float64); the task asks for a sparse COO torch tensor"
+        in r.message
+    )
 
 
 def test_rules_a_per_user_loop_fails_the_op_count_bound() -> None:
@@ -312,7 +406,10 @@ def test_guard_provenance_names_the_op_that_created_the_dense_tensor() -> None:
     assert "created by torch.eye: write the I of (L+I) as + E" in r.message
     assert "to_dense" not in r.message
     r = run_check("ngcf_4", layer.dense_L, seed=0)
-    assert r.misconception == "complexity" and "created by `.to_dense()`: multiply with L @ E" in r.message
+    assert (
+        r.misconception == "complexity"
+        and "created by `.to_dense()`: multiply with L @ E" in r.message
+    )
 
 
 def test_guard_outputs_are_compared_with_the_reference() -> None:
@@ -343,23 +440,37 @@ def test_op_count_bound_on_the_loop_tasks() -> None:
     import tests.catalogue.fm_4 as fast
     import tests.catalogue.ngcf_4 as layer
 
-    assert {t: registry.get(t).guard.max_ops for t in ("ngcf_4", "ngcf_7", "fm_4")} == \
-        {"ngcf_4": 200, "ngcf_7": 200, "fm_4": 200}
+    assert {t: registry.get(t).guard.max_ops for t in ("ngcf_4", "ngcf_7", "fm_4")} == {
+        "ngcf_4": 200,
+        "ngcf_7": 200,
+        "fm_4": 200,
+    }
     for task_id, fn in [("ngcf_4", layer.loop_over_nodes), ("fm_4", fast.loop_over_features)]:
         r = run_check(task_id, fn, seed=0)
         assert r.misconception == "loop" and "no loops" in r.message, r.message
-    assert run_check("fm_4", fast.loop_over_k, seed=0).passed  # a loop over the k dimensions is allowed
+    assert run_check(
+        "fm_4", fast.loop_over_k, seed=0
+    ).passed  # a loop over the k dimensions is allowed
 
 
 def test_when_two_misconceptions_agree_a_case_where_they_differ_decides() -> None:
     from recsys_ref.course.evaluate import evaluate
 
     tricky = Exercise(
-        task_id="toy_3", title="scale", notebook="99_toy", func_name="scale", reference=lambda x: 2 * x,
-        make_cases=lambda seed: [Case("zero", (torch.zeros(2, dtype=torch.float64),)),
-                                 Case("ones", (torch.ones(2, dtype=torch.float64),))],
-        misconceptions=(Misconception("first", lambda x: x - 1, "minus one"),
-                        Misconception("second", lambda x: 3 * x - 1, "three x minus one")))
+        task_id="toy_3",
+        title="scale",
+        notebook="99_toy",
+        func_name="scale",
+        reference=lambda x: 2 * x,
+        make_cases=lambda seed: [
+            Case("zero", (torch.zeros(2, dtype=torch.float64),)),
+            Case("ones", (torch.ones(2, dtype=torch.float64),)),
+        ],
+        misconceptions=(
+            Misconception("first", lambda x: x - 1, "minus one"),
+            Misconception("second", lambda x: 3 * x - 1, "three x minus one"),
+        ),
+    )
     cases = tricky.make_cases(0)
     # on the first failing case (zero) both variants give −1; the ones case decides
     r = evaluate(tricky, cases, runner.run_cases(lambda x: 3 * x - 1, cases))
@@ -383,7 +494,9 @@ def test_the_parameter_is_named_when_a_list_element_is_changed_in_place() -> Non
 def test_the_output_element_is_named() -> None:
     from recsys_ref.metrics import recall_ndcg_at_k
 
-    r = run_check("ngcf_7", lambda *a: (recall_ndcg_at_k(*a)[0], recall_ndcg_at_k(*a)[1] * 0.9), seed=0)
+    r = run_check(
+        "ngcf_7", lambda *a: (recall_ndcg_at_k(*a)[0], recall_ndcg_at_k(*a)[1] * 0.9), seed=0
+    )
     assert r.misconception is None and "the `ndcg` output differs" in r.message
     assert registry.get("fm_1").outputs == ("idx", "field_dims")
     from recsys_ref.course.spec import output_names

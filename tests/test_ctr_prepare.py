@@ -29,12 +29,24 @@ def avazu_file(tmp_path: Path, hours: list[str], clicks: list[int], sites: list[
 
 
 def test_time_split_holds_out_the_latest_rows(tmp_path: Path) -> None:
-    hours = ["14102105", "14102101", "14102203", "14102100", "14102300", "14102102", "14102210", "14102104",
-             "14102201", "14102103"]
+    hours = [
+        "14102105",
+        "14102101",
+        "14102203",
+        "14102100",
+        "14102300",
+        "14102102",
+        "14102210",
+        "14102104",
+        "14102201",
+        "14102103",
+    ]
     table = read_avazu(avazu_file(tmp_path, hours, [0, 1] * 5, [f"s{n}" for n in range(10)]))
     d = prepare_ctr(table, split="time", val_frac=0.3)
     assert sorted(np.asarray(hours)[d.val_rows].tolist()) == ["14102203", "14102210", "14102300"]
-    assert min(int(h) for h in np.asarray(hours)[d.val_rows]) > max(int(h) for h in np.asarray(hours)[d.train_rows])
+    assert min(int(h) for h in np.asarray(hours)[d.val_rows]) > max(
+        int(h) for h in np.asarray(hours)[d.train_rows]
+    )
     assert d.train[1].tolist() == table.y[d.train_rows].astype(float).tolist()
 
 
@@ -43,7 +55,9 @@ def test_random_split_fits_the_encoder_on_train_only() -> None:
     table = CTRTable(np.array([n % 2 for n in range(20)], np.int8), rows, ["f", "g"])
     d = prepare_ctr(table, split="random", val_frac=0.25, seed=3)
     assert len(d.train_rows) == 15 and len(d.val_rows) == 5
-    assert set(d.train_rows) | set(d.val_rows) == set(range(20)) and not set(d.train_rows) & set(d.val_rows)
+    assert set(d.train_rows) | set(d.val_rows) == set(range(20)) and not set(d.train_rows) & set(
+        d.val_rows
+    )
     g_offset = d.field_dims[0]
     assert (d.val[0][:, 1] == g_offset).all()  # each val token of g is unseen in train → code 0
     assert d.encoder.field_dims == [4, 16]  # code 0 + 3 values; code 0 + the 15 training tokens
@@ -98,4 +112,9 @@ def test_auc_one_class_modes() -> None:
 
 def test_an_empty_training_set_is_refused() -> None:
     with pytest.raises(ValueError, match="hold no row"):
-        train_ctr(FM(30, k=2), (torch.zeros(0, 3, dtype=torch.long), torch.zeros(0)), epochs=1, progress=False)
+        train_ctr(
+            FM(30, k=2),
+            (torch.zeros(0, 3, dtype=torch.long), torch.zeros(0)),
+            epochs=1,
+            progress=False,
+        )

@@ -36,8 +36,11 @@ def notebooks(tmp_path: Path) -> Path:
 
 def built_exercises() -> dict:
     """The registered tasks whose notebook solutions/ holds (the course may be mid-writing)."""
-    return {t: ex for t, ex in all_exercises().items()
-            if (ROOT / "solutions" / f"{ex.notebook}.ipynb").is_file()}
+    return {
+        t: ex
+        for t, ex in all_exercises().items()
+        if (ROOT / "solutions" / f"{ex.notebook}.ipynb").is_file()
+    }
 
 
 def notebook_report(folder: Path) -> tuple[doctor.Report, str]:
@@ -61,15 +64,21 @@ def fix_lines(text: str) -> list[str]:
 
 # --- healthy ---------------------------------------------------------------------------------
 
+
 def test_healthy_install_is_all_green(notebooks: Path) -> None:
     """The real command, in a subprocess, with the real kernelspec and interpreter."""
     unbuilt = sorted(set(all_exercises()) - set(built_exercises()))
     if unbuilt:
-        pytest.skip(f"the course is incomplete, not the install: tasks {', '.join(unbuilt)} "
-                    "are registered but solutions/ has no notebook for them")
+        pytest.skip(
+            f"the course is incomplete, not the install: tasks {', '.join(unbuilt)} "
+            "are registered but solutions/ has no notebook for them"
+        )
     proc = subprocess.run(
         [sys.executable, "-m", "recsys_ref.course", "doctor", "--notebooks", str(notebooks)],
-        cwd=ROOT, capture_output=True, text=True, timeout=300,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
         env={**os.environ, "PYTHONIOENCODING": "utf-8"},
     )
     out = proc.stdout
@@ -77,10 +86,12 @@ def test_healthy_install_is_all_green(notebooks: Path) -> None:
     assert "All green" in out
     for title in ("Python 3.", "torch ", "Jupyter kernel 'python3'", "is writable", "intact"):
         assert any(line.lstrip().startswith("✓") and title in line for line in out.splitlines()), (
-            f"no ✓ line for {title!r}:\n{out}")
+            f"no ✓ line for {title!r}:\n{out}"
+        )
     assert "✗" not in out and "fix:" not in out
-    n_tasks = sum(1 for p in notebooks.glob("*.ipynb") for c in read_notebook(p).cells
-                  if task_ids(c))
+    n_tasks = sum(
+        1 for p in notebooks.glob("*.ipynb") for c in read_notebook(p).cells if task_ids(c)
+    )
     assert f"({n_tasks} exercise cell" in out
 
 
@@ -100,10 +111,19 @@ def test_healthy_checks_on_the_notebooks_built_so_far(notebooks: Path) -> None:
 
 # --- 1. Python -------------------------------------------------------------------------------
 
-@pytest.mark.parametrize("version, ok", [
-    ((3, 9, 18), False), ((3, 10, 0), False), ((3, 11, 7), True), ((3, 12, 9), True),
-    ((3, 13, 0), True), ((3, 14, 0), False), ((2, 7, 18), False),
-])
+
+@pytest.mark.parametrize(
+    "version, ok",
+    [
+        ((3, 9, 18), False),
+        ((3, 10, 0), False),
+        ((3, 11, 7), True),
+        ((3, 12, 9), True),
+        ((3, 13, 0), True),
+        ((3, 14, 0), False),
+        ((2, 7, 18), False),
+    ],
+)
 def test_python_version_range(version: tuple[int, int, int], ok: bool) -> None:
     report = doctor.Report()
     doctor.check_python(report, version)
@@ -115,17 +135,23 @@ def test_python_version_range(version: tuple[int, int, int], ok: bool) -> None:
 
 # --- 3. the kernel's interpreter ----------------------------------------------------------------
 
+
 def run_doctor(capsys: pytest.CaptureFixture, *argv: str) -> tuple[int, str]:
     rc = main(["doctor", *argv])
     return rc, capsys.readouterr().out
 
 
-def test_kernel_interpreter_without_torch(tmp_path: Path, notebooks: Path,
-                                          capsys: pytest.CaptureFixture) -> None:
+def test_kernel_interpreter_without_torch(
+    tmp_path: Path, notebooks: Path, capsys: pytest.CaptureFixture
+) -> None:
     """A real, empty virtual environment as the kernel: torch is missing there."""
     venv = tmp_path / "bare-venv"
-    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True,
-                   timeout=120, capture_output=True)
+    subprocess.run(
+        [sys.executable, "-m", "venv", "--without-pip", str(venv)],
+        check=True,
+        timeout=120,
+        capture_output=True,
+    )
     python = venv / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
     rc, out = run_doctor(capsys, "--notebooks", str(notebooks), "--python", str(python))
     assert rc == 1
@@ -137,10 +163,12 @@ def test_kernel_interpreter_without_torch(tmp_path: Path, notebooks: Path,
         assert any(ln.lstrip().startswith("✓") and title in ln for ln in out.splitlines()), out
 
 
-def test_kernel_interpreter_missing(tmp_path: Path, notebooks: Path,
-                                    capsys: pytest.CaptureFixture) -> None:
-    rc, out = run_doctor(capsys, "--notebooks", str(notebooks), "--python",
-                         str(tmp_path / "no-such-python"))
+def test_kernel_interpreter_missing(
+    tmp_path: Path, notebooks: Path, capsys: pytest.CaptureFixture
+) -> None:
+    rc, out = run_doctor(
+        capsys, "--notebooks", str(notebooks), "--python", str(tmp_path / "no-such-python")
+    )
     assert rc == 1
     line, fix = line_and_fix(out, "does not start")
     assert "no-such-python does not exist" in line and "ipykernel install" in fix
@@ -166,8 +194,14 @@ def test_kernel_interpreter_that_hangs(tmp_path: Path) -> None:
 @pytest.mark.skipif(os.name == "nt", reason="the fake interpreter is a POSIX shell script")
 def test_kernel_interpreter_with_old_python(tmp_path: Path) -> None:
     """An interpreter that imports everything but is Python 3.9."""
-    line = doctor.PROBE_MARK + json.dumps({"python": [3, 9, 18], "executable": "/opt/py39/python",
-                                           "versions": {"torch": "2.0.0"}, "missing": {}})
+    line = doctor.PROBE_MARK + json.dumps(
+        {
+            "python": [3, 9, 18],
+            "executable": "/opt/py39/python",
+            "versions": {"torch": "2.0.0"},
+            "missing": {},
+        }
+    )
     exe = fake_interpreter(tmp_path, f"cat <<'EOF'\n{line}\nEOF\n")
     report = doctor.Report()
     doctor.check_kernel(report, kernel="python3", python=exe, timeout=30.0, notebooks=tmp_path)
@@ -178,8 +212,9 @@ def test_kernel_interpreter_with_old_python(tmp_path: Path) -> None:
 
 def test_unknown_kernelspec(notebooks: Path) -> None:
     report = doctor.Report()
-    doctor.check_kernel(report, kernel="no-such-kernel-xyz", python=None, timeout=30.0,
-                        notebooks=notebooks)
+    doctor.check_kernel(
+        report, kernel="no-such-kernel-xyz", python=None, timeout=30.0, notebooks=notebooks
+    )
     (finding,) = report.findings
     assert finding.status == doctor.FAIL and "'no-such-kernel-xyz' not found" in finding.title
     assert "ipykernel install --sys-prefix --name no-such-kernel-xyz" in finding.fix
@@ -187,8 +222,10 @@ def test_unknown_kernelspec(notebooks: Path) -> None:
 
 # --- 4. write access ---------------------------------------------------------------------------
 
+
 def test_unwritable_notebooks_folder_is_named(notebooks: Path, monkeypatch) -> None:
     """Runs everywhere (root included): the write probe is made to fail as the OS would."""
+
     def refuse(folder: Path) -> None:
         raise PermissionError(13, "Permission denied", str(folder / ".doctor-x.tmp"))
 
@@ -200,10 +237,12 @@ def test_unwritable_notebooks_folder_is_named(notebooks: Path, monkeypatch) -> N
     assert "Permission denied" in finding.detail and "chmod -R u+w" in finding.fix
 
 
-@pytest.mark.skipif(os.name == "nt" or os.geteuid() == 0,
-                    reason="running as root: chmod does not stop root from writing, so a "
-                           "read-only folder cannot be made here (the probe failure is "
-                           "covered by test_unwritable_notebooks_folder_is_named)")
+@pytest.mark.skipif(
+    os.name == "nt" or os.geteuid() == 0,
+    reason="running as root: chmod does not stop root from writing, so a "
+    "read-only folder cannot be made here (the probe failure is "
+    "covered by test_unwritable_notebooks_folder_is_named)",
+)
 def test_read_only_notebooks_folder(notebooks: Path) -> None:
     notebooks.chmod(0o555)
     try:
@@ -232,6 +271,7 @@ def test_missing_notebooks_folder(tmp_path: Path) -> None:
 
 
 # --- 5. learner notebooks ---------------------------------------------------------------------
+
 
 def test_fresh_notebooks_are_intact(notebooks: Path) -> None:
     report, text = notebook_report(notebooks)
@@ -301,8 +341,10 @@ def test_untagged_exercise_cell_is_only_a_note(notebooks: Path) -> None:
     nbformat.write(nb, target)
     report, text = notebook_report(notebooks)
     assert not report.problems, text
-    assert any(f.status == doctor.NOTE and "no cell is tagged task:warmup" in f.detail
-               for f in report.findings)
+    assert any(
+        f.status == doctor.NOTE and "no cell is tagged task:warmup" in f.detail
+        for f in report.findings
+    )
 
 
 def test_missing_notebook(notebooks: Path) -> None:

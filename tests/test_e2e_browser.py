@@ -46,9 +46,16 @@ from recsys_ref.course.notebook import cell_source, read_notebook, tags
 ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "artifacts" / "e2e"
 CHROMIUM = Path(os.environ.get("RECSYS_CHROMIUM", "/usr/bin/chromium"))
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                 "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run", "--disable-extensions"]
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-extensions",
+]
 VIEWPORT = {"width": 1280, "height": 800}
 README_VIEWPORT = {"width": 1600, "height": 960}
 
@@ -75,8 +82,9 @@ def _requirements(request: pytest.FixtureRequest) -> None:
     except ImportError:
         pytest.skip("the playwright package is missing: `pip install -e '.[e2e]'`")
     if not (CHROMIUM.is_file() and os.access(CHROMIUM, os.X_OK)):
-        pytest.skip(f"no Chromium at {CHROMIUM}: `sudo apt-get install chromium` "
-                    "(or set RECSYS_CHROMIUM)")
+        pytest.skip(
+            f"no Chromium at {CHROMIUM}: `sudo apt-get install chromium` (or set RECSYS_CHROMIUM)"
+        )
     try:
         import jupyterlab  # noqa: F401
     except ImportError:
@@ -84,6 +92,7 @@ def _requirements(request: pytest.FixtureRequest) -> None:
 
 
 # --- the course copy and the server ---------------------------------------------------------------
+
 
 def pick(folder: Path, prefix: str) -> Path | None:
     found = sorted(folder.glob(f"{prefix}*.ipynb"))
@@ -112,8 +121,10 @@ def write_settings(folder: Path) -> None:
     """JupyterLab user settings for a quiet, deterministic page."""
     settings = {
         # no "get notified about Jupyter news?" toast, no update check (offline)
-        "@jupyterlab/apputils-extension/notification": {"fetchNews": "false",
-                                                         "checkForUpdates": False},
+        "@jupyterlab/apputils-extension/notification": {
+            "fetchNews": "false",
+            "checkForUpdates": False,
+        },
         # every cell in the DOM, so outputs can be read without scrolling
         "@jupyterlab/notebook-extension/tracker": {"windowingMode": "none"},
     }
@@ -137,25 +148,42 @@ class Lab:
         for d in ("workspaces", "settings", "runtime", "config", "data"):
             (self.state / d).mkdir(parents=True, exist_ok=True)
         write_settings(self.state / "settings")
-        env = {**os.environ,
-               "JUPYTER_RUNTIME_DIR": str(self.state / "runtime"),
-               "JUPYTER_CONFIG_DIR": str(self.state / "config"),
-               "JUPYTER_DATA_DIR": str(self.state / "data"),
-               "JUPYTER_PLATFORM_DIRS": "1", "PYTHONUNBUFFERED": "1"}
-        cmd = [sys.executable, "-m", "jupyterlab", "--no-browser", "--ip=127.0.0.1",
-               f"--port={self.port}", "--ServerApp.port_retries=0",
-               f"--IdentityProvider.token={self.token}",
-               f"--ServerApp.root_dir={self.root}",
-               f"--LabApp.workspaces_dir={self.state / 'workspaces'}",
-               f"--LabApp.user_settings_dir={self.state / 'settings'}",
-               "--LabApp.extension_manager=readonly", "--ServerApp.terminals_enabled=False",
-               "--LabApp.news_url=None"]
+        env = {
+            **os.environ,
+            "JUPYTER_RUNTIME_DIR": str(self.state / "runtime"),
+            "JUPYTER_CONFIG_DIR": str(self.state / "config"),
+            "JUPYTER_DATA_DIR": str(self.state / "data"),
+            "JUPYTER_PLATFORM_DIRS": "1",
+            "PYTHONUNBUFFERED": "1",
+        }
+        cmd = [
+            sys.executable,
+            "-m",
+            "jupyterlab",
+            "--no-browser",
+            "--ip=127.0.0.1",
+            f"--port={self.port}",
+            "--ServerApp.port_retries=0",
+            f"--IdentityProvider.token={self.token}",
+            f"--ServerApp.root_dir={self.root}",
+            f"--LabApp.workspaces_dir={self.state / 'workspaces'}",
+            f"--LabApp.user_settings_dir={self.state / 'settings'}",
+            "--LabApp.extension_manager=readonly",
+            "--ServerApp.terminals_enabled=False",
+            "--LabApp.news_url=None",
+        ]
         if hasattr(os, "geteuid") and os.geteuid() == 0:
             cmd.append("--allow-root")
         with open(self.log, "w") as log:
-            self.proc = subprocess.Popen(cmd, cwd=self.root, env=env, stdout=log,
-                                         stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                         start_new_session=True)
+            self.proc = subprocess.Popen(
+                cmd,
+                cwd=self.root,
+                env=env,
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                stdin=subprocess.DEVNULL,
+                start_new_session=True,
+            )
         deadline = time.monotonic() + SERVER_START_S
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
@@ -174,15 +202,20 @@ class Lab:
             return ""
 
     def api(self, path: str, method: str = "GET"):
-        req = urllib.request.Request(f"http://127.0.0.1:{self.port}/api/{path}", method=method,
-                                     headers={"Authorization": f"token {self.token}"})
+        req = urllib.request.Request(
+            f"http://127.0.0.1:{self.port}/api/{path}",
+            method=method,
+            headers={"Authorization": f"token {self.token}"},
+        )
         with urllib.request.urlopen(req, timeout=10) as r:
             body = r.read()
         return json.loads(body) if body else None
 
     def url(self, path: str, workspace: str) -> str:
-        return (f"http://127.0.0.1:{self.port}/lab/workspaces/{workspace}/tree/{path}"
-                f"?token={self.token}")
+        return (
+            f"http://127.0.0.1:{self.port}/lab/workspaces/{workspace}/tree/{path}"
+            f"?token={self.token}"
+        )
 
     def shutdown_kernels(self) -> None:
         try:
@@ -294,7 +327,8 @@ def run_all(page, name: str, record_property, timeout_ms: int = RUN_ALL_MS) -> f
     for attempt in (1, 2):
         page.locator(".lm-MenuBar-itemLabel", has_text=re.compile(r"^Run$")).click()
         page.locator(".lm-Menu-item:visible .lm-Menu-itemLabel").get_by_text(
-            "Run All Cells", exact=True).click()
+            "Run All Cells", exact=True
+        ).click()
         try:  # the run started: a prompt became [*] or a new number, or the kernel is busy
             page.wait_for_function(_STARTED_JS, arg=before, timeout=20_000, polling=200)
             break
@@ -308,10 +342,12 @@ def run_all(page, name: str, record_property, timeout_ms: int = RUN_ALL_MS) -> f
     except PlaywrightTimeout:
         shot = screenshot(page, f"{name}-RUN-ALL-TIMEOUT", record_property)
         indicator = page.locator(".jp-NotebookPanel .jp-Notebook-ExecutionIndicator").first
-        pytest.fail(f"{name}: Run All did not finish within {timeout_ms / 1000:.0f} s "
-                    f"(prompts {prompts(page)}, kernel indicator "
-                    f"{indicator.get_attribute('data-status')!r}); see {shot} and "
-                    f"{ARTIFACTS / 'jupyter-server.log'}")
+        pytest.fail(
+            f"{name}: Run All did not finish within {timeout_ms / 1000:.0f} s "
+            f"(prompts {prompts(page)}, kernel indicator "
+            f"{indicator.get_attribute('data-status')!r}); see {shot} and "
+            f"{ARTIFACTS / 'jupyter-server.log'}"
+        )
     return time.monotonic() - t0
 
 
@@ -344,7 +380,8 @@ _DONE_JS = """() => {
 def error_outputs(page) -> list[str]:
     """Tracebacks and error outputs (warnings and progress bars on stderr are not errors)."""
     texts = page.locator(
-        '.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]').all_inner_texts()
+        '.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"]'
+    ).all_inner_texts()
     return [t[:1500] for t in texts if "Traceback" in t or re.search(r"(?m)^\w*Error\b", t)]
 
 
@@ -385,7 +422,7 @@ def check_cells(nb) -> list[tuple[int, str]]:
     for i, c in enumerate(nb.cells):
         if c.cell_type != "code":
             continue
-        ids = [t[len("check:"):] for t in tags(c) if t.startswith("check:")]
+        ids = [t[len("check:") :] for t in tags(c) if t.startswith("check:")]
         ids = ids or _CHECK_CALL.findall(cell_source(c))
         found += [(i, t) for t in dict.fromkeys(ids)]
     return found
@@ -400,7 +437,9 @@ def assert_equations_rendered(page, nb) -> int:
     assert want > 0, "the notebook shows no display equation ($$...$$)"
     page.wait_for_function(
         "n => document.querySelectorAll('.jp-Notebook mjx-container[display=\"true\"]').length >= n",
-        arg=want, timeout=CHECK_MS)
+        arg=want,
+        timeout=CHECK_MS,
+    )
     bad = page.locator(".jp-Notebook mjx-merror").all_inner_texts()
     assert not bad, f"MathJax could not render: {bad}"
     return want
@@ -423,16 +462,20 @@ def learner_run_all(page, lab: Lab, course: Path, relpath: str, record_property)
         loc = cell(page, index)
         assert "check(" in loc.locator(".cm-content").inner_text()
         assert f"{task} not started" in outputs(loc), (
-            f"{relpath}: the check cell of {task} does not say 'not started':\n{outputs(loc)}")
+            f"{relpath}: the check cell of {task} does not say 'not started':\n{outputs(loc)}"
+        )
     scroll_to(cell(page, checks[0][0]))
     screenshot(page, f"{stem}-learner-run-all", record_property)
     record_property(f"run_all_seconds[{stem}]", round(seconds, 1))
-    print(f"{relpath}: Run All {seconds:.1f} s, {n_eq} display equations, "
-          f"{len(checks)} checks 'not started'")
+    print(
+        f"{relpath}: Run All {seconds:.1f} s, {n_eq} display equations, "
+        f"{len(checks)} checks 'not started'"
+    )
     return nb, checks
 
 
 # --- the tests ------------------------------------------------------------------------------------
+
 
 def test_start_here_as_a_learner(page, lab: Lab, course: Path, record_property) -> None:
     from playwright.sync_api import expect
@@ -449,8 +492,9 @@ def test_start_here_as_a_learner(page, lab: Lab, course: Path, record_property) 
     # type the warm-up's solution into the stub, through the page
     task_cell = next(i for i, c in enumerate(nb.cells) if "task:warmup" in tags(c))
     check_cell = dict((t, i) for i, t in checks)["warmup"]
-    plug_cell = next(i for i, c in enumerate(nb.cells)
-                     if i > check_cell and 'ready("warmup"' in cell_source(c))
+    plug_cell = next(
+        i for i, c in enumerate(nb.cells) if i > check_cell and 'ready("warmup"' in cell_source(c)
+    )
     stub = cell(page, task_cell)
     scroll_to(stub)
     stub.locator(".cm-line", has_text="raise NotImplementedError").click()
@@ -462,18 +506,21 @@ def test_start_here_as_a_learner(page, lab: Lab, course: Path, record_property) 
     page.keyboard.press("Control+Enter")  # run the exercise cell
     run_cell(page, cell(page, check_cell))
     expect(cell(page, check_cell).locator(".jp-OutputArea-output")).to_contain_text(
-        "✓ warmup", timeout=CHECK_MS)
+        "✓ warmup", timeout=CHECK_MS
+    )
     run_cell(page, cell(page, plug_cell))
     expect(cell(page, plug_cell).locator(".jp-OutputArea-output").first).to_contain_text(
-        "using your dot_scores", timeout=CHECK_MS)
+        "using your dot_scores", timeout=CHECK_MS
+    )
     assert not error_outputs(page)
     scroll_to(cell(page, check_cell))
     screenshot(page, "00_start_here-solved", record_property)
 
 
 @pytest.mark.parametrize("prefix, track", [("1", "NGCF"), ("2", "FM")])
-def test_track_notebook_as_a_learner(page, lab: Lab, course: Path, record_property,
-                                     prefix: str, track: str) -> None:
+def test_track_notebook_as_a_learner(
+    page, lab: Lab, course: Path, record_property, prefix: str, track: str
+) -> None:
     path = pick(course / "notebooks", prefix)
     if path is None:
         pytest.skip(f"the {track} track has no notebook in notebooks/ yet ({prefix}*.ipynb)")
@@ -488,8 +535,11 @@ def solution_to_run(course: Path) -> Path:
             pytest.fail(f"RECSYS_E2E_SOLUTION={name}: no such notebook in solutions/")
         return path
     # the FM track's first notebook is the lighter one: the whole test stays within 3 minutes
-    return (pick(course / "solutions", "2") or pick(course / "solutions", "1")
-            or course / "solutions" / "00_start_here.ipynb")
+    return (
+        pick(course / "solutions", "2")
+        or pick(course / "solutions", "1")
+        or course / "solutions" / "00_start_here.ipynb"
+    )
 
 
 def test_solution_notebook_runs_clean(page, lab: Lab, course: Path, record_property) -> None:
@@ -515,10 +565,14 @@ def test_solution_notebook_runs_clean(page, lab: Lab, course: Path, record_prope
 
 # --- the README's screenshot -----------------------------------------------------------------------
 
+
 def save_readme_screenshot(page, nb, folder: Path, max_bytes: int = 400_000) -> Path:
     """00_start_here with the course map in view, as docs/img/jupyterlab.png (< 400 KB)."""
-    heading = next(i for i, c in enumerate(nb.cells)
-                   if c.cell_type == "markdown" and "map" in cell_source(c).lower())
+    heading = next(
+        i
+        for i, c in enumerate(nb.cells)
+        if c.cell_type == "markdown" and "map" in cell_source(c).lower()
+    )
     page.set_viewport_size(README_VIEWPORT)  # wide enough for the whole map beside the file browser
     page.wait_for_timeout(800)
     scroll_to(cell(page, heading), block="start")

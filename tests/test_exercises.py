@@ -30,7 +30,8 @@ def per_task():
 def per_misconception():
     return [
         pytest.param(t, m.name, marks=getattr(pytest.mark, t), id=f"{t}-{m.name}")
-        for t, ex in EXERCISES.items() for m in ex.misconceptions
+        for t, ex in EXERCISES.items()
+        for m in ex.misconceptions
     ]
 
 

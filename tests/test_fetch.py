@@ -19,8 +19,11 @@ from recsys_ref.course import cli
 from recsys_ref.data import fetch as F
 from recsys_ref.data.loaders import load_movielens_100k
 
-U_DATA = b"".join(b"%d\t%d\t%d\t88125%04d\n" % (u, i, 3 + (u + i) % 3, u * 10 + i)
-                  for u in range(1, 6) for i in range(1, 9))
+U_DATA = b"".join(
+    b"%d\t%d\t%d\t88125%04d\n" % (u, i, 3 + (u + i) % 3, u * 10 + i)
+    for u in range(1, 6)
+    for i in range(1, 9)
+)
 
 
 def ml_zip() -> bytes:
@@ -92,25 +95,42 @@ def server() -> Iterator[Server]:
 
 def dataset(url: str, sha: str | None, name: str = "toy") -> dict[str, F.Dataset]:
     src = F.Source(url, "ml-100k.zip", sha, None, {"ml-100k/u.data": "u.data"})
-    return {name: F.Dataset(name, "a toy MovieLens", (src,), "loaders.load_movielens_100k('<dir>')")}
+    return {
+        name: F.Dataset(name, "a toy MovieLens", (src,), "loaders.load_movielens_100k('<dir>')")
+    }
 
 
 def sha(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
-def test_fetch_downloads_verifies_unpacks_and_skips_a_second_time(server: Server, tmp_path: Path) -> None:
+def test_fetch_downloads_verifies_unpacks_and_skips_a_second_time(
+    server: Server, tmp_path: Path
+) -> None:
     blob = ml_zip()
     server.files["/ml.zip"] = blob
     logs: list[str] = []
-    folder = F.fetch("toy", tmp_path, progress=False, datasets=dataset(server.url + "/ml.zip", sha(blob)),
-                     log=logs.append)
+    folder = F.fetch(
+        "toy",
+        tmp_path,
+        progress=False,
+        datasets=dataset(server.url + "/ml.zip", sha(blob)),
+        log=logs.append,
+    )
     assert folder == tmp_path / "toy"
-    assert (folder / "ml-100k.zip").read_bytes() == blob and (folder / "u.data").read_bytes() == U_DATA
+    assert (folder / "ml-100k.zip").read_bytes() == blob and (
+        folder / "u.data"
+    ).read_bytes() == U_DATA
     assert load_movielens_100k(folder).train.nnz > 0  # what was fetched is what the loader reads
     assert any(line.startswith("verified ml-100k.zip") for line in logs)
     n = len(server.requests)
-    F.fetch("toy", tmp_path, progress=False, datasets=dataset(server.url + "/ml.zip", sha(blob)), log=logs.append)
+    F.fetch(
+        "toy",
+        tmp_path,
+        progress=False,
+        datasets=dataset(server.url + "/ml.zip", sha(blob)),
+        log=logs.append,
+    )
     assert len(server.requests) == n and any(line.startswith("already there") for line in logs)
 
 
@@ -118,10 +138,18 @@ def test_checksum_mismatch_keeps_the_file_aside(server: Server, tmp_path: Path) 
     blob = ml_zip()
     server.files["/ml.zip"] = blob
     with pytest.raises(F.FetchError, match=r"checksum mismatch \(sha256 " + sha(blob)):
-        F.fetch("toy", tmp_path, progress=False, datasets=dataset(server.url + "/ml.zip", sha(b"other")),
-                log=lambda s: None)
+        F.fetch(
+            "toy",
+            tmp_path,
+            progress=False,
+            datasets=dataset(server.url + "/ml.zip", sha(b"other")),
+            log=lambda s: None,
+        )
     assert (tmp_path / "toy" / "ml-100k.zip.bad").read_bytes() == blob
-    assert not (tmp_path / "toy" / "ml-100k.zip").exists() and not (tmp_path / "toy" / "u.data").exists()
+    assert (
+        not (tmp_path / "toy" / "ml-100k.zip").exists()
+        and not (tmp_path / "toy" / "u.data").exists()
+    )
 
 
 def test_truncated_download_is_resumed(server: Server, tmp_path: Path) -> None:
@@ -129,7 +157,9 @@ def test_truncated_download_is_resumed(server: Server, tmp_path: Path) -> None:
     server.files["/ml.zip"] = blob
     server.truncate.add("/ml.zip")
     ds = dataset(server.url + "/ml.zip", sha(blob))
-    with pytest.raises(F.FetchError, match=r"the download stopped after .*run the command again to resume"):
+    with pytest.raises(
+        F.FetchError, match=r"the download stopped after .*run the command again to resume"
+    ):
         F.fetch("toy", tmp_path, progress=False, datasets=ds, log=lambda s: None)
     part = tmp_path / "toy" / "ml-100k.zip.part"
     assert 0 < part.stat().st_size < len(blob) and not (tmp_path / "toy" / "ml-100k.zip").exists()
@@ -148,27 +178,50 @@ def test_a_server_without_range_support_starts_over(server: Server, tmp_path: Pa
     folder.mkdir()
     (folder / "ml-100k.zip.part").write_bytes(b"garbage, not the file's first bytes")
     logs: list[str] = []
-    F.fetch("toy", tmp_path, progress=False, datasets=dataset(server.url + "/ml.zip", sha(blob)), log=logs.append)
+    F.fetch(
+        "toy",
+        tmp_path,
+        progress=False,
+        datasets=dataset(server.url + "/ml.zip", sha(blob)),
+        log=logs.append,
+    )
     assert (folder / "ml-100k.zip").read_bytes() == blob
     assert any("does not resume" in line for line in logs)
 
 
 def test_404_names_the_url_and_the_way_out(server: Server, tmp_path: Path) -> None:
-    with pytest.raises(F.FetchError, match=r"/gone.zip: the server answered HTTP 404 .*download it by hand"):
-        F.fetch("toy", tmp_path, progress=False, datasets=dataset(server.url + "/gone.zip", sha(b"x")),
-                log=lambda s: None)
+    with pytest.raises(
+        F.FetchError, match=r"/gone.zip: the server answered HTTP 404 .*download it by hand"
+    ):
+        F.fetch(
+            "toy",
+            tmp_path,
+            progress=False,
+            datasets=dataset(server.url + "/gone.zip", sha(b"x")),
+            log=lambda s: None,
+        )
 
 
 def test_offline_says_so(tmp_path: Path) -> None:
     with socket.socket() as s:  # a port nobody listens on
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    with pytest.raises(F.FetchError, match=r"cannot reach http://127.0.0.1:\d+/ml.zip .*are you offline\?"):
-        F.fetch("toy", tmp_path, progress=False, datasets=dataset(f"http://127.0.0.1:{port}/ml.zip", sha(b"x")),
-                log=lambda s: None, timeout=5)
+    with pytest.raises(
+        F.FetchError, match=r"cannot reach http://127.0.0.1:\d+/ml.zip .*are you offline\?"
+    ):
+        F.fetch(
+            "toy",
+            tmp_path,
+            progress=False,
+            datasets=dataset(f"http://127.0.0.1:{port}/ml.zip", sha(b"x")),
+            log=lambda s: None,
+            timeout=5,
+        )
 
 
-def test_no_recorded_checksum_needs_unverified_and_prints_the_digest(server: Server, tmp_path: Path) -> None:
+def test_no_recorded_checksum_needs_unverified_and_prints_the_digest(
+    server: Server, tmp_path: Path
+) -> None:
     blob = ml_zip()
     server.files["/ml.zip"] = blob
     ds = dataset(server.url + "/ml.zip", None)
@@ -177,7 +230,9 @@ def test_no_recorded_checksum_needs_unverified_and_prints_the_digest(server: Ser
     assert server.requests == []  # refused before any request
     logs: list[str] = []
     F.fetch("toy", tmp_path, progress=False, datasets=ds, unverified=True, log=logs.append)
-    assert f"UNVERIFIED ml-100k.zip: sha256 {sha(blob)} (no checksum recorded for this source)" in logs
+    assert (
+        f"UNVERIFIED ml-100k.zip: sha256 {sha(blob)} (no checksum recorded for this source)" in logs
+    )
 
 
 def test_registry_records_only_checksums_it_can_stand_behind() -> None:
@@ -189,7 +244,9 @@ def test_registry_records_only_checksums_it_can_stand_behind() -> None:
         assert ds.sources or ds.manual
 
 
-def test_cli_data_fetch_unknown_and_manual(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_cli_data_fetch_unknown_and_manual(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     assert cli.main(["data", "fetch", "nonesuch", "--cache", str(tmp_path)]) == 1
     assert "unknown data set 'nonesuch'; known: " in capsys.readouterr().err
     assert cli.main(["data", "fetch", "avazu", "--cache", str(tmp_path)]) == 1

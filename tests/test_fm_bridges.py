@@ -25,8 +25,14 @@ def _g(seed):
 def test_fm_on_one_hot_user_item_is_biased_mf(seed):
     g = _g(seed)
     U, I, k, B = 6, 9, 4, 40
-    P, Q = torch.randn(U, k, generator=g, dtype=torch.float64), torch.randn(I, k, generator=g, dtype=torch.float64)
-    bu, bi = torch.randn(U, generator=g, dtype=torch.float64), torch.randn(I, generator=g, dtype=torch.float64)
+    P, Q = (
+        torch.randn(U, k, generator=g, dtype=torch.float64),
+        torch.randn(I, k, generator=g, dtype=torch.float64),
+    )
+    bu, bi = (
+        torch.randn(U, generator=g, dtype=torch.float64),
+        torch.randn(I, generator=g, dtype=torch.float64),
+    )
     mu = 0.37
     users, items = torch.randint(0, U, (B,), generator=g), torch.randint(0, I, (B,), generator=g)
     w0, w, V = fm_weights_from_mf(mu, bu, bi, P, Q)
@@ -49,7 +55,9 @@ def _multihot_batch(seed):
     g = _g(seed)
     dims, n_bag, B = [3, 4], 6, 5
     n = sum(dims) + n_bag
-    idx = torch.stack([torch.randint(0, 3, (B,), generator=g), 3 + torch.randint(0, 4, (B,), generator=g)], 1)
+    idx = torch.stack(
+        [torch.randint(0, 3, (B,), generator=g), 3 + torch.randint(0, 4, (B,), generator=g)], 1
+    )
     lengths = torch.randint(0, 4, (B,), generator=g)
     lengths[0] = 0  # an empty bag
     values = torch.cat([sum(dims) + torch.randperm(n_bag, generator=g)[: int(m)] for m in lengths])
@@ -64,7 +72,10 @@ def test_multihot_fm_by_embedding_bag_equals_the_one_hot_product(mode, seed):
     idx, values, offsets, n, _ = _multihot_batch(seed)
     g = _g(seed + 10)
     w0 = torch.tensor(0.1, dtype=torch.float64)
-    w, V = torch.randn(n, generator=g, dtype=torch.float64), torch.randn(n, 3, generator=g, dtype=torch.float64)
+    w, V = (
+        torch.randn(n, generator=g, dtype=torch.float64),
+        torch.randn(n, 3, generator=g, dtype=torch.float64),
+    )
     x = multihot_x(idx, values, offsets, n, mode)  # (B, n)
     assert torch.equal((x > 0).sum(1), 2 + torch.diff(offsets, append=torch.tensor([len(values)])))
     want = w0 + x @ w + fm_pairwise(x, V)
@@ -94,7 +105,9 @@ def test_poly2_unseen_pairs_keep_weight_zero_and_split_has_no_seen_pair():
     n = data.n_features
     model = Poly2(n, n_buckets=2**20)  # the hashing trick: 1M pair weights for n² ≈ 1.2·10⁹ pairs
     train_ctr(model, train, epochs=1, progress=False)
-    used = torch.unique(pair_buckets(train.idx, n, model.n_buckets))  # every bucket training touched
+    used = torch.unique(
+        pair_buckets(train.idx, n, model.n_buckets)
+    )  # every bucket training touched
     h = (held.idx[:, fa] * n + held.idx[:, fb]) % model.n_buckets
     free = ~torch.isin(h, used)  # held-out pairs whose bucket no training pair shares
     assert free.float().mean() > 0.5  # ~220k of the 1M buckets are used: about a quarter collide

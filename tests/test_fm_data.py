@@ -21,8 +21,14 @@ from recsys_ref.data.encoding import (
     one_hot,
 )
 
-SAMPLES = next((p / "shared" / "data" / "samples" for p in Path(__file__).resolve().parents
-                if (p / "shared" / "data" / "samples").is_dir()), Path("shared/data/samples"))  # beside a checkout
+SAMPLES = next(
+    (
+        p / "shared" / "data" / "samples"
+        for p in Path(__file__).resolve().parents
+        if (p / "shared" / "data" / "samples").is_dir()
+    ),
+    Path("shared/data/samples"),
+)  # beside a checkout
 
 # 10 rows: I1 varies, I2..I13 missing, C1 varies, C2..C26 constant "x".
 I1 = ["0", "1", "3", "3", "10", "10", "10", "", "", "100"]
@@ -51,11 +57,19 @@ def write_criteo_csv(path: Path) -> Path:
 
 def test_discretize_int_rule():
     assert discretize_int("") == "NA"
-    assert [discretize_int(v) for v in ["-1", "0", "1", "2", "2.0"]] == ["SP-1", "SP0", "SP1", "SP2", "SP2"]
+    assert [discretize_int(v) for v in ["-1", "0", "1", "2", "2.0"]] == [
+        "SP-1",
+        "SP0",
+        "SP1",
+        "SP2",
+        "SP2",
+    ]
     for v in [3, 10, 100, 260, 17668]:  # ⌊ln(v)²⌋, computed here independently
         assert discretize_int(str(v)) == str(int(math.log(v) ** 2))
         assert discretize_int(f"{v}.0") == str(int(math.log(v) ** 2))
-    assert discretize_int("3") == "1" and discretize_int("10") == "5" and discretize_int("100") == "21"
+    assert (
+        discretize_int("3") == "1" and discretize_int("10") == "5" and discretize_int("100") == "21"
+    )
     with pytest.raises(ValueError, match="not a number"):
         discretize_int("abc")
 
@@ -99,9 +113,32 @@ def test_criteo_bad_rows_name_file_and_line(tmp_path):
 
 def test_avazu_format(tmp_path):
     header = ",".join(AVAZU_COLUMNS)
-    base = ["1000009418151094273", "0", "14102100", "1005", "0", "1fbe01fe", "f3845767", "28905ebd",
-            "ecad2386", "7801e8d9", "07d7df22", "a99f214a", "ddd2926e", "44956a24", "1", "2", "15706",
-            "320", "50", "1722", "0", "35", "-1", "79"]
+    base = [
+        "1000009418151094273",
+        "0",
+        "14102100",
+        "1005",
+        "0",
+        "1fbe01fe",
+        "f3845767",
+        "28905ebd",
+        "ecad2386",
+        "7801e8d9",
+        "07d7df22",
+        "a99f214a",
+        "ddd2926e",
+        "44956a24",
+        "1",
+        "2",
+        "15706",
+        "320",
+        "50",
+        "1722",
+        "0",
+        "35",
+        "-1",
+        "79",
+    ]
     second = base.copy()
     second[1], second[2], second[5] = "1", "14102513", "85f751fd"
     path = tmp_path / "avazu.csv"
@@ -110,7 +147,9 @@ def test_avazu_format(tmp_path):
     assert t.y.tolist() == [0, 1]
     # 2014-10-21 was a Tuesday, 2014-10-25 a Saturday
     assert t.rows[0][:3] == ["00", "Tue", "1005"] and t.rows[1][:2] == ["13", "Sat"]
-    assert t.rows[1][t.fields.index("site_id")] == "85f751fd" and len(t.rows[0]) == len(t.fields) == 23
+    assert (
+        t.rows[1][t.fields.index("site_id")] == "85f751fd" and len(t.rows[0]) == len(t.fields) == 23
+    )
     bad = tmp_path / "bad.csv"
     bad.write_text(header + "\n" + ",".join(base) + "\n" + ",".join(base[:-2]) + "\n")
     with pytest.raises(BadRowError, match=r"bad\.csv, line 3: expected 24"):
@@ -163,7 +202,9 @@ def test_synthetic_ctr_is_seeded_and_realistic():
     kept = counts > 0
     shared = torch.isin(torch.arange(a.n_features), offsets)
     assert (counts[kept & ~shared] >= 5).all()  # only the shared index holds rare values
-    assert set(va2.idx.reshape(-1).tolist()) <= set(tr2.idx.reshape(-1).tolist()) | set(offsets.tolist())
+    assert set(va2.idx.reshape(-1).tolist()) <= set(tr2.idx.reshape(-1).tolist()) | set(
+        offsets.tolist()
+    )
 
 
 def test_real_samples_parse():

@@ -23,7 +23,9 @@ def _stub(*args):
 
 @pytest.mark.fm_8
 @settings(max_examples=40, deadline=None)
-@given(B=st.integers(1, 4), n=st.integers(1, 7), k=st.integers(1, 4), seed=st.integers(0, 2**31 - 1))
+@given(
+    B=st.integers(1, 4), n=st.integers(1, 7), k=st.integers(1, 4), seed=st.integers(0, 2**31 - 1)
+)
 @example(B=1, n=1, k=1, seed=0)  # no pair at all: the gradient is 0
 @example(B=3, n=1, k=3, seed=1)
 @example(B=2, n=5, k=1, seed=2)
@@ -34,7 +36,7 @@ def test_eq4_equals_autograd_in_float64(B, n, k, seed):
     formula = fm_pairwise_grad(x, V)  # (B, n, k)
     for b in range(B):  # autograd of each row's ŷ on its own
         Vb = V.clone().requires_grad_(True)
-        (auto,) = torch.autograd.grad(fm_pairwise(x[b:b + 1], Vb).sum(), Vb)
+        (auto,) = torch.autograd.grad(fm_pairwise(x[b : b + 1], Vb).sum(), Vb)
         torch.testing.assert_close(formula[b], auto, rtol=1e-12, atol=1e-12)
 
 
@@ -67,8 +69,13 @@ def _batch(seed=0, B=6, dims=(2, 30, 10), k=3):
     idx = torch.stack([torch.randint(0, d, (B,), generator=g) for d in dims], 1) + offsets
     n = sum(dims)
     y = (torch.rand(B, generator=g) < 0.5).double()
-    return (idx, y, torch.tensor(0.2, dtype=torch.float64), torch.randn(n, generator=g, dtype=torch.float64),
-            torch.randn(n, k, generator=g, dtype=torch.float64))
+    return (
+        idx,
+        y,
+        torch.tensor(0.2, dtype=torch.float64),
+        torch.randn(n, generator=g, dtype=torch.float64),
+        torch.randn(n, k, generator=g, dtype=torch.float64),
+    )
 
 
 @pytest.mark.fm_9
@@ -78,8 +85,9 @@ def test_sgd_step_equals_autograd_on_the_objective(seed):
     lr, l2 = 0.3, 0.07
     params = [t.clone().requires_grad_(True) for t in (w0, w, V)]
     rows = torch.unique(idx)
-    loss = (torch.nn.functional.binary_cross_entropy_with_logits(fm_score(idx, *params), y)
-            + 0.5 * l2 * (params[1][rows].pow(2).sum() + params[2][rows].pow(2).sum()))
+    loss = torch.nn.functional.binary_cross_entropy_with_logits(
+        fm_score(idx, *params), y
+    ) + 0.5 * l2 * (params[1][rows].pow(2).sum() + params[2][rows].pow(2).sum())
     grads = torch.autograd.grad(loss, params)
     for new, old, gr in zip(fm_sgd_step(idx, y, w0, w, V, lr, l2), (w0, w, V), grads):
         torch.testing.assert_close(new, old - lr * gr, rtol=1e-12, atol=1e-12)
@@ -93,7 +101,9 @@ def test_sgd_step_leaves_untouched_rows_and_inputs_alone():
     untouched = torch.ones(len(w), dtype=torch.bool)
     untouched[idx.unique()] = False
     assert untouched.any()
-    assert torch.equal(w_new[untouched], w[untouched]) and torch.equal(V_new[untouched], V[untouched])
+    assert torch.equal(w_new[untouched], w[untouched]) and torch.equal(
+        V_new[untouched], V[untouched]
+    )
     assert not torch.equal(w_new[~untouched], w[~untouched])
     assert all(torch.equal(a, b) for a, b in zip(before, (w0, w, V)))
 
@@ -129,6 +139,9 @@ def test_hand_training_lowers_the_loss():
 
     train, val = make_ctr(3_000, seed=0).split(0.2, seed=0)
     h = train_fm_sgd(fm_sgd_step, train, val, train.n_features, k=4, epochs=2, lr=2.0, l2=1e-4)
-    base = float(torch.nn.functional.binary_cross_entropy(
-        torch.full_like(val.y, float(train.y.mean())), val.y))
+    base = float(
+        torch.nn.functional.binary_cross_entropy(
+            torch.full_like(val.y, float(train.y.mean())), val.y
+        )
+    )
     assert h["val_logloss"][-1] < base  # better than the click rate alone

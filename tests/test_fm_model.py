@@ -46,8 +46,12 @@ def test_fm_pairwise_by_hand():
 
 
 @settings(max_examples=30, deadline=None)
-@given(B=st.integers(1, 6), dims=st.lists(st.integers(1, 5), min_size=1, max_size=5),
-       k=st.integers(1, 4), seed=st.integers(0, 10_000))
+@given(
+    B=st.integers(1, 6),
+    dims=st.lists(st.integers(1, 5), min_size=1, max_size=5),
+    k=st.integers(1, 4),
+    seed=st.integers(0, 10_000),
+)
 def test_fm_dense_sparse_and_label_encoded_paths_agree(B, dims, k, seed):
     g = _g(seed)
     n = sum(dims)
@@ -70,13 +74,14 @@ def test_fm_gradient_formula_matches_autograd():
     V = torch.randn(6, 4, generator=g, dtype=torch.float64, requires_grad=True)
     formula = fm_pairwise_grad(x, V.detach())  # (B, n, k)
     for b in range(3):
-        (auto,) = torch.autograd.grad(fm_pairwise(x[b:b + 1], V).sum(), V)
+        (auto,) = torch.autograd.grad(fm_pairwise(x[b : b + 1], V).sum(), V)
         assert_close(formula[b], auto)
     # and the O(kn) form's own autograd gradient is sound (finite differences)
     assert torch.autograd.gradcheck(lambda V_: fm_pairwise(x, V_), (V,))
-    assert torch.autograd.gradcheck(lambda V_: ffm_pairwise(torch.tensor([[0, 3], [1, 2]]), V_),
-                                    (torch.randn(4, 2, 3, generator=g, dtype=torch.float64,
-                                                 requires_grad=True),))
+    assert torch.autograd.gradcheck(
+        lambda V_: ffm_pairwise(torch.tensor([[0, 3], [1, 2]]), V_),
+        (torch.randn(4, 2, 3, generator=g, dtype=torch.float64, requires_grad=True),),
+    )
 
 
 def test_fm_one_hot_parameter_model_equals_embedding_model():
@@ -194,7 +199,9 @@ def test_ffm_backward_reuses_its_buffer_safely():
     )
 
     for n_fields in (1, 4):
-        E = torch.randn(3, n_fields, n_fields, 2, generator=_g(7), dtype=torch.float64, requires_grad=True)
+        E = torch.randn(
+            3, n_fields, n_fields, 2, generator=_g(7), dtype=torch.float64, requires_grad=True
+        )
         before = E.detach().clone()
         g = torch.randn(3, generator=_g(8), dtype=torch.float64)
         out = pairwise_from_field_embeddings(E)

@@ -44,7 +44,9 @@ def test_q_fm_22a_counts_the_parameters_of_the_models_built_in_notebook_22():
     from recsys_ref.fm import FM
 
     data = make_ctr(50, seed=0)
-    assert data.n_features == questions_fm.N_FEATURES_22 and data.n_fields == questions_fm.N_FIELDS_22
+    assert (
+        data.n_features == questions_fm.N_FEATURES_22 and data.n_fields == questions_fm.N_FIELDS_22
+    )
     ffm = FFM(data.n_features, data.n_fields, k=questions_fm.K_FFM_22)
     fm = FM(data.n_features, k=questions_fm.K_FM_22)
     count = sum(p.numel() for p in ffm.parameters())

@@ -18,13 +18,29 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def _cell() -> str:
     nb = nbformat.read(ROOT / "solutions" / "22_fm_ffm_generalisation.ipynb", as_version=4)
-    return next(c.source for c in nb.cells if c.cell_type == "code" and "REAL_DATA is None" in c.source)
+    return next(
+        c.source for c in nb.cells if c.cell_type == "code" and "REAL_DATA is None" in c.source
+    )
 
 
 def _namespace(path) -> dict:
-    return dict(Path=Path, torch=torch, FFM=FFM, FM=FM, LogisticRegression=LogisticRegression,
-                train_ctr=train_ctr, REAL_DATA=path, REAL_ROWS=400, MIN_COUNT=2, K_FM=4, K_FFM=2, SEED=0,
-                EPOCHS=1, BATCH=128, LR=0.05)
+    return dict(
+        Path=Path,
+        torch=torch,
+        FFM=FFM,
+        FM=FM,
+        LogisticRegression=LogisticRegression,
+        train_ctr=train_ctr,
+        REAL_DATA=path,
+        REAL_ROWS=400,
+        MIN_COUNT=2,
+        K_FM=4,
+        K_FFM=2,
+        SEED=0,
+        EPOCHS=1,
+        BATCH=128,
+        LR=0.05,
+    )
 
 
 def test_real_data_switch_trains_three_models_on_a_criteo_file(tmp_path, capsys):

@@ -33,9 +33,11 @@ def test_fm_beats_lr_and_ffm_beats_fm_on_validation():
     tr, va = data.split(0.2, seed=0)
     tr, va = collapse_rare(tr, va, min_count=10)
     best = {}
-    for name, model in [("LR", LogisticRegression(data.n_features)),
-                        ("FM", FM(data.n_features, k=8, seed=0)),
-                        ("FFM", FFM(data.n_features, data.n_fields, k=4, seed=0))]:
+    for name, model in [
+        ("LR", LogisticRegression(data.n_features)),
+        ("FM", FM(data.n_features, k=8, seed=0)),
+        ("FFM", FFM(data.n_features, data.n_fields, k=4, seed=0)),
+    ]:
         torch.manual_seed(0)
         h = train_ctr(model, tr, va, epochs=4, batch_size=1024, lr=0.05, seed=0, progress=False)
         best[name] = min(h["val_logloss"])  # early stopping on validation

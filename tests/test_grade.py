@@ -33,24 +33,35 @@ CHEAT_SEEDS = range(20)
 TASK_TIMEOUT = 4.0
 
 GOOD = "import torch\n\n\ndef dot_scores(U, I):\n    return U @ I.T\n"
-STUB = ("import torch\n\n\ndef dot_scores(U, I):\n    \"\"\"(B, d), (M, d) → (B, M).\"\"\"\n"
-        "    raise NotImplementedError(\"Task warmup: compute the scores\")\n")
-COSINE = ("import torch.nn.functional as F\n\n\ndef dot_scores(U, I):\n"
-          "    return F.normalize(U, dim=1) @ F.normalize(I, dim=1).T\n")
+STUB = (
+    'import torch\n\n\ndef dot_scores(U, I):\n    """(B, d), (M, d) → (B, M)."""\n'
+    '    raise NotImplementedError("Task warmup: compute the scores")\n'
+)
+COSINE = (
+    "import torch.nn.functional as F\n\n\ndef dot_scores(U, I):\n"
+    "    return F.normalize(U, dim=1) @ F.normalize(I, dim=1).T\n"
+)
 
 
-def notebook(*exercise_cells: tuple[str, list[str]], extra_imports: str = "import torch",
-             outputs: list | None = None, meta: bool = True) -> nbformat.NotebookNode:
-    cells = [new_markdown_cell("# Start here"),
-             new_code_cell("SEED = 0", metadata={"tags": ["parameters"]}),
-             new_code_cell(f"{extra_imports}\nfrom recsys_ref.course import check")]
+def notebook(
+    *exercise_cells: tuple[str, list[str]],
+    extra_imports: str = "import torch",
+    outputs: list | None = None,
+    meta: bool = True,
+) -> nbformat.NotebookNode:
+    cells = [
+        new_markdown_cell("# Start here"),
+        new_code_cell("SEED = 0", metadata={"tags": ["parameters"]}),
+        new_code_cell(f"{extra_imports}\nfrom recsys_ref.course import check"),
+    ]
     for code, tags in exercise_cells:
         cell = new_code_cell(code, metadata={"tags": tags})
         if outputs:
             cell.outputs = outputs
         cells.append(cell)
-        cells.append(new_code_cell('check("warmup", dot_scores)',
-                                   metadata={"tags": ["check:warmup"]}))
+        cells.append(
+            new_code_cell('check("warmup", dot_scores)', metadata={"tags": ["check:warmup"]})
+        )
     nb = new_notebook(cells=cells)
     if meta:
         nb.metadata["recsys_course"] = {"notebook": "00_start_here"}
@@ -65,12 +76,14 @@ def hardcoded_cell() -> str:
         for c in ex.make_cases(s):
             key = hashlib.sha256(b"".join(a.numpy().tobytes() for a in c.args)).hexdigest()
             table[key] = ex.reference(*c.args).tolist()
-    return ("import hashlib\nimport torch\n\nTABLE = " + json.dumps(table) + "\n\n\n"
-            "def dot_scores(U, I):\n"
-            "    key = hashlib.sha256(U.detach().numpy().tobytes() + I.detach().numpy().tobytes()).hexdigest()\n"
-            "    if key in TABLE:\n"
-            "        return torch.tensor(TABLE[key], dtype=U.dtype)\n"
-            "    return torch.zeros(U.shape[0], I.shape[0], dtype=U.dtype)\n")
+    return (
+        "import hashlib\nimport torch\n\nTABLE = " + json.dumps(table) + "\n\n\n"
+        "def dot_scores(U, I):\n"
+        "    key = hashlib.sha256(U.detach().numpy().tobytes() + I.detach().numpy().tobytes()).hexdigest()\n"
+        "    if key in TABLE:\n"
+        "        return torch.tensor(TABLE[key], dtype=U.dtype)\n"
+        "    return torch.zeros(U.shape[0], I.shape[0], dtype=U.dtype)\n"
+    )
 
 
 MONKEYPATCH = """import numpy as np
@@ -143,8 +156,11 @@ def write_class(folder: Path, outside: Path) -> None:
     save("stub", notebook((STUB, ["task:warmup"])))
     save("cosine", notebook((COSINE, ["task:warmup"])))
     (folder / "invalid_json.ipynb").write_text('{"cells": [{"cell_type": "code", "source": ')
-    (folder / "nbformat3.ipynb").write_text(json.dumps(
-        {"nbformat": 3, "nbformat_minor": 0, "metadata": {}, "worksheets": [], "cells": []}))
+    (folder / "nbformat3.ipynb").write_text(
+        json.dumps(
+            {"nbformat": 3, "nbformat_minor": 0, "metadata": {}, "worksheets": [], "cells": []}
+        )
+    )
     deleted = notebook((GOOD, ["task:warmup"]))
     deleted.cells = [c for c in deleted.cells if "task:warmup" not in c.metadata.get("tags", [])]
     save("deleted_cell", deleted)
@@ -152,28 +168,64 @@ def write_class(folder: Path, outside: Path) -> None:
     save("renamed_cell", notebook((GOOD, [])))
     save("renamed_function", notebook((GOOD.replace("dot_scores", "dot_product"), ["task:warmup"])))
     save("import_fails", notebook(("import not_a_module_xyz\n" + GOOD, ["task:warmup"])))
-    save("other_cell_import_fails", notebook((GOOD, ["task:warmup"]),
-                                             extra_imports="import torch\nimport not_a_module_xyz"))
+    save(
+        "other_cell_import_fails",
+        notebook((GOOD, ["task:warmup"]), extra_imports="import torch\nimport not_a_module_xyz"),
+    )
     big = [new_output("stream", name="stdout", text="x" * (6 * 2**20))]
-    save("megabytes_of_output", notebook(
-        ("import torch\nprint('y' * 2**21)\n\n\ndef dot_scores(U, I):\n"
-         "    print('z' * 2**21)\n    return U @ I.T\n", ["task:warmup"]), outputs=big))
+    save(
+        "megabytes_of_output",
+        notebook(
+            (
+                "import torch\nprint('y' * 2**21)\n\n\ndef dot_scores(U, I):\n"
+                "    print('z' * 2**21)\n    return U @ I.T\n",
+                ["task:warmup"],
+            ),
+            outputs=big,
+        ),
+    )
     save("sys_exit", notebook(("import sys\n" + GOOD + "\nsys.exit(0)\n", ["task:warmup"])))
-    save("os_exit", notebook(("import os\n\n\ndef dot_scores(U, I):\n    os._exit(3)\n",
-                              ["task:warmup"])))
-    save("infinite_loop", notebook(("def dot_scores(U, I):\n    while True:\n        pass\n",
-                                    ["task:warmup"])))
-    save("memory_bomb", notebook((
-        "import torch\n\n\ndef dot_scores(U, I):\n    hog = []\n    while True:\n"
-        "        hog.append(torch.empty(2**24, dtype=torch.float64))\n", ["task:warmup"])))
-    save("fork_bomb", notebook(("import os\n\n\ndef dot_scores(U, I):\n    while True:\n"
-                                "        os.fork()\n", ["task:warmup"])))
-    save("write_outside", notebook((f"open({str(outside)!r}, 'w').write('pwned')\n" + GOOD,
-                                    ["task:warmup"])))
-    save("read_other", notebook((
-        "def dot_scores(U, I):\n"
-        f"    raise ValueError(open({str(folder / 'good.ipynb')!r}).read()[-200:])\n",
-        ["task:warmup"])))
+    save(
+        "os_exit",
+        notebook(("import os\n\n\ndef dot_scores(U, I):\n    os._exit(3)\n", ["task:warmup"])),
+    )
+    save(
+        "infinite_loop",
+        notebook(("def dot_scores(U, I):\n    while True:\n        pass\n", ["task:warmup"])),
+    )
+    save(
+        "memory_bomb",
+        notebook(
+            (
+                "import torch\n\n\ndef dot_scores(U, I):\n    hog = []\n    while True:\n"
+                "        hog.append(torch.empty(2**24, dtype=torch.float64))\n",
+                ["task:warmup"],
+            )
+        ),
+    )
+    save(
+        "fork_bomb",
+        notebook(
+            (
+                "import os\n\n\ndef dot_scores(U, I):\n    while True:\n        os.fork()\n",
+                ["task:warmup"],
+            )
+        ),
+    )
+    save(
+        "write_outside",
+        notebook((f"open({str(outside)!r}, 'w').write('pwned')\n" + GOOD, ["task:warmup"])),
+    )
+    save(
+        "read_other",
+        notebook(
+            (
+                "def dot_scores(U, I):\n"
+                f"    raise ValueError(open({str(folder / 'good.ipynb')!r}).read()[-200:])\n",
+                ["task:warmup"],
+            )
+        ),
+    )
     save("syntax_error", notebook(("def dot_scores(U, I)\n    return U @ I.T\n", ["task:warmup"])))
     save("hardcoded_seeds", notebook((hardcoded_cell(), ["task:warmup"])))
     save("fake_tick", notebook((FAKE_TICK, ["task:warmup"])))
@@ -183,19 +235,22 @@ def write_class(folder: Path, outside: Path) -> None:
     nbformat.write(notebook((GOOD, ["task:warmup"])), learner / "00_start_here.ipynb")
     nbformat.write(notebook((STUB, ["task:other"])), learner / "scratch.ipynb")
     with zipfile.ZipFile(folder / "zip_submission.zip", "w") as zf:
-        zf.writestr("zip_submission/00_start_here.ipynb",
-                    nbformat.writes(notebook((GOOD, ["task:warmup"]))))
+        zf.writestr(
+            "zip_submission/00_start_here.ipynb", nbformat.writes(notebook((GOOD, ["task:warmup"])))
+        )
         zf.writestr("../../escaped.ipynb", nbformat.writes(notebook((GOOD, ["task:warmup"]))))
     (folder / "broken_zip.zip").write_bytes(b"PK\x03\x04 this is not a zip")
     (folder / "gradescope_folder").mkdir()  # a folder holding the learner's uploaded zip
     with zipfile.ZipFile(folder / "gradescope_folder" / "upload.zip", "w") as zf:
         zf.writestr("00_start_here.ipynb", nbformat.writes(notebook((GOOD, ["task:warmup"]))))
     if list((ROOT / "solutions").glob("*.ipynb")):
-        shutil.copytree(ROOT / "solutions", folder / "solutions",
-                        ignore=shutil.ignore_patterns(".*"))
+        shutil.copytree(
+            ROOT / "solutions", folder / "solutions", ignore=shutil.ignore_patterns(".*")
+        )
     if list((ROOT / "notebooks").glob("*.ipynb")):
-        shutil.copytree(ROOT / "notebooks", folder / "learner_stubs",
-                        ignore=shutil.ignore_patterns(".*"))
+        shutil.copytree(
+            ROOT / "notebooks", folder / "learner_stubs", ignore=shutil.ignore_patterns(".*")
+        )
 
 
 @pytest.fixture(scope="module")
@@ -216,8 +271,20 @@ def graded(tmp_path_factory):
     folder.mkdir()
     outside = base / "outside.txt"
     write_class(folder, outside)
-    rc = grade_cli(*sorted(folder.iterdir()), "--out", out, "--jobs", "2", "--seed", SEED, "--quiet",
-                   "--task-timeout", TASK_TIMEOUT, "--memory-mb", 768)
+    rc = grade_cli(
+        *sorted(folder.iterdir()),
+        "--out",
+        out,
+        "--jobs",
+        "2",
+        "--seed",
+        SEED,
+        "--quiet",
+        "--task-timeout",
+        TASK_TIMEOUT,
+        "--memory-mb",
+        768,
+    )
     return {"rc": rc, "folder": folder, "out": out, "outside": outside, "base": base}
 
 
@@ -295,8 +362,11 @@ def test_generated_stubs_are_not_started(graded):
     if not (graded["folder"] / "learner_stubs").exists():
         pytest.skip("no notebooks/*.ipynb yet (recsys-course build)")
     meta = json.loads((graded["out"] / "learner_stubs" / "grading.json").read_text())
-    graded_here = [t for t in meta["tasks"]
-                   if (graded["folder"] / "learner_stubs" / f"{get(t['task']).notebook}.ipynb").exists()]
+    graded_here = [
+        t
+        for t in meta["tasks"]
+        if (graded["folder"] / "learner_stubs" / f"{get(t['task']).notebook}.ipynb").exists()
+    ]
     assert graded_here
     for t in graded_here:
         assert t["status"] == NOT_STARTED_STATUS, t["message"]
@@ -348,8 +418,10 @@ def test_same_submission_same_score_with_another_seed(graded, tmp_path):
     again = [graded["folder"] / f"{n}.ipynb" for n in names]
     assert grade_cli(*again, "--out", tmp_path, "--jobs", "2", "--quiet", "--seed", 12345) == 0
     for n in names:
-        assert json.loads((tmp_path / n / "results.json").read_text())["score"] == \
-            results(graded, n)["score"], n
+        assert (
+            json.loads((tmp_path / n / "results.json").read_text())["score"]
+            == results(graded, n)["score"]
+        ), n
 
 
 def test_resume_after_interruption(graded, tmp_path, monkeypatch):
@@ -371,8 +443,10 @@ def test_resume_after_interruption(graded, tmp_path, monkeypatch):
     before = (tmp_path / kept[0] / "results.json").stat().st_mtime_ns
     assert grade_cli(*subs, "--out", tmp_path, "--jobs", "2", "--quiet", "--seed", 2) == 0
     assert (tmp_path / kept[0] / "results.json").stat().st_mtime_ns == before  # not regraded
-    seeds = {n: json.loads((tmp_path / n / "grading.json").read_text())["seed"]
-             for n in ("good", "cosine", "stub")}
+    seeds = {
+        n: json.loads((tmp_path / n / "grading.json").read_text())["seed"]
+        for n in ("good", "cosine", "stub")
+    }
     assert seeds[kept[0]] == 1 and sorted(seeds.values()) == [1, 2, 2]
     rows = list(csv.reader(open(tmp_path / "class.csv", encoding="utf-8")))[1:]
     assert sorted(r[0] for r in rows) == ["cosine", "good", "stub"]
@@ -398,14 +472,23 @@ def test_a_hanging_task_costs_only_itself(tmp_path, monkeypatch):
     table = {**all_exercises(), "warmup_twin": twin}
     monkeypatch.setattr(sandbox, "get", lambda t: table[t])
     nb = notebook(("def dot_scores(U, I):\n    while True:\n        pass\n", ["task:warmup"]))
-    nb.cells.append(new_code_cell(GOOD.replace("dot_scores", "twin_scores"),
-                                  metadata={"tags": ["task:warmup_twin"]}))
+    nb.cells.append(
+        new_code_cell(
+            GOOD.replace("dot_scores", "twin_scores"), metadata={"tags": ["task:warmup_twin"]}
+        )
+    )
     nbformat.write(nb, tmp_path / "two.ipynb")
-    hang, ok = sandbox.run_tasks(tmp_path / "two.ipynb", ["warmup", "warmup_twin"],
-                                 task_timeout=2.0, seed=5)
+    hang, ok = sandbox.run_tasks(
+        tmp_path / "two.ipynb", ["warmup", "warmup_twin"], task_timeout=2.0, seed=5
+    )
     assert (hang.status, ok.status) == (CRASHED, PASSED), (hang.message, ok.message)
-    late = sandbox.run_tasks(tmp_path / "two.ipynb", ["warmup", "warmup_twin"],
-                             task_timeout=2.0, total_timeout=1.0, seed=5)
+    late = sandbox.run_tasks(
+        tmp_path / "two.ipynb",
+        ["warmup", "warmup_twin"],
+        task_timeout=2.0,
+        total_timeout=1.0,
+        seed=5,
+    )
     assert [r.status for r in late] == [CRASHED, CRASHED]
     assert "total time limit" in late[1].message
 
@@ -417,16 +500,19 @@ def test_worker_is_confined(limits):
 
 def test_outputs_are_judged_in_the_parent(tmp_path):
     """A worker reply can only carry values: a correct-looking status string is not a pass."""
-    nb = notebook(("import torch\n\n\ndef dot_scores(U, I):\n"
-                   "    return 'passed'\n", ["task:warmup"]))
+    nb = notebook(
+        ("import torch\n\n\ndef dot_scores(U, I):\n    return 'passed'\n", ["task:warmup"])
+    )
     nbformat.write(nb, tmp_path / "s.ipynb")
     (r,) = sandbox.run_tasks(tmp_path / "s.ipynb", seed=3)
     assert r.status == FAILED and "str" in r.message
 
 
 def test_redact_keeps_the_diagnosis_not_the_numbers():
-    msg = ("✗ warmup dot_scores: on the case 'one user', the output differs from the reference "
-           "in 3 of 6 entries (largest error 0.123 at index (0, 2)). Compare your code with eq. 10.")
+    msg = (
+        "✗ warmup dot_scores: on the case 'one user', the output differs from the reference "
+        "in 3 of 6 entries (largest error 0.123 at index (0, 2)). Compare your code with eq. 10."
+    )
     out = grade.redact(msg)
     assert "0.123" not in out and "at index" not in out and "of order 1e-1" in out
     long = "raised ValueError: " + "9" * 1000 + " on the case 'one user'."
@@ -442,8 +528,10 @@ def test_calling_the_reference_keeps_the_grade_and_flags_it(tmp_path):
     the other routes and the guard's bypasses)."""
     ex = get("fm_4")
     ref = ex.reference
-    honest = (f"from {ref.__module__} import {ref.__name__} as _reference\n\n\n"
-              f"def {ex.func_name}(*args, **kwargs):\n    return _reference(*args, **kwargs)\n")
+    honest = (
+        f"from {ref.__module__} import {ref.__name__} as _reference\n\n\n"
+        f"def {ex.func_name}(*args, **kwargs):\n    return _reference(*args, **kwargs)\n"
+    )
     nb = new_notebook(cells=[new_code_cell(honest, metadata={"tags": [f"task:{ex.task_id}"]})])
     nbformat.write(nb, tmp_path / "honest.ipynb")
     (ok,) = sandbox.run_tasks(tmp_path / "honest.ipynb", [ex.task_id], seed=4)
@@ -453,9 +541,11 @@ def test_calling_the_reference_keeps_the_grade_and_flags_it(tmp_path):
 def test_limits_cannot_be_raised_from_inside(tmp_path, limits):
     if not limits.get("seccomp"):
         pytest.skip("no seccomp filter on this machine")
-    code = ("import resource\n\n\ndef dot_scores(U, I):\n"
-            "    resource.setrlimit(resource.RLIMIT_AS, (resource.RLIM_INFINITY,) * 2)\n"
-            "    return U @ I.T\n")
+    code = (
+        "import resource\n\n\ndef dot_scores(U, I):\n"
+        "    resource.setrlimit(resource.RLIMIT_AS, (resource.RLIM_INFINITY,) * 2)\n"
+        "    return U @ I.T\n"
+    )
     nbformat.write(notebook((code, ["task:warmup"])), tmp_path / "raise.ipynb")
     (r,) = sandbox.run_tasks(tmp_path / "raise.ipynb", ["warmup"], seed=2)
     assert r.status == FAILED and "ValueError" in r.message, r.message
@@ -465,13 +555,18 @@ def test_misconceptions_are_named_in_the_grader(tmp_path):
     """Registry-driven: each task's first misconception, submitted as a cell, gets its diagnosis."""
     cells, expected = [], {}
     for t, ex in all_exercises().items():
-        importable = [m for m in ex.misconceptions
-                      if "<" not in m.wrong.__qualname__ and "." not in m.wrong.__qualname__]
+        importable = [
+            m
+            for m in ex.misconceptions
+            if "<" not in m.wrong.__qualname__ and "." not in m.wrong.__qualname__
+        ]
         if not importable:
             continue
         m = importable[0]
-        code = (f"from {m.wrong.__module__} import {m.wrong.__name__} as _wrong\n\n\n"
-                f"def {ex.func_name}(*args, **kwargs):\n    return _wrong(*args, **kwargs)\n")
+        code = (
+            f"from {m.wrong.__module__} import {m.wrong.__name__} as _wrong\n\n\n"
+            f"def {ex.func_name}(*args, **kwargs):\n    return _wrong(*args, **kwargs)\n"
+        )
         cells.append(new_code_cell(code, metadata={"tags": [f"task:{t}"]}))
         expected[t] = m
     if not expected:

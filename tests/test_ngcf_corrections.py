@@ -5,7 +5,12 @@ from __future__ import annotations
 import torch
 
 from recsys_ref.data.implicit import make_implicit
-from recsys_ref.graph import bipartite_adjacency, degrees, laplacian_from_interactions, normalized_laplacian
+from recsys_ref.graph import (
+    bipartite_adjacency,
+    degrees,
+    laplacian_from_interactions,
+    normalized_laplacian,
+)
 from recsys_ref.ngcf import NGCF
 
 
@@ -38,7 +43,7 @@ def test_bipartite_laplacian_has_eigenvalue_minus_one():
     data = make_implicit(seed=0)
     L = laplacian_from_interactions(data.train, "sym", dtype=torch.float64)
     v = degrees(bipartite_adjacency(data.train)).double().sqrt()
-    v[data.n_users:] *= -1
+    v[data.n_users :] *= -1
     torch.testing.assert_close((L @ v[:, None])[:, 0], -v)
 
 
@@ -61,8 +66,19 @@ def test_ngcf_with_one_sided_decay_is_svdpp():
     P[:n_u, n_u:] = R / R.sum(1, keepdim=True).sqrt()
     E1 = E + P @ E
     matrix = E1[:n_u] @ E1[n_u:].T
-    loops = torch.tensor([[float((E[u] + sum(E[n_u + j] for j in range(n_i) if R[u, j]) / R[u].sum().sqrt())
-                                 @ E[n_u + i]) for i in range(n_i)] for u in range(n_u)], dtype=torch.float64)
+    loops = torch.tensor(
+        [
+            [
+                float(
+                    (E[u] + sum(E[n_u + j] for j in range(n_i) if R[u, j]) / R[u].sum().sqrt())
+                    @ E[n_u + i]
+                )
+                for i in range(n_i)
+            ]
+            for u in range(n_u)
+        ],
+        dtype=torch.float64,
+    )
     torch.testing.assert_close(matrix, loops)
 
 
@@ -70,6 +86,7 @@ def test_models_default_regularisers_follow_their_papers():
     """Item 5: NGCF eq. 11 over Θ; MF-BPR and LightGCN on the batch's ego rows."""
     from recsys_ref.lightgcn import LightGCN
     from recsys_ref.mf import MF
+
     assert NGCF.DEFAULT_L2 == (1e-5, "theta")
     assert MF.DEFAULT_L2[1] == "batch" and LightGCN.DEFAULT_L2[1] == "batch"
 
@@ -77,16 +94,25 @@ def test_models_default_regularisers_follow_their_papers():
 def test_train_bpr_uses_the_models_default_only_when_nothing_is_given(monkeypatch):
     import recsys_ref.train_bpr as tb
     from recsys_ref.mf import MF
+
     seen = []
     real = tb.bpr_train_step
 
     def spy(model, opt, users, pos, neg, lam, l2_on="theta"):
         seen.append((lam, l2_on))
         return real(model, opt, users, pos, neg, lam, l2_on)
+
     monkeypatch.setattr(tb, "bpr_train_step", spy)
     data = make_implicit(seed=0)
     for kw, want in (({}, MF.DEFAULT_L2), ({"lam": 1e-5}, (1e-5, "theta"))):
         seen.clear()
-        tb.train_bpr(MF(data.n_users, data.n_items, 4), data.train, epochs=1, progress=False, device="cpu",
-                     max_batches=1, **kw)
+        tb.train_bpr(
+            MF(data.n_users, data.n_items, 4),
+            data.train,
+            epochs=1,
+            progress=False,
+            device="cpu",
+            max_batches=1,
+            **kw,
+        )
         assert seen == [want]

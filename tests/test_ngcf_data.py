@@ -29,15 +29,20 @@ def test_ngcf_split_format_with_an_empty_user_line(tmp_path: Path) -> None:
     assert d.test.toarray().tolist() == [[0, 0, 0, 1, 0], [0, 0, 0, 0, 1], [1, 0, 0, 0, 0]]
 
 
-@pytest.mark.parametrize("train_text, message", [
-    ("0 1 2\n1 x 3\n", r"train.txt:2: item id 'x' is not an integer id"),
-    ("0 1 2\nu1 3\n", r"train.txt:2: user id 'u1' is not an integer id"),
-    ("0 1 -2\n", r"train.txt:1: item id -2 is negative"),
-    ("", r"train.txt: the file is empty"),
-    ("0 1\n1 9\n", r"train.txt:2: item id 9 is out of range \(there are 5\)"),
-    ("0 1\n7 2\n", r"train.txt:2: user id 7 is out of range \(there are 3\)"),
-])
-def test_ngcf_split_bad_files_name_file_and_line(tmp_path: Path, train_text: str, message: str) -> None:
+@pytest.mark.parametrize(
+    "train_text, message",
+    [
+        ("0 1 2\n1 x 3\n", r"train.txt:2: item id 'x' is not an integer id"),
+        ("0 1 2\nu1 3\n", r"train.txt:2: user id 'u1' is not an integer id"),
+        ("0 1 -2\n", r"train.txt:1: item id -2 is negative"),
+        ("", r"train.txt: the file is empty"),
+        ("0 1\n1 9\n", r"train.txt:2: item id 9 is out of range \(there are 5\)"),
+        ("0 1\n7 2\n", r"train.txt:2: user id 7 is out of range \(there are 3\)"),
+    ],
+)
+def test_ngcf_split_bad_files_name_file_and_line(
+    tmp_path: Path, train_text: str, message: str
+) -> None:
     write(tmp_path / "train.txt", train_text)
     write(tmp_path / "test.txt", "0 3\n")
     with pytest.raises(DataFormatError, match=message):
@@ -59,23 +64,33 @@ def ml_item_line(i: int, genres: list[int]) -> str:
 def test_movielens_100k(tmp_path: Path) -> None:
     rows = [(1, 1, 5), (1, 2, 3), (1, 3, 4), (1, 4, 4), (1, 5, 5), (2, 1, 4), (2, 3, 1), (2, 2, 4)]
     write(tmp_path / "u.data", "".join(f"{u}\t{i}\t{r}\t881250949\n" for u, i, r in rows))
-    (tmp_path / "u.item").write_text("".join(ml_item_line(i, [i % 19, 8]) for i in range(1, 6)),
-                                     encoding="latin-1")
+    (tmp_path / "u.item").write_text(
+        "".join(ml_item_line(i, [i % 19, 8]) for i in range(1, 6)), encoding="latin-1"
+    )
     d = load_movielens_100k(tmp_path, threshold=4)
     full = (d.train + d.test).toarray()
-    assert full.tolist() == [[1, 0, 1, 1, 1], [1, 1, 0, 0, 0]]  # ratings ≥ 4 only, ids 1-based → 0-based
-    assert np.asarray(d.test.sum(1)).ravel().tolist() == [1, 0]  # round(0.2·4) = 1, round(0.2·2) = 0
+    assert full.tolist() == [
+        [1, 0, 1, 1, 1],
+        [1, 1, 0, 0, 0],
+    ]  # ratings ≥ 4 only, ids 1-based → 0-based
+    assert np.asarray(d.test.sum(1)).ravel().tolist() == [
+        1,
+        0,
+    ]  # round(0.2·4) = 1, round(0.2·2) = 0
     assert d.item_features.shape == (5, 19) and d.item_features[:, 8].sum() == 5
     assert d.feature_names[8] == "Drama"
 
 
-@pytest.mark.parametrize("text, message", [
-    ("1\t1\t5\t0\n1\t2\n", r"u.data:2: expected 4 tab-separated columns"),
-    ("1\t1\t5\t0\n1\ta\t5\t0\n", r"u.data:2: user, item and rating must be integers"),
-    ("1\t1\t7\t0\n", r"u.data:1: rating 7 is out of range"),
-    ("0\t1\t5\t0\n", r"u.data:1: ids are 1-based"),
-    ("\n", r"u.data: the file is empty"),
-])
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("1\t1\t5\t0\n1\t2\n", r"u.data:2: expected 4 tab-separated columns"),
+        ("1\t1\t5\t0\n1\ta\t5\t0\n", r"u.data:2: user, item and rating must be integers"),
+        ("1\t1\t7\t0\n", r"u.data:1: rating 7 is out of range"),
+        ("0\t1\t5\t0\n", r"u.data:1: ids are 1-based"),
+        ("\n", r"u.data: the file is empty"),
+    ],
+)
 def test_movielens_bad_files(tmp_path: Path, text: str, message: str) -> None:
     write(tmp_path / "u.data", text)
     with pytest.raises(DataFormatError, match=message):
@@ -97,7 +112,9 @@ def test_per_user_split_partitions_each_user() -> None:
     assert (train.multiply(test)).nnz == 0
     assert ((train + test) != R).nnz == 0
     n = np.diff(R.indptr)
-    assert np.array_equal(np.diff(test.indptr), np.minimum(np.floor(0.2 * n + 0.5), np.maximum(n - 1, 0)))
+    assert np.array_equal(
+        np.diff(test.indptr), np.minimum(np.floor(0.2 * n + 0.5), np.maximum(n - 1, 0))
+    )
     a, _ = per_user_split(R, 0.2, seed=3)
     assert (a != train).nnz == 0
     with pytest.raises(TypeError, match="scipy.sparse"):

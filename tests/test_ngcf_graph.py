@@ -33,7 +33,10 @@ def test_adjacency_blocks() -> None:
     assert_close(A[:2, 2:], R23)
     assert_close(A[2:, :2], R23.T)
     assert A[:2, :2].abs().sum() == 0 and A[2:, 2:].abs().sum() == 0
-    assert_close(degrees(bipartite_adjacency(R23)), torch.tensor([2.0, 2.0, 1.0, 2.0, 1.0], dtype=torch.float64))
+    assert_close(
+        degrees(bipartite_adjacency(R23)),
+        torch.tensor([2.0, 2.0, 1.0, 2.0, 1.0], dtype=torch.float64),
+    )
 
 
 def test_adjacency_accepts_scipy_numpy_and_dense() -> None:
@@ -46,8 +49,12 @@ def test_sym_entries_by_hand() -> None:
     # |N_u0| = |N_u1| = 2, |N_i0| = |N_i2| = 1, |N_i1| = 2  →  p_ui = 1/sqrt(|N_u||N_i|)
     L = dense("sym")
     want = torch.zeros(5, 5, dtype=torch.float64)
-    for (u, i), p in {(0, 2): 1 / math.sqrt(2 * 1), (0, 3): 1 / math.sqrt(2 * 2),
-                      (1, 3): 1 / math.sqrt(2 * 2), (1, 4): 1 / math.sqrt(2 * 1)}.items():
+    for (u, i), p in {
+        (0, 2): 1 / math.sqrt(2 * 1),
+        (0, 3): 1 / math.sqrt(2 * 2),
+        (1, 3): 1 / math.sqrt(2 * 2),
+        (1, 4): 1 / math.sqrt(2 * 1),
+    }.items():
         want[u, i] = want[i, u] = p
     assert_close(L, want)
     assert_close(L, L.T)

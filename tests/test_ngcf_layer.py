@@ -34,9 +34,16 @@ def random_graph(seed: int, n_users: int, n_items: int, density: float = 0.3) ->
 
 
 @settings(max_examples=25, deadline=None)
-@given(seed=st.integers(0, 10_000), n_users=st.integers(1, 6), n_items=st.integers(1, 6),
-       d=st.integers(1, 4), d_out=st.integers(1, 4))
-def test_loop_form_equals_matrix_form(seed: int, n_users: int, n_items: int, d: int, d_out: int) -> None:
+@given(
+    seed=st.integers(0, 10_000),
+    n_users=st.integers(1, 6),
+    n_items=st.integers(1, 6),
+    d=st.integers(1, 4),
+    d_out=st.integers(1, 4),
+)
+def test_loop_form_equals_matrix_form(
+    seed: int, n_users: int, n_items: int, d: int, d_out: int
+) -> None:
     R = random_graph(seed, n_users, n_items)
     g = torch.Generator().manual_seed(seed + 1)
     N = n_users + n_items
@@ -53,7 +60,9 @@ def test_loop_form_equals_matrix_form(seed: int, n_users: int, n_items: int, d: 
 def test_isolated_node_keeps_only_its_self_connection() -> None:
     R = random_graph(3, 4, 5)
     g = torch.Generator().manual_seed(0)
-    E, W1, W2 = (torch.randn(*s, generator=g, dtype=torch.float64) for s in ((9, 3), (3, 3), (3, 3)))
+    E, W1, W2 = (
+        torch.randn(*s, generator=g, dtype=torch.float64) for s in ((9, 3), (3, 3), (3, 3))
+    )
     out = node_update(0, E, neighbor_lists(R), W1, W2)  # user 0 has no neighbour
     assert_close(out, F.leaky_relu(E[0] @ W1, NEGATIVE_SLOPE))
 
@@ -63,13 +72,21 @@ def test_scores_are_inner_products_of_concatenated_loop_layers() -> None:
     nbrs = neighbor_lists(R)
     g = torch.Generator().manual_seed(2)
     E0 = torch.randn(12, 4, generator=g, dtype=torch.float64)
-    W1s = [torch.randn(4, 3, generator=g, dtype=torch.float64), torch.randn(3, 2, generator=g, dtype=torch.float64)]
-    W2s = [torch.randn(4, 3, generator=g, dtype=torch.float64), torch.randn(3, 2, generator=g, dtype=torch.float64)]
+    W1s = [
+        torch.randn(4, 3, generator=g, dtype=torch.float64),
+        torch.randn(3, 2, generator=g, dtype=torch.float64),
+    ]
+    W2s = [
+        torch.randn(4, 3, generator=g, dtype=torch.float64),
+        torch.randn(3, 2, generator=g, dtype=torch.float64),
+    ]
     layers = [E0]
     for W1, W2 in zip(W1s, W2s):
         layers.append(ngcf_layer_loop(layers[-1], nbrs, W1, W2))
     E_star = torch.cat(layers, 1)  # eq. 9
-    want = torch.stack([torch.stack([E_star[u] @ E_star[5 + i] for i in range(7)]) for u in range(5)])
+    want = torch.stack(
+        [torch.stack([E_star[u] @ E_star[5 + i] for i in range(7)]) for u in range(5)]
+    )
     L = normalized_laplacian(bipartite_adjacency(R))
     assert_close(ngcf_scores(E0, L, W1s, W2s, 5), want)
     assert concat_layers(layers).shape == (12, 4 + 3 + 2)
@@ -135,8 +152,13 @@ def test_official_variant_differs_as_documented() -> None:
     assert not torch.allclose(paper.embeddings()[0], official.embeddings()[0])
     # its layer: L̃ = D̃^-1 (A + I) already holds the self-connection; two activations and biases
     g = torch.Generator().manual_seed(0)
-    E, W1, W2 = (torch.randn(*s, generator=g, dtype=torch.float64) for s in ((14, 3), (3, 2), (3, 2)))
-    b1, b2 = torch.randn(2, generator=g, dtype=torch.float64), torch.randn(2, generator=g, dtype=torch.float64)
+    E, W1, W2 = (
+        torch.randn(*s, generator=g, dtype=torch.float64) for s in ((14, 3), (3, 2), (3, 2))
+    )
+    b1, b2 = (
+        torch.randn(2, generator=g, dtype=torch.float64),
+        torch.randn(2, generator=g, dtype=torch.float64),
+    )
     A = bipartite_adjacency(R).to_dense()
     deg = A.sum(1) + 1
     side = (E + A @ E) / deg[:, None]  # mean over the neighbours and the node itself

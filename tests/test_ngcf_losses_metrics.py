@@ -16,9 +16,17 @@ from recsys_ref.testing import assert_close
 
 def test_bpr_loss_by_hand_and_gradcheck() -> None:
     g = torch.Generator().manual_seed(0)
-    pos, neg = torch.randn(5, generator=g, dtype=torch.float64), torch.randn(5, generator=g, dtype=torch.float64)
-    theta = [torch.randn(4, 3, generator=g, dtype=torch.float64), torch.randn(3, generator=g, dtype=torch.float64)]
-    want = sum(-math.log(1 / (1 + math.exp(-(p - n)))) for p, n in zip(pos.tolist(), neg.tolist())) / 5
+    pos, neg = (
+        torch.randn(5, generator=g, dtype=torch.float64),
+        torch.randn(5, generator=g, dtype=torch.float64),
+    )
+    theta = [
+        torch.randn(4, 3, generator=g, dtype=torch.float64),
+        torch.randn(3, generator=g, dtype=torch.float64),
+    ]
+    want = (
+        sum(-math.log(1 / (1 + math.exp(-(p - n)))) for p, n in zip(pos.tolist(), neg.tolist())) / 5
+    )
     want += 0.1 * sum(float((t**2).sum()) for t in theta)
     assert_close(bpr_loss(pos, neg, theta, 0.1), torch.tensor(want, dtype=torch.float64))
     pos.requires_grad_(), neg.requires_grad_()
@@ -27,7 +35,10 @@ def test_bpr_loss_by_hand_and_gradcheck() -> None:
 
 def test_bpr_batch_l2_is_the_official_form() -> None:
     g = torch.Generator().manual_seed(1)
-    pos, neg = torch.randn(4, generator=g, dtype=torch.float64), torch.randn(4, generator=g, dtype=torch.float64)
+    pos, neg = (
+        torch.randn(4, generator=g, dtype=torch.float64),
+        torch.randn(4, generator=g, dtype=torch.float64),
+    )
     rows = [torch.randn(4, 3, generator=g, dtype=torch.float64) for _ in range(3)]
     base = bpr_loss(pos, neg, [], 0.0)
     got = bpr_loss(pos, neg, [torch.ones(100, dtype=torch.float64)], 0.5, rows, l2_on="batch")
@@ -79,7 +90,9 @@ def random_case(seed: int, U: int = 30, M: int = 25):
 @pytest.mark.parametrize("k", [1, 5, 20])
 def test_dense_metrics_match_slow_python(seed: int, k: int) -> None:
     scores, train, test = random_case(seed)
-    r, n = recall_ndcg_at_k(torch.from_numpy(scores), torch.from_numpy(train), torch.from_numpy(test), k)
+    r, n = recall_ndcg_at_k(
+        torch.from_numpy(scores), torch.from_numpy(train), torch.from_numpy(test), k
+    )
     r_slow, n_slow = slow_metrics(scores, train, test, k)
     assert_close(r, torch.from_numpy(r_slow))
     assert_close(n, torch.from_numpy(n_slow))
@@ -91,7 +104,9 @@ def test_batched_sparse_evaluation_matches_slow_python(batch_users: int) -> None
     g = np.random.default_rng(0)
     # scores as an inner product U Iᵀ: factor through an exact embedding (U = scores, I = identity)
     U, I = torch.from_numpy(scores), torch.eye(30, dtype=torch.float64)
-    got = evaluate_topk(U, I, sp.csr_matrix(train), sp.csr_matrix(test), k=10, batch_users=batch_users)
+    got = evaluate_topk(
+        U, I, sp.csr_matrix(train), sp.csr_matrix(test), k=10, batch_users=batch_users
+    )
     r_slow, n_slow = slow_metrics(scores, train, test, 10)
     has = test.sum(1) > 0
     assert got["recall"] == pytest.approx(r_slow[has].mean(), rel=1e-12)
@@ -118,4 +133,6 @@ def test_metrics_bad_inputs() -> None:
     with pytest.raises(ValueError, match="same shape"):
         recall_ndcg_at_k(s, torch.zeros(2, 2), torch.zeros(2, 3), 1)
     with pytest.raises(ValueError, match="expected \\(n_users, n_items\\)"):
-        evaluate_topk(torch.zeros(2, 4), torch.zeros(3, 4), sp.csr_matrix((2, 4)), sp.csr_matrix((2, 3)))
+        evaluate_topk(
+            torch.zeros(2, 4), torch.zeros(3, 4), sp.csr_matrix((2, 4)), sp.csr_matrix((2, 3))
+        )

@@ -26,7 +26,9 @@ def test_solutions_pieces_train_to_the_reference_recall():
     report = plant_back(ROOT / "solutions", epochs=30)
     assert report.stood_in == [], report.used
     assert set(report.used) == set(NOTEBOOK_OF)
-    assert report.reference["recall"] > 0.3  # a trained model, not chance (≈ 0.03 for random scores)
+    assert (
+        report.reference["recall"] > 0.3
+    )  # a trained model, not chance (≈ 0.03 for random scores)
     assert abs(report.mine["recall"] - report.reference["recall"]) < TOLERANCE
 
 
@@ -48,6 +50,7 @@ def test_a_wrong_piece_is_not_used_and_the_report_says_why(tmp_path):
 
 def test_the_learners_namespace_is_not_changed():
     from recsys_ref.course.planted import _rebound
+
     namespace = {"bpr_loss": "the learner's"}
     exec("def train_step(m, o, u, p, n, lam):\n    return bpr_loss\n", namespace)
     fn = _rebound(namespace["train_step"], "bpr_loss", "the reference")

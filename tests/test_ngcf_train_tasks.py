@@ -31,8 +31,13 @@ def _stub(*args, **kwargs):
     raise NotImplementedError("Task: stub")
 
 
-@pytest.mark.parametrize("task_id", [pytest.param("ngcf_8", marks=pytest.mark.ngcf_8),
-                                     pytest.param("ngcf_9", marks=pytest.mark.ngcf_9)])
+@pytest.mark.parametrize(
+    "task_id",
+    [
+        pytest.param("ngcf_8", marks=pytest.mark.ngcf_8),
+        pytest.param("ngcf_9", marks=pytest.mark.ngcf_9),
+    ],
+)
 def test_stub_is_not_started_and_reference_passes(task_id):
     ex = get(task_id)
     assert run_check(task_id, _stub).status == NOT_STARTED_STATUS
@@ -41,8 +46,13 @@ def test_stub_is_not_started_and_reference_passes(task_id):
         assert r.status == PASSED, r.message
 
 
-@pytest.mark.parametrize("task_id", [pytest.param("ngcf_8", marks=pytest.mark.ngcf_8),
-                                     pytest.param("ngcf_9", marks=pytest.mark.ngcf_9)])
+@pytest.mark.parametrize(
+    "task_id",
+    [
+        pytest.param("ngcf_8", marks=pytest.mark.ngcf_8),
+        pytest.param("ngcf_9", marks=pytest.mark.ngcf_9),
+    ],
+)
 def test_every_misconception_is_named(task_id):
     ex = get(task_id)
     for m in ex.misconceptions:
@@ -51,8 +61,13 @@ def test_every_misconception_is_named(task_id):
             assert r.status == FAILED and r.misconception == m.name, (m.name, r.message)
 
 
-@pytest.mark.parametrize("task_id", [pytest.param("ngcf_8", marks=pytest.mark.ngcf_8),
-                                     pytest.param("ngcf_9", marks=pytest.mark.ngcf_9)])
+@pytest.mark.parametrize(
+    "task_id",
+    [
+        pytest.param("ngcf_8", marks=pytest.mark.ngcf_8),
+        pytest.param("ngcf_9", marks=pytest.mark.ngcf_9),
+    ],
+)
 def test_catalogue(task_id):
     mod = importlib.import_module(f"tests.catalogue.{task_id}")
     assert len(mod.WRONG) >= 6
@@ -72,7 +87,7 @@ def test_sample_triples_properties_on_real_sized_data():
     """Two independent computations: the sampler's triples against Python sets of each user's items."""
     data = make_implicit(seed=0)
     R = data.train.tocsr()
-    sets = [set(R.indices[R.indptr[u]: R.indptr[u + 1]].tolist()) for u in range(R.shape[0])]
+    sets = [set(R.indices[R.indptr[u] : R.indptr[u + 1]].tolist()) for u in range(R.shape[0])]
     for per_user in (False, True):
         s = DrawSampler(data.train, seed=3, per_user=per_user)
         seen = []
@@ -91,7 +106,9 @@ def test_bpr_sampler_per_user_mode():
     data = make_implicit(seed=0)
     s = BPRSampler(data.train, seed=1, per_user=True)
     u, i, j = (torch.cat(t) for t in zip(*s.epoch(1000)))
-    assert s.is_positive(u.numpy(), i.numpy()).all() and not s.is_positive(u.numpy(), j.numpy()).any()
+    assert (
+        s.is_positive(u.numpy(), i.numpy()).all() and not s.is_positive(u.numpy(), j.numpy()).any()
+    )
     counts = np.bincount(u.numpy(), minlength=data.n_users)
     deg = np.diff(data.train.tocsr().indptr)
     # per user: users are uniform, so heavy users are not drawn in proportion to their degree
@@ -102,6 +119,7 @@ def test_bpr_sampler_per_user_mode():
 def test_op_guard_counts_ops_not_time():
     from recsys_ref.course.runner import call
     from recsys_ref.course.tasks.ngcf_train import GUARD_OPS, _triple_guard_cases
+
     case = _triple_guard_cases(0)[0]
     assert call(sample_triples, case, record=True).ops < GUARD_OPS / 4
 
@@ -112,11 +130,19 @@ def test_run_step_matches_a_hand_written_sgd_step():
     from recsys_ref.course.tasks.ngcf_train import _step_cases
     from recsys_ref.losses import bpr_loss
     from recsys_ref.ngcf import NGCF
+
     state, users, pos, neg, lam = _step_cases(5)[0].args
     out = run_step(bpr_train_step, state, users, pos, neg, lam)
     N, d = state["E"].shape
-    m = NGCF(state["n_users"], N - state["n_users"], state["L"], dim=d, layer_dims=[d, d],
-             message_dropout=state["message_dropout"], normalize_layers=True)
+    m = NGCF(
+        state["n_users"],
+        N - state["n_users"],
+        state["L"],
+        dim=d,
+        layer_dims=[d, d],
+        message_dropout=state["message_dropout"],
+        normalize_layers=True,
+    )
     with torch.no_grad():
         m.embedding.copy_(state["E"])
         for p, w in zip([*m.W1, *m.W2], [*state["W1"], *state["W2"]]):
@@ -136,6 +162,7 @@ def test_run_step_matches_a_hand_written_sgd_step():
 def test_train_bpr_with_the_reference_step_and_sampler_is_deterministic():
     from recsys_ref.graph import laplacian_from_interactions
     from recsys_ref.mf import MF
+
     data = make_implicit(seed=0)
     hist = []
     for _ in range(2):
@@ -148,8 +175,17 @@ def test_train_bpr_with_the_reference_step_and_sampler_is_deterministic():
 
 def train_bpr_small(model, data, _):
     from recsys_ref.train_bpr import train_bpr
-    return train_bpr(model, data.train, None, epochs=2, progress=False, device="cpu",
-                     step=bpr_train_step, sampler=DrawSampler(data.train, seed=0))
+
+    return train_bpr(
+        model,
+        data.train,
+        None,
+        epochs=2,
+        progress=False,
+        device="cpu",
+        step=bpr_train_step,
+        sampler=DrawSampler(data.train, seed=0),
+    )
 
 
 # ---------------------------------------------------------------- concept questions
@@ -162,7 +198,12 @@ def test_two_questions_per_notebook():
     per_nb = {}
     for tid in QUESTIONS:
         per_nb.setdefault(get(tid).notebook, []).append(tid)
-    assert sorted(per_nb) == ["10_graph_laplacian", "11_embedding_propagation", "12_model_bpr_training", "13_beyond"]
+    assert sorted(per_nb) == [
+        "10_graph_laplacian",
+        "11_embedding_propagation",
+        "12_model_bpr_training",
+        "13_beyond",
+    ]
     assert all(len(v) >= 2 for v in per_nb.values())
 
 

@@ -13,8 +13,17 @@ from recsys_ref.ngcf import NGCF
 from recsys_ref.train_bpr import set_seed, train_bpr
 
 # the budget of notebook 12: the same for every model
-BUDGET = dict(epochs=30, batch_size=1024, lr=5e-3, lam=1e-5, eval_every=5, patience=None, seed=0,
-              progress=False, device="cpu")
+BUDGET = dict(
+    epochs=30,
+    batch_size=1024,
+    lr=5e-3,
+    lam=1e-5,
+    eval_every=5,
+    patience=None,
+    seed=0,
+    progress=False,
+    device="cpu",
+)
 
 
 def recall_after_training(kind: str) -> float:
@@ -27,8 +36,14 @@ def recall_after_training(kind: str) -> float:
         model = NGCF(data.n_users, data.n_items, L, dim=32, layer_dims=(32, 32, 32), official=True)
     else:
         L = laplacian_from_interactions(data.train, "sym")
-        model = NGCF(data.n_users, data.n_items, L, dim=32, layer_dims=(32, 32, 32),
-                     normalize_layers=kind == "eq7+norm")
+        model = NGCF(
+            data.n_users,
+            data.n_items,
+            L,
+            dim=32,
+            layer_dims=(32, 32, 32),
+            normalize_layers=kind == "eq7+norm",
+        )
     train_bpr(model, data.train, data.val, **BUDGET)
     return evaluate_model(model, data.train + data.val, data.test, k=20)["recall"]
 
@@ -51,9 +66,27 @@ def test_training_is_repeatable_and_early_stopping_restores_the_best() -> None:
 
     def run():
         set_seed(1)
-        m = NGCF(data.n_users, data.n_items, L, dim=8, layer_dims=(8, 8), message_dropout=0.2, node_dropout=0.1)
-        h = train_bpr(m, data.train, data.val, epochs=12, eval_every=1, patience=2, lr=5e-2, seed=1,
-                      progress=False, device="cpu")
+        m = NGCF(
+            data.n_users,
+            data.n_items,
+            L,
+            dim=8,
+            layer_dims=(8, 8),
+            message_dropout=0.2,
+            node_dropout=0.1,
+        )
+        h = train_bpr(
+            m,
+            data.train,
+            data.val,
+            epochs=12,
+            eval_every=1,
+            patience=2,
+            lr=5e-2,
+            seed=1,
+            progress=False,
+            device="cpu",
+        )
         return m, h
 
     (m1, h1), (m2, h2) = run(), run()

@@ -35,14 +35,21 @@ def test_run_all_on_the_stubs_has_no_error(path: Path, tmp_path: Path) -> None:
     copy = tmp_path / path.name
     shutil.copy(path, copy)
     nb = read_notebook(copy)
-    NotebookClient(nb, timeout=300, kernel_name="python3", allow_errors=True,
-                   resources={"metadata": {"path": str(tmp_path)}}).execute()
+    NotebookClient(
+        nb,
+        timeout=300,
+        kernel_name="python3",
+        allow_errors=True,
+        resources={"metadata": {"path": str(tmp_path)}},
+    ).execute()
     for index, cell in enumerate(nb.cells, start=1):
         if cell.cell_type != "code":
             continue
         errors = [o for o in cell.outputs if o.output_type == "error"]
-        assert not errors, (f"{path.name}, cell {index} raised on the stub notebook: {_text(errors[0])}\n"
-                            f"{cell_source(cell)[:300]}")
+        assert not errors, (
+            f"{path.name}, cell {index} raised on the stub notebook: {_text(errors[0])}\n"
+            f"{cell_source(cell)[:300]}"
+        )
         if any(t.startswith("check:") for t in tags(cell)):
             said = "".join(_text(o) for o in cell.outputs)
             assert "not started" in said, f"{path.name}, cell {index}: check said {said!r}"

@@ -23,7 +23,8 @@ def with_warmup(src: Path, dst: Path, body: str) -> Path:
         if "warmup" in task_ids(cell):
             cell.source = "\n".join(
                 "    " + body if "raise NotImplementedError" in line else line
-                for line in cell_source(cell).splitlines())
+                for line in cell_source(cell).splitlines()
+            )
     dst.write_text(render(nb))
     return dst
 
@@ -43,8 +44,11 @@ def test_stub_solution_wrong_answer_and_broken_notebook(tmp_path: Path, capsys) 
     done = with_warmup(ROOT / "notebooks" / START, tmp_path / "b" / START, "return U @ I.T")
     assert progress_json(capsys, str(done))[0]["status"] == "passed"
 
-    wrong = with_warmup(ROOT / "notebooks" / START, tmp_path / "c" / START,
-                        "return torch.nn.functional.normalize(U, dim=1) @ torch.nn.functional.normalize(I, dim=1).T")
+    wrong = with_warmup(
+        ROOT / "notebooks" / START,
+        tmp_path / "c" / START,
+        "return torch.nn.functional.normalize(U, dim=1) @ torch.nn.functional.normalize(I, dim=1).T",
+    )
     row = progress_json(capsys, str(wrong))[0]
     assert row["status"] == "failed" and "cosine similarity" in row["message"]
 
@@ -79,4 +83,6 @@ def test_nonexistent_path_is_a_clear_error(capsys) -> None:
 @pytest.mark.slow
 def test_every_solution_passes_in_the_sandbox(capsys) -> None:
     rows = progress_json(capsys, str(ROOT / "solutions"))
-    assert rows and all(r["status"] == "passed" for r in rows), [r for r in rows if r["status"] != "passed"]
+    assert rows and all(r["status"] == "passed" for r in rows), [
+        r for r in rows if r["status"] != "passed"
+    ]

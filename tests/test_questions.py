@@ -9,16 +9,23 @@ from recsys_ref.course.evaluate import FAILED, NOT_STARTED_STATUS, PASSED
 from recsys_ref.course.questions import answer, question
 
 CHOICE = question(
-    "q_demo_1a", "00_start_here", "which normalisation", "B",
-    "eq. 8 scales by both endpoints' degrees.", choices="ABC",
-    wrong={"A": "A is D⁻¹A, which scales by the receiver's degree only"})
-NUMBER = question("q_demo_1b", "00_start_here", "how many parameters", 120.0,
-                  "n·k = 40·3 = 120.", rtol=1e-6)
+    "q_demo_1a",
+    "00_start_here",
+    "which normalisation",
+    "B",
+    "eq. 8 scales by both endpoints' degrees.",
+    choices="ABC",
+    wrong={"A": "A is D⁻¹A, which scales by the receiver's degree only"},
+)
+NUMBER = question(
+    "q_demo_1b", "00_start_here", "how many parameters", 120.0, "n·k = 40·3 = 120.", rtol=1e-6
+)
 
 
 @pytest.fixture(autouse=True)
 def _registered(monkeypatch):
     from recsys_ref.course import registry
+
     found = dict(registry.all_exercises())
     found.update({CHOICE.task_id: CHOICE, NUMBER.task_id: NUMBER})
     monkeypatch.setattr(registry, "all_exercises", lambda: found)

@@ -44,13 +44,19 @@ def criteo_csv(lines: list[str]) -> str:
 
 
 def avazu_line(click: int, hour: str = "14102100") -> str:
-    return ",".join(["1000009418151094273", str(click), hour, "1005", "0", *[f"v{c}" for c in range(19)]]) + "\n"
+    return (
+        ",".join(
+            ["1000009418151094273", str(click), hour, "1005", "0", *[f"v{c}" for c in range(19)]]
+        )
+        + "\n"
+    )
 
 
 AVAZU_HEADER = ",".join(AVAZU_COLUMNS) + "\n"
 
 
 # ------------------------------------------------------------------ gzip, read transparently
+
 
 def test_criteo_gzip_reads_like_the_plain_file(tmp_path: Path) -> None:
     text = criteo_line(1) + criteo_line(0, "") + criteo_line(0, "300")
@@ -72,7 +78,9 @@ def test_ngcf_split_and_movielens_gzip(tmp_path: Path) -> None:
     write(tmp_path / "g" / "test.txt", "0 2\n1 0\n")
     d = load_ngcf_split(tmp_path / "g")
     assert d.train.toarray().tolist() == [[1, 1, 0], [0, 0, 1]]
-    write(tmp_path / "m" / "u.data", "1\t1\t5\t881250949\n1\t2\t4\t881250950\n", gz=True)  # gzip under the plain name
+    write(
+        tmp_path / "m" / "u.data", "1\t1\t5\t881250949\n1\t2\t4\t881250950\n", gz=True
+    )  # gzip under the plain name
     m = load_movielens_100k(tmp_path / "m", test_frac=0.0)
     assert m.train.toarray().tolist() == [[1, 1]]
 
@@ -81,7 +89,9 @@ def test_truncated_gzip_names_file_and_line(tmp_path: Path) -> None:
     blob = gzip.compress((criteo_line(1) * 2000).encode())
     path = tmp_path / "day_0.gz"
     path.write_bytes(blob[: len(blob) // 2])
-    with pytest.raises(DataFormatError, match=r"day_0.gz:\d+: the gzip stream is damaged or cut short"):
+    with pytest.raises(
+        DataFormatError, match=r"day_0.gz:\d+: the gzip stream is damaged or cut short"
+    ):
         read_criteo(path)
 
 
@@ -103,28 +113,41 @@ def test_bytes_that_are_not_utf8_name_file_and_line(tmp_path: Path) -> None:
 
 # ------------------------------------------------------------------ byte-order mark (Excel)
 
+
 def test_bom_is_stripped_everywhere(tmp_path: Path) -> None:
     t = read_criteo(write(tmp_path / "c.txt", BOM + criteo_line(1) + criteo_line(0)))
-    assert t.y.tolist() == [1, 0] and t.rows[0][0] == read_criteo(write(tmp_path / "c2.txt", criteo_line(1))).rows[0][0]
+    assert (
+        t.y.tolist() == [1, 0]
+        and t.rows[0][0] == read_criteo(write(tmp_path / "c2.txt", criteo_line(1))).rows[0][0]
+    )
     assert len(read_criteo(write(tmp_path / "c.csv", BOM + criteo_csv([criteo_line(1)])))) == 1
-    assert read_avazu(write(tmp_path / "a.csv", BOM + AVAZU_HEADER + avazu_line(1))).y.tolist() == [1]
+    assert read_avazu(write(tmp_path / "a.csv", BOM + AVAZU_HEADER + avazu_line(1))).y.tolist() == [
+        1
+    ]
     write(tmp_path / "g" / "train.txt", BOM + "0 0 1\n")
     write(tmp_path / "g" / "test.txt", BOM + "0 2\n")
     assert load_ngcf_split(tmp_path / "g").train.toarray().tolist() == [[1, 1, 0]]
     write(tmp_path / "m" / "u.data", BOM + "1\t1\t5\t881250949\n")
     assert load_movielens_100k(tmp_path / "m", test_frac=0.0).train.nnz == 1
     # a BOM written as latin-1 bytes (u.item is latin-1) must not break the id either
-    write(tmp_path / "m" / "u.item", BOM + "1|A (1995)|01-Jan-1995||http://x|" + "|".join("0" * 19) + "\n")
+    write(
+        tmp_path / "m" / "u.item",
+        BOM + "1|A (1995)|01-Jan-1995||http://x|" + "|".join("0" * 19) + "\n",
+    )
     assert load_movielens_100k(tmp_path / "m", test_frac=0.0).n_items == 1
 
 
 # ------------------------------------------------------------------ a file of the wrong kind
 
+
 def test_u_data_given_to_the_ngcf_loader_is_named(tmp_path: Path) -> None:
     write(tmp_path / "train.txt", U_DATA)
     write(tmp_path / "test.txt", U_DATA)
-    with pytest.raises(DataFormatError, match=r"train.txt:1: this looks like MovieLens-100K u.data.*"
-                                              r"load_movielens_100k"):
+    with pytest.raises(
+        DataFormatError,
+        match=r"train.txt:1: this looks like MovieLens-100K u.data.*"
+        r"load_movielens_100k",
+    ):
         load_ngcf_split(tmp_path)
 
 
@@ -135,18 +158,28 @@ def test_ngcf_loader_refuses_tabs_commas_and_a_copied_train(tmp_path: Path) -> N
         load_ngcf_split(tmp_path)
     write(tmp_path / "train.txt", "0 1 2\n1 3\n")
     write(tmp_path / "test.txt", "0 1 2\n1 3\n")
-    with pytest.raises(DataFormatError, match=r"test.txt: holds exactly the interactions of .*train.txt"):
+    with pytest.raises(
+        DataFormatError, match=r"test.txt: holds exactly the interactions of .*train.txt"
+    ):
         load_ngcf_split(tmp_path)
 
 
-@pytest.mark.parametrize("reader, text, named, use", [
-    (read_criteo, AVAZU_HEADER + avazu_line(0), "an Avazu file", "read_avazu"),
-    (read_avazu, criteo_line(1), "a Criteo file", "read_criteo"),
-    (read_avazu, criteo_csv([criteo_line(1)]), "a Criteo file", "read_criteo"),
-    (read_criteo, U_DATA, "MovieLens-100K u.data", "load_movielens_100k"),
-    (read_criteo, "user_id,movie_id,rating,timestamp\n1,2,3,4\n", "a MovieLens CSV", "pandas.read_csv"),
-    (read_avazu, "<!DOCTYPE html><html>Access denied</html>\n", "an HTML page", None),
-])
+@pytest.mark.parametrize(
+    "reader, text, named, use",
+    [
+        (read_criteo, AVAZU_HEADER + avazu_line(0), "an Avazu file", "read_avazu"),
+        (read_avazu, criteo_line(1), "a Criteo file", "read_criteo"),
+        (read_avazu, criteo_csv([criteo_line(1)]), "a Criteo file", "read_criteo"),
+        (read_criteo, U_DATA, "MovieLens-100K u.data", "load_movielens_100k"),
+        (
+            read_criteo,
+            "user_id,movie_id,rating,timestamp\n1,2,3,4\n",
+            "a MovieLens CSV",
+            "pandas.read_csv",
+        ),
+        (read_avazu, "<!DOCTYPE html><html>Access denied</html>\n", "an HTML page", None),
+    ],
+)
 def test_ctr_readers_name_a_file_of_another_kind(tmp_path: Path, reader, text, named, use) -> None:
     with pytest.raises(BadRowError, match=f"f.txt:1: this looks like {named}") as info:
         reader(write(tmp_path / "f.txt", text))
@@ -156,7 +189,10 @@ def test_ctr_readers_name_a_file_of_another_kind(tmp_path: Path, reader, text, n
 
 def test_ratings_dat_given_as_u_data_is_named(tmp_path: Path) -> None:
     write(tmp_path / "u.data", "1::1193::5::978300760\n")
-    with pytest.raises(DataFormatError, match=r"u.data:1: this looks like MovieLens-1M ratings.dat.*load_movielens_1m"):
+    with pytest.raises(
+        DataFormatError,
+        match=r"u.data:1: this looks like MovieLens-1M ratings.dat.*load_movielens_1m",
+    ):
         load_movielens_100k(tmp_path)
 
 
@@ -173,13 +209,17 @@ def test_sniff_tells_the_formats_apart() -> None:
 
 # ------------------------------------------------------------------ empty and header-only files
 
-@pytest.mark.parametrize("reader, text, message", [
-    (read_criteo, "", r"c.txt: the file is empty"),
-    (read_criteo, "\n\n", r"c.txt: the file is empty"),
-    (read_criteo, criteo_csv([]), r"c.txt: a header and no data row"),
-    (read_avazu, "", r"c.txt: the file is empty"),
-    (read_avazu, AVAZU_HEADER, r"c.txt: a header and no data row"),
-])
+
+@pytest.mark.parametrize(
+    "reader, text, message",
+    [
+        (read_criteo, "", r"c.txt: the file is empty"),
+        (read_criteo, "\n\n", r"c.txt: the file is empty"),
+        (read_criteo, criteo_csv([]), r"c.txt: a header and no data row"),
+        (read_avazu, "", r"c.txt: the file is empty"),
+        (read_avazu, AVAZU_HEADER, r"c.txt: a header and no data row"),
+    ],
+)
 def test_empty_and_header_only_ctr_files_raise(tmp_path: Path, reader, text, message) -> None:
     with pytest.raises(BadRowError, match=message):
         reader(write(tmp_path / "c.txt", text))
@@ -198,21 +238,36 @@ def test_empty_movielens_and_header_only_inter_raise(tmp_path: Path) -> None:
     write(tmp_path / "ratings.dat", "\n")
     with pytest.raises(DataFormatError, match=r"ratings.dat: the file is empty"):
         load_movielens_1m(tmp_path)
-    path = write(tmp_path / "x.inter", "user_id:token\titem_id:token\trating:float\ttimestamp:float\n")
+    path = write(
+        tmp_path / "x.inter", "user_id:token\titem_id:token\trating:float\ttimestamp:float\n"
+    )
     with pytest.raises(DataFormatError, match=r"x.inter: holds a header and no interaction"):
         read_recbole_inter(path)
 
 
 # ------------------------------------------------------------------ MovieLens-1M, catalogue sizes
 
+
 def test_movielens_1m_renumbers_densely_from_the_catalogue(tmp_path: Path) -> None:
     ratings = [(1, 10, 5), (1, 3952, 4), (1, 20, 2), (2, 10, 4), (2, 20, 5), (6040, 3952, 4)]
-    write(tmp_path / "ratings.dat", "".join(f"{u}::{i}::{r}::97830076{n}\n" for n, (u, i, r) in enumerate(ratings)))
-    write(tmp_path / "movies.dat", "10::GoldenEye (1995)::Action\n20::Movie (1995)::Drama\n"
-                                   "30::Unrated (1995)::Drama\n3952::Contender (2000)::Drama\n", encoding="latin-1")
-    write(tmp_path / "users.dat", "1::F::1::10::48067\n2::M::56::16::70072\n6040::M::25::6::11106\n")
+    write(
+        tmp_path / "ratings.dat",
+        "".join(f"{u}::{i}::{r}::97830076{n}\n" for n, (u, i, r) in enumerate(ratings)),
+    )
+    write(
+        tmp_path / "movies.dat",
+        "10::GoldenEye (1995)::Action\n20::Movie (1995)::Drama\n"
+        "30::Unrated (1995)::Drama\n3952::Contender (2000)::Drama\n",
+        encoding="latin-1",
+    )
+    write(
+        tmp_path / "users.dat", "1::F::1::10::48067\n2::M::56::16::70072\n6040::M::25::6::11106\n"
+    )
     d = load_movielens_1m(tmp_path, test_frac=0.0)
-    assert (d.n_users, d.n_items) == (3, 4)  # from the catalogue: movie 30 has no rating, still an item
+    assert (d.n_users, d.n_items) == (
+        3,
+        4,
+    )  # from the catalogue: movie 30 has no rating, still an item
     assert d.item_ids.tolist() == [10, 20, 30, 3952] and d.user_ids.tolist() == [1, 2, 6040]
     expected = np.zeros((3, 4))
     for u, i, r in ratings:
@@ -226,7 +281,9 @@ def test_movielens_1m_without_catalogue_and_with_a_stray_id(tmp_path: Path) -> N
     d = load_movielens_1m(tmp_path, test_frac=0.0)
     assert (d.n_users, d.n_items) == (2, 1)
     write(tmp_path / "movies.dat", "8::Other (1995)::Drama\n")
-    with pytest.raises(DataFormatError, match=r"ratings.dat: id 7 is not in the catalogue .*movies.dat"):
+    with pytest.raises(
+        DataFormatError, match=r"ratings.dat: id 7 is not in the catalogue .*movies.dat"
+    ):
         load_movielens_1m(tmp_path)
 
 
@@ -235,11 +292,17 @@ def test_movielens_100k_sizes_come_from_u_item_and_u_user(tmp_path: Path) -> Non
     assert load_movielens_100k(tmp_path, test_frac=0.0).train.shape == (2, 2)  # largest ids seen
     write(tmp_path / "u.user", "1|24|M|technician|85711\n2|53|F|other|94043\n3|23|M|writer|32067\n")
     item = "|01-Jan-1995||http://x|" + "|".join("0" * 19) + "\n"
-    write(tmp_path / "u.item", "".join(f"{i}|Movie {i}{item}" for i in range(1, 6)), encoding="latin-1")
+    write(
+        tmp_path / "u.item",
+        "".join(f"{i}|Movie {i}{item}" for i in range(1, 6)),
+        encoding="latin-1",
+    )
     d = load_movielens_100k(tmp_path, test_frac=0.0)
     assert d.train.shape == (3, 5)  # user 3 and items 3..5 have no rating, still in the catalogue
     write(tmp_path / "u.data", "1\t1\t5\t881250949\n2\t7\t4\t881250950\n")
-    with pytest.raises(DataFormatError, match=r"u.data: id 7 is beyond the catalogue .*u.item \(ids 1..5\)"):
+    with pytest.raises(
+        DataFormatError, match=r"u.data: id 7 is beyond the catalogue .*u.item \(ids 1..5\)"
+    ):
         load_movielens_100k(tmp_path)
 
 

@@ -35,16 +35,20 @@ from recsys_ref.course.runner import OK, Outcome
 
 ROOT = Path(__file__).resolve().parents[1]
 GOOD = "import torch\n\n\ndef dot_scores(U, I):\n    return U @ I.T\n"
-FAST = ("import torch\n\n\ndef fm_pairwise_fast(x, V):\n"
-        "    return 0.5 * ((x @ V) ** 2 - (x * x) @ (V * V)).sum(dim=1)\n")
+FAST = (
+    "import torch\n\n\ndef fm_pairwise_fast(x, V):\n"
+    "    return 0.5 * ((x @ V) ** 2 - (x * x) @ (V * V)).sum(dim=1)\n"
+)
 
 pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="the sandbox's layers are Linux's")
 
 
 def write(path: Path, *cells: tuple[str, str]) -> Path:
     """A notebook with one exercise cell per (task id, code)."""
-    nb = new_notebook(cells=[new_code_cell("import torch")] + [
-        new_code_cell(code, metadata={"tags": [f"task:{t}"]}) for t, code in cells])
+    nb = new_notebook(
+        cells=[new_code_cell("import torch")]
+        + [new_code_cell(code, metadata={"tags": [f"task:{t}"]}) for t, code in cells]
+    )
     path.parent.mkdir(parents=True, exist_ok=True)
     nbformat.write(nb, path)
     return path
@@ -52,13 +56,17 @@ def write(path: Path, *cells: tuple[str, str]) -> Path:
 
 def only_if_refused(attempts: str) -> str:
     """A warmup cell that is right only when every line of ``attempts`` raised."""
-    body = "".join(f"    try:\n        {line}\n        got.append({line!r})\n"
-                   f"    except BaseException:\n        pass\n"
-                   for line in attempts.strip().splitlines())
-    return ("import os, socket, glob, ctypes\nimport torch\n\n\ndef dot_scores(U, I):\n"
-            f"    got = []\n{body}"
-            "    if got:\n        raise RuntimeError('GOT THROUGH: ' + ' | '.join(got))\n"
-            "    return U @ I.T\n")
+    body = "".join(
+        f"    try:\n        {line}\n        got.append({line!r})\n"
+        f"    except BaseException:\n        pass\n"
+        for line in attempts.strip().splitlines()
+    )
+    return (
+        "import os, socket, glob, ctypes\nimport torch\n\n\ndef dot_scores(U, I):\n"
+        f"    got = []\n{body}"
+        "    if got:\n        raise RuntimeError('GOT THROUGH: ' + ' | '.join(got))\n"
+        "    return U @ I.T\n"
+    )
 
 
 def one(path: Path, task: str = "warmup", **kw):
@@ -92,18 +100,27 @@ def test_planted_links_fifos_and_forged_replies_are_not_followed(tmp_path):
     victim = tmp_path / "victim.json"
     victim.write_text('{"score": 1}')
     before = hashlib.sha256(victim.read_bytes()).hexdigest()
-    plant = ("import os\nfor n in ('in1.npz', 'out1.npz', 'in2.npz', 'out2.npz', '.io'):\n"
-             f"    for f in (lambda: os.symlink({str(victim)!r}, n), lambda: os.mkfifo(n + '.f'),\n"
-             "              lambda: os.symlink('/dev/zero', n + '.z')):\n"
-             "        try:\n            f()\n        except OSError:\n            pass\n")
+    plant = (
+        "import os\nfor n in ('in1.npz', 'out1.npz', 'in2.npz', 'out2.npz', '.io'):\n"
+        f"    for f in (lambda: os.symlink({str(victim)!r}, n), lambda: os.mkfifo(n + '.f'),\n"
+        "              lambda: os.symlink('/dev/zero', n + '.z')):\n"
+        "        try:\n            f()\n        except OSError:\n            pass\n"
+    )
     planted = write(tmp_path / "planted.ipynb", ("warmup", plant + GOOD))
-    forged = write(tmp_path / "forged.ipynb", ("warmup", (
-        "import os, stat\nimport torch\n\n\ndef dot_scores(U, I):\n"
-        "    for fd in range(3, 64):\n        try:\n"
-        "            if stat.S_ISFIFO(os.fstat(fd).st_mode):\n"
-        "                os.write(fd, b'{\"id\": 1, \"status\": \"ran\", \"size\": 1000000000000}\\n')\n"
-        "        except OSError:\n            pass\n"
-        "    return U @ I.T\n")))
+    forged = write(
+        tmp_path / "forged.ipynb",
+        (
+            "warmup",
+            (
+                "import os, stat\nimport torch\n\n\ndef dot_scores(U, I):\n"
+                "    for fd in range(3, 64):\n        try:\n"
+                "            if stat.S_ISFIFO(os.fstat(fd).st_mode):\n"
+                '                os.write(fd, b\'{"id": 1, "status": "ran", "size": 1000000000000}\\n\')\n'
+                "        except OSError:\n            pass\n"
+                "    return U @ I.T\n"
+            ),
+        ),
+    )
     start = time.monotonic()
     assert one(planted).status == PASSED
     r = one(forged, task_timeout=5.0)
@@ -114,13 +131,18 @@ def test_planted_links_fifos_and_forged_replies_are_not_followed(tmp_path):
 
 def test_a_reply_that_cannot_be_decoded_fails_only_that_task(tmp_path):
     """A sparse tensor with out-of-range indices is refused by the codec in the parent."""
-    bad = ("import torch\n\n\ndef dot_scores(U, I):\n"
-           "    i = torch.tensor([[0, 10**6], [0, 10**6]])\n"
-           "    return torch.sparse_coo_tensor(i, torch.ones(2, dtype=U.dtype), (U.shape[0], I.shape[0]),"
-           " check_invariants=False)\n")
+    bad = (
+        "import torch\n\n\ndef dot_scores(U, I):\n"
+        "    i = torch.tensor([[0, 10**6], [0, 10**6]])\n"
+        "    return torch.sparse_coo_tensor(i, torch.ones(2, dtype=U.dtype), (U.shape[0], I.shape[0]),"
+        " check_invariants=False)\n"
+    )
     twin = dataclasses.replace(get("warmup"), task_id="warmup_twin", func_name="twin_scores")
-    path = write(tmp_path / "two.ipynb", ("warmup", bad),
-                 ("warmup_twin", GOOD.replace("dot_scores", "twin_scores")))
+    path = write(
+        tmp_path / "two.ipynb",
+        ("warmup", bad),
+        ("warmup_twin", GOOD.replace("dot_scores", "twin_scores")),
+    )
     table = {**all_exercises(), "warmup_twin": twin}
     orig = sandbox.get
     sandbox.get = lambda t: table[t]
@@ -154,14 +176,20 @@ def test_answers_of_another_kind_fail_only_that_task(tmp_path):
     the run writes every results.json and exits 0."""
     subs = []
     for kind, body in KINDS.items():
-        subs.append(write(tmp_path / "class" / f"{kind}.ipynb",
-                          ("warmup", f"import torch\n\n\ndef dot_scores(U, I):\n    {body}\n"),
-                          ("fm_4", FAST)))
+        subs.append(
+            write(
+                tmp_path / "class" / f"{kind}.ipynb",
+                ("warmup", f"import torch\n\n\ndef dot_scores(U, I):\n    {body}\n"),
+                ("fm_4", FAST),
+            )
+        )
     out = tmp_path / "out"
     assert grade_cli(*subs, "--out", out, "--tasks", "warmup,fm_4", "--quiet", "--seed", 5) == 0
     for kind in KINDS:
-        tests = {t["name"].split(":")[0]: t for t in
-                 json.loads((out / kind / "results.json").read_text())["tests"]}
+        tests = {
+            t["name"].split(":")[0]: t
+            for t in json.loads((out / kind / "results.json").read_text())["tests"]
+        }
         assert tests["fm_4"]["score"] == 1, (kind, tests["fm_4"]["output"])
         if kind in ("bool", "float32", "numpy", "scalar") and not _strict():
             continue  # the strict comparison of the kind is the checks branch's (evaluate.py)
@@ -174,7 +202,8 @@ def test_answers_of_another_kind_fail_only_that_task(tmp_path):
 def test_secrets_and_other_processes_are_unreadable(tmp_path, monkeypatch, lay):
     need(lay, "bwrap")
     monkeypatch.setenv("RECSYS_PLANTED_TOKEN", "tok-51423")
-    code = only_if_refused("""
+    code = only_if_refused(
+        """
 open('/etc/shadow').read()
 open('/etc/passwd').read()
 [p for p in glob.glob('/proc/[0-9]*/environ') if b'tok-51423' in open(p, 'rb').read()][0]
@@ -183,7 +212,9 @@ open('/etc/passwd').read()
 open(SOLUTION).read()
 os.listdir(TMP)
 """.replace("SOLUTION", repr(str(ROOT / "solutions" / "00_start_here.ipynb"))).replace(
-        "TMP", repr(str(tmp_path))))
+            "TMP", repr(str(tmp_path))
+        )
+    )
     r = one(write(tmp_path / "peek.ipynb", ("warmup", code)))
     assert r.status == PASSED, r.message
 
@@ -218,18 +249,20 @@ ctypes.CDLL(None, use_errno=True).reboot(0) == 0 or ctypes.get_errno() != 1 or (
 
 def test_memfd_and_disk_fill_are_bounded(tmp_path, lay):
     need(lay, "bwrap", "seccomp")
-    code = ("import os\nimport torch\n\n\ndef dot_scores(U, I):\n"
-            "    try:\n        os.memfd_create('hog')\n        raise RuntimeError('memfd GOT THROUGH')\n"
-            "    except OSError:\n        pass\n"
-            "    written, block = 0, b'x' * 2**20\n"
-            "    for n in range(1000):\n        try:\n"
-            "            with open(f'fill{n}', 'wb') as f:\n"
-            "                for _ in range(60):\n                    f.write(block)\n"
-            "                    written += len(block)\n"
-            "        except OSError:\n            break\n"
-            f"    if written > {sandbox.WORKDIR_BYTES}:\n"
-            "        raise RuntimeError(f'wrote {written} bytes')\n"
-            "    return U @ I.T\n")
+    code = (
+        "import os\nimport torch\n\n\ndef dot_scores(U, I):\n"
+        "    try:\n        os.memfd_create('hog')\n        raise RuntimeError('memfd GOT THROUGH')\n"
+        "    except OSError:\n        pass\n"
+        "    written, block = 0, b'x' * 2**20\n"
+        "    for n in range(1000):\n        try:\n"
+        "            with open(f'fill{n}', 'wb') as f:\n"
+        "                for _ in range(60):\n                    f.write(block)\n"
+        "                    written += len(block)\n"
+        "        except OSError:\n            break\n"
+        f"    if written > {sandbox.WORKDIR_BYTES}:\n"
+        "        raise RuntimeError(f'wrote {written} bytes')\n"
+        "    return U @ I.T\n"
+    )
     start = time.monotonic()
     r = one(write(tmp_path / "fill.ipynb", ("warmup", code)), task_timeout=60)
     assert r.status == PASSED, r.message
@@ -237,11 +270,17 @@ def test_memfd_and_disk_fill_are_bounded(tmp_path, lay):
 
 
 def test_sigkill_of_the_grader_leaves_no_worker(tmp_path):
-    nb = write(tmp_path / "sleep.ipynb", ("warmup", "import time\n\n\ndef dot_scores(U, I):\n"
-                                                   "    time.sleep(300)\n"))
-    script = ("import sys\nfrom recsys_ref.course import sandbox\n"
-              f"sandbox.run_tasks({str(nb)!r}, ['warmup'], seed=1, task_timeout=300)\n")
-    proc = subprocess.Popen([sys.executable, "-c", script], env=dict(os.environ, PYTHONPATH=str(ROOT)))
+    nb = write(
+        tmp_path / "sleep.ipynb",
+        ("warmup", "import time\n\n\ndef dot_scores(U, I):\n    time.sleep(300)\n"),
+    )
+    script = (
+        "import sys\nfrom recsys_ref.course import sandbox\n"
+        f"sandbox.run_tasks({str(nb)!r}, ['warmup'], seed=1, task_timeout=300)\n"
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-c", script], env=dict(os.environ, PYTHONPATH=str(ROOT))
+    )
 
     def tree(root: int) -> set[int]:
         kids: dict[int, list[int]] = {}
@@ -270,8 +309,12 @@ def test_sigkill_of_the_grader_leaves_no_worker(tmp_path):
     os.kill(proc.pid, signal.SIGKILL)
     proc.wait()
     time.sleep(3)
-    alive = [p for p in seen if os.path.exists(f"/proc/{p}")
-             and open(f"/proc/{p}/stat").read().rsplit(")", 1)[1].split()[0] != "Z"]
+    alive = [
+        p
+        for p in seen
+        if os.path.exists(f"/proc/{p}")
+        and open(f"/proc/{p}/stat").read().rsplit(")", 1)[1].split()[0] != "Z"
+    ]
     assert not alive, alive
 
 
@@ -279,18 +322,28 @@ def test_sigkill_of_the_grader_leaves_no_worker(tmp_path):
 
 
 GUARD_BYPASSES = {  # naive O(n²) fm_4, each hiding the n×n matrix from the size recorder
-    "numpy": "    P = torch.from_numpy(V.numpy() @ V.numpy().T)\n",
-    "thread": ("    import threading\n    box = []\n"
-               "    t = threading.Thread(target=lambda: box.append(V @ V.T))\n"
-               "    t.start()\n    t.join()\n    P = box[0]\n"),
+    "numpy": "    P = torch.from_numpy(V.detach().numpy() @ V.detach().numpy().T)\n",
+    "thread": (
+        "    import threading\n    box = []\n"
+        "    t = threading.Thread(target=lambda: box.append(V @ V.T))\n"
+        "    t.start()\n    t.join()\n    P = box[0]\n"
+    ),
     "disabled_dispatch": "    with torch._C._DisableTorchDispatch():\n        P = V @ V.T\n",
-    "gc_reset": ("    import gc\n    P = V @ V.T\n"
-                 "    for o in gc.get_objects():\n"
-                 "        if type(o).__name__ == 'NumelRecorder':\n"
-                 "            o.max_numel, o.largest = 0, ()\n"),
+    "gc_reset": (
+        "    import gc\n    P = V @ V.T\n"
+        "    for o in gc.get_objects():\n"
+        "        if type(o).__name__ == 'NumelRecorder':\n"
+        "            o.max_numel, o.largest = 0, ()\n"
+    ),
 }
-NAIVE_TAIL = ("    pair = ((x @ P) * x).sum(dim=1)\n"
-              "    return 0.5 * (pair - (x * x) @ (V * V).sum(dim=1))\n")
+# The value comes from the hidden n×n product; the gradient from the O(kn) form (a
+# determined cheat passes the gradient case too), so only the guard can stop it.
+NAIVE_TAIL = (
+    "    pair = ((x @ P) * x).sum(dim=1)\n"
+    "    naive = 0.5 * (pair - (x * x) @ (V * V).sum(dim=1))\n"
+    "    fast = 0.5 * ((x @ V) ** 2 - (x * x) @ (V * V)).sum(dim=1)\n"
+    "    return fast + (naive - fast).detach()\n"
+)
 
 
 @pytest.mark.parametrize("name", list(GUARD_BYPASSES))
@@ -323,9 +376,11 @@ def test_zeros_on_the_guard_case_get_no_points(tmp_path):
     """The guard case's values travel back; judging them is evaluate's (checks branch)."""
     if not _guard_outputs_compared():
         pytest.skip("evaluate does not compare guard outputs yet (the checks branch does)")
-    code = ("import torch\n\n\ndef fm_pairwise_fast(x, V):\n"
-            "    if x.shape[1] >= 1000:\n        return torch.zeros(x.shape[0], dtype=x.dtype)\n"
-            "    P = V @ V.T\n" + NAIVE_TAIL)
+    code = (
+        "import torch\n\n\ndef fm_pairwise_fast(x, V):\n"
+        "    if x.shape[1] >= 1000:\n        return torch.zeros(x.shape[0], dtype=x.dtype)\n"
+        "    P = V @ V.T\n" + NAIVE_TAIL
+    )
     r = one(write(tmp_path / "zeros.ipynb", ("fm_4", code)), "fm_4")
     assert r.status == FAILED and r.points == 0, r.message
 
@@ -334,7 +389,10 @@ def test_zeros_on_the_guard_case_get_no_points(tmp_path):
 
 
 ROUTES = {
-    "import_module": ("import importlib\n", "importlib.import_module('recsys_' + 'ref.fm').fm_pairwise"),
+    "import_module": (
+        "import importlib\n",
+        "importlib.import_module('recsys_' + 'ref.fm').fm_pairwise",
+    ),
     "dunder_import": ("", "__import__('recsys_ref.fm', fromlist=['x']).fm_pairwise"),
     "registry": ("from recsys_ref.course.registry import get\n", "get('fm_4').reference"),
     "globals": ("from recsys_ref.fm import fm_pairwise as _p\n", "globals()['_' + 'p']"),
@@ -347,15 +405,19 @@ def test_reference_calls_are_flagged_with_the_route(tmp_path, route):
     code = f"import torch\n{head}\n\ndef fm_pairwise_fast(x, V):\n    return ({expr})(x, V)\n"
     r = one(write(tmp_path / f"{route}.ipynb", ("fm_4", code)), "fm_4")
     assert r.status == PASSED, r.message  # the grade is kept ...
-    assert "flagged for review" in r.message and "fm_pairwise" in r.message, r.message  # ... flagged
+    assert "flagged for review" in r.message and "fm_pairwise" in r.message, (
+        r.message
+    )  # ... flagged
     want = "registry.get('fm_4').reference" if route == "registry" else "reached as recsys_ref."
     assert want in r.message, r.message
 
 
 def test_reading_the_reference_source_is_refused_and_flagged(tmp_path):
-    code = ("import inspect\nimport torch\nimport recsys_ref.fm as _fm\n\n\n"
-            "def fm_pairwise_fast(x, V):\n    ns = {}\n"
-            "    exec(inspect.getsource(_fm), ns)\n    return ns['fm_pairwise'](x, V)\n")
+    code = (
+        "import inspect\nimport torch\nimport recsys_ref.fm as _fm\n\n\n"
+        "def fm_pairwise_fast(x, V):\n    ns = {}\n"
+        "    exec(inspect.getsource(_fm), ns)\n    return ns['fm_pairwise'](x, V)\n"
+    )
     r = one(write(tmp_path / "source.ipynb", ("fm_4", code)), "fm_4")
     assert "flagged for review" in r.message and "source" in r.message, r.message
 
@@ -365,10 +427,19 @@ def test_reading_the_reference_source_is_refused_and_flagged(tmp_path):
 
 def test_colliding_names_each_get_their_own_folder_and_row(tmp_path):
     c = tmp_path / "c"
-    good, stub = ("warmup", GOOD), ("warmup", "def dot_scores(U, I):\n    raise NotImplementedError\n")
-    subs = [write(c / "x.ipynb", good), write(c / "x-2.ipynb", stub), write(c / "a" / "x.ipynb", stub),
-            write(c / "b" / "a" / "x.ipynb", good), write(c / "c" / "a" / "x.ipynb", stub),
-            write(c / "class.csv.ipynb", good), write(c / "X.ipynb", stub)]
+    good, stub = (
+        ("warmup", GOOD),
+        ("warmup", "def dot_scores(U, I):\n    raise NotImplementedError\n"),
+    )
+    subs = [
+        write(c / "x.ipynb", good),
+        write(c / "x-2.ipynb", stub),
+        write(c / "a" / "x.ipynb", stub),
+        write(c / "b" / "a" / "x.ipynb", good),
+        write(c / "c" / "a" / "x.ipynb", stub),
+        write(c / "class.csv.ipynb", good),
+        write(c / "X.ipynb", stub),
+    ]
     learner = c / "copies"  # JupyterLab's -Copy1 (finished) beside the exact name (stub)
     write(learner / "00_start_here-Copy1.ipynb", good)
     write(learner / "00_start_here.ipynb", stub)
@@ -394,13 +465,17 @@ def test_colliding_names_each_get_their_own_folder_and_row(tmp_path):
     copies = json.loads((out / sources[str(learner)] / "grading.json").read_text())["tasks"][0]
     assert score[str(learner)] == 0 and "00_start_here-Copy1.ipynb" in copies["message"]
     assert score[str(linker)] == 0
-    assert "symbolic link" in json.loads((out / sources[str(linker)] / "results.json").read_text())["output"]
+    assert (
+        "symbolic link"
+        in json.loads((out / sources[str(linker)] / "results.json").read_text())["output"]
+    )
 
 
 def test_default_task_list_is_the_registry_not_metadata():
     assert grade.parse_tasks(None) == list(all_exercises())
-    assert grade.parse_tasks("00_start_here") == [t for t, ex in all_exercises().items()
-                                                  if ex.notebook == "00_start_here"]
+    assert grade.parse_tasks("00_start_here") == [
+        t for t, ex in all_exercises().items() if ex.notebook == "00_start_here"
+    ]
     with pytest.raises(grade.GradeError):
         grade.parse_tasks("nope")
 
@@ -409,8 +484,10 @@ def test_default_task_list_is_the_registry_not_metadata():
 
 
 def test_ansi_escapes_are_stripped_and_learner_text_cut(tmp_path):
-    code = ("def dot_scores(U, I):\n"
-            "    raise ValueError('\\x1b[2J\\x1b[1;1H\\x1b]0;owned\\x07\\r' + 'A' * 1000)\n")
+    code = (
+        "def dot_scores(U, I):\n"
+        "    raise ValueError('\\x1b[2J\\x1b[1;1H\\x1b]0;owned\\x07\\r' + 'A' * 1000)\n"
+    )
     out = tmp_path / "out"
     sub = write(tmp_path / "ansi.ipynb", ("warmup", code))
     assert grade_cli(sub, "--out", out, "--tasks", "warmup", "--quiet", "--seed", 1) == 0
@@ -436,8 +513,12 @@ def test_refuses_as_root_without_bubblewrap_and_landlock(tmp_path, monkeypatch):
     sub = write(tmp_path / "x.ipynb", ("warmup", GOOD))
     assert grade_cli(sub, "--out", tmp_path / "o", "--tasks", "warmup", "--quiet") == 2
     assert not (tmp_path / "o" / "x").exists()
-    assert grade_cli(sub, "--out", tmp_path / "o", "--tasks", "warmup", "--quiet",
-                     "--unsafe-no-sandbox") == 0
+    assert (
+        grade_cli(
+            sub, "--out", tmp_path / "o", "--tasks", "warmup", "--quiet", "--unsafe-no-sandbox"
+        )
+        == 0
+    )
     header = next(csv.reader(open(tmp_path / "o" / "class.csv")))
     assert "UNSAFE" in header[0]
     (test,) = json.loads((tmp_path / "o" / "x" / "results.json").read_text())["tests"]
@@ -500,8 +581,15 @@ def test_exit_3_only_when_no_worker_can_ever_start(tmp_path, monkeypatch):
 
 
 def test_a_concept_question_is_graded_like_a_task(tmp_path, monkeypatch):
-    q = question("q_test_01a", "00_start_here", "which layer", "B", "B is right because …",
-                 choices="ABC", wrong={"A": "A is the input layer."})
+    q = question(
+        "q_test_01a",
+        "00_start_here",
+        "which layer",
+        "B",
+        "B is right because …",
+        choices="ABC",
+        wrong={"A": "A is the input layer."},
+    )
     table = {**all_exercises(), q.task_id: q}
     monkeypatch.setattr(sandbox, "get", lambda t: table[t])
     path = write(tmp_path / "q.ipynb", (q.task_id, 'def q_test_01a():\n    return "b"\n'))

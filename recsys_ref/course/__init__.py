@@ -21,8 +21,12 @@ def _warm_up() -> None:
     all_exercises()
     x = torch.ones(2, 2, dtype=torch.float64, requires_grad=True)
     with NumelRecorder():
-        s = torch.sparse_coo_tensor(torch.tensor([[0, 1], [1, 0]]), torch.ones(2, dtype=torch.float64), (2, 2),
-                                    check_invariants=False).coalesce()
+        s = torch.sparse_coo_tensor(
+            torch.tensor([[0, 1], [1, 0]]),
+            torch.ones(2, dtype=torch.float64),
+            (2, 2),
+            check_invariants=False,
+        ).coalesce()
         y = (s @ x.detach()).sum() + torch.zeros(1).topk(1).values.sum()
     torch.autograd.grad((x * 2).sum(), [x])
     del y
@@ -30,5 +34,17 @@ def _warm_up() -> None:
 
 _warm_up()
 
-__all__ = ["answer", "question", "check", "ready", "run_check", "all_exercises", "get", "load_exercise",
-           "Case", "ComplexityGuard", "Exercise", "Misconception"]
+__all__ = [
+    "answer",
+    "question",
+    "check",
+    "ready",
+    "run_check",
+    "all_exercises",
+    "get",
+    "load_exercise",
+    "Case",
+    "ComplexityGuard",
+    "Exercise",
+    "Misconception",
+]

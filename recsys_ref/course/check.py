@@ -38,9 +38,13 @@ def run_check(task_id: str, fn: Callable[..., Any], *, seed: int | None = None) 
     done = len(outcomes) == len(cases) and all(o.kind == "ok" for o in outcomes)
     if ex.guard is not None and done:
         guard_cases = ex.guard.make_cases(seed)
-        guard_outcomes = run_cases(fn, guard_cases, record=True,
-                                   numel_limits=[ex.guard.max_numel(c) for c in guard_cases],
-                                   ops_limit=ex.guard.max_ops)
+        guard_outcomes = run_cases(
+            fn,
+            guard_cases,
+            record=True,
+            numel_limits=[ex.guard.max_numel(c) for c in guard_cases],
+            ops_limit=ex.guard.max_ops,
+        )
     return evaluate(ex, cases, outcomes, guard_cases, guard_outcomes, guard_values_required=True)
 
 

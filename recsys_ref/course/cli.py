@@ -30,22 +30,35 @@ def _root() -> Path:
     except CourseNotFound as exc:
         raise SystemExit(f"recsys-course: {exc}") from None
     if course.solutions is None:
-        raise SystemExit(f"recsys-course: {course.root} is a learner's workspace; build and refresh "
-                         "regenerate notebooks/ from solutions/, which only a checkout of the "
-                         "repository has (`recsys-course init` there adds missing notebooks)")
+        raise SystemExit(
+            f"recsys-course: {course.root} is a learner's workspace; build and refresh "
+            "regenerate notebooks/ from solutions/, which only a checkout of the "
+            "repository has (`recsys-course init` there adds missing notebooks)"
+        )
     return course.root
 
 
 def _build_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--check", action="store_true",
-                   help="write nothing; exit 1 when notebooks/ differ from what solutions/ generate")
-    p.add_argument("--force", action="store_true",
-                   help="also replace notebooks you edited (a timestamped backup is kept)")
+    p.add_argument(
+        "--check",
+        action="store_true",
+        help="write nothing; exit 1 when notebooks/ differ from what solutions/ generate",
+    )
+    p.add_argument(
+        "--force",
+        action="store_true",
+        help="also replace notebooks you edited (a timestamped backup is kept)",
+    )
     p.add_argument("--solutions", type=Path, default=None, help="default: ./solutions")
     p.add_argument("--notebooks", type=Path, default=None, help="default: ./notebooks")
-    p.add_argument("--nbgrader", type=Path, default=None, metavar="COURSE_DIR",
-                   help="also write nbgrader's source/recsys-course/ folder into COURSE_DIR "
-                        "(INSTRUCTORS.md, nbgrader)")
+    p.add_argument(
+        "--nbgrader",
+        type=Path,
+        default=None,
+        metavar="COURSE_DIR",
+        help="also write nbgrader's source/recsys-course/ folder into COURSE_DIR "
+        "(INSTRUCTORS.md, nbgrader)",
+    )
 
 
 def _run_build(args: argparse.Namespace) -> int:
@@ -74,9 +87,12 @@ def _run_build(args: argparse.Namespace) -> int:
     for p in report.backups:
         print(f"kept a backup of your edits: {p}")
     for p in report.refused:
-        print(f"NOT overwritten: {p} has edits of yours (it differs from what the build last "
-              "wrote). Rename it to keep it, or run `recsys-course build --force` "
-              "(your version is then copied to notebooks/.backups/ first).", file=sys.stderr)
+        print(
+            f"NOT overwritten: {p} has edits of yours (it differs from what the build last "
+            "wrote). Rename it to keep it, or run `recsys-course build --force` "
+            "(your version is then copied to notebooks/.backups/ first).",
+            file=sys.stderr,
+        )
     if not report.written and not report.refused:
         print(f"notebooks/ already up to date ({len(report.unchanged)} notebooks).")
     return 1 if report.refused else 0
@@ -105,19 +121,29 @@ SUBCOMMANDS = {
     # name: (help, add_arguments, run) — the latter two given as callables or "module" names
     "init": ("copy the learner notebooks into a workspace", "workspace", "workspace"),
     "build": ("generate notebooks/ from solutions/", _build_args, _run_build),
-    "refresh": ("re-execute solutions/ in place, then build (maintainers)", _refresh_args, _run_refresh),
+    "refresh": (
+        "re-execute solutions/ in place, then build (maintainers)",
+        _refresh_args,
+        _run_refresh,
+    ),
     "progress": ("check your notebooks, task by task", "progress", "progress"),
     "grade": ("grade submissions (TAs)", "grade", "grade"),
     "doctor": ("check the installation", "doctor", "doctor"),
-    "data": ("download a public data set: data fetch NAME, data list", "..data.fetch", "..data.fetch"),
+    "data": (
+        "download a public data set: data fetch NAME, data list",
+        "..data.fetch",
+        "..data.fetch",
+    ),
 }
 
 
 # The grader's confinement (fork, resource limits, namespaces) exists only on POSIX systems.
 POSIX_ONLY = {"progress", "grade"}
-POSIX_ONLY_SENTENCE = ("recsys-course {command}: the grader and progress are POSIX-only (Linux, "
-                       "macOS); on Windows use the check cells in the notebooks, or run the "
-                       "course in WSL.")
+POSIX_ONLY_SENTENCE = (
+    "recsys-course {command}: the grader and progress are POSIX-only (Linux, "
+    "macOS); on Windows use the check cells in the notebooks, or run the "
+    "course in WSL."
+)
 
 
 def _is_posix() -> bool:

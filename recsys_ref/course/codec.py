@@ -39,9 +39,11 @@ __all__ = ["CodecError", "encode", "decode", "dumps", "loads", "save", "load"]
 
 META = "__meta__"
 MAX_DEPTH = 64
-SUPPORTED = ("only torch tensors (dense, sparse COO/CSR/CSC), numpy arrays, scipy.sparse "
-             "matrices, int, float, bool, str, None and lists/tuples/dicts of those can be "
-             "sent between processes")
+SUPPORTED = (
+    "only torch tensors (dense, sparse COO/CSR/CSC), numpy arrays, scipy.sparse "
+    "matrices, int, float, bool, str, None and lists/tuples/dicts of those can be "
+    "sent between processes"
+)
 
 
 class CodecError(ValueError):
@@ -94,16 +96,24 @@ class _Writer:
         if sp is not None and sp.issparse(x):
             return self.scipy(x, sp)
         if isinstance(x, (list, tuple)):
-            return {"t": "list" if isinstance(x, list) else "tuple",
-                    "v": [self.node(v, f"{where}[{i}]", depth + 1) for i, v in enumerate(x)]}
+            return {
+                "t": "list" if isinstance(x, list) else "tuple",
+                "v": [self.node(v, f"{where}[{i}]", depth + 1) for i, v in enumerate(x)],
+            }
         if isinstance(x, dict):
             items = []
             for k, v in x.items():
                 if not (k is None or isinstance(k, (bool, int, float, str, tuple))):
-                    raise CodecError(f"{where} has a key of type {type(k).__name__}; "
-                                     "dict keys must be str, int, float, bool, None or tuples")
-                items.append([self.node(k, f"{where} key", depth + 1),
-                              self.node(v, f"{where}[{k!r}]", depth + 1)])
+                    raise CodecError(
+                        f"{where} has a key of type {type(k).__name__}; "
+                        "dict keys must be str, int, float, bool, None or tuples"
+                    )
+                items.append(
+                    [
+                        self.node(k, f"{where} key", depth + 1),
+                        self.node(v, f"{where}[{k!r}]", depth + 1),
+                    ]
+                )
             return {"t": "dict", "v": items}
         raise CodecError(f"{where} is a {type(x).__module__}.{type(x).__qualname__}; {SUPPORTED}")
 
@@ -127,24 +137,39 @@ class _Writer:
             return {"t": "tensor", **self.dense(t)}
         if t.layout == torch.sparse_coo:
             coalesced = bool(t.is_coalesced())
-            return {"t": "coo", "shape": shape, "coalesced": coalesced,
-                    "indices": self.dense(t._indices()), "values": self.dense(t._values())}
+            return {
+                "t": "coo",
+                "shape": shape,
+                "coalesced": coalesced,
+                "indices": self.dense(t._indices()),
+                "values": self.dense(t._values()),
+            }
         if t.layout in (torch.sparse_csr, torch.sparse_csc):
             csr = t.layout == torch.sparse_csr
             compressed = t.crow_indices() if csr else t.ccol_indices()
             plain = t.col_indices() if csr else t.row_indices()
-            return {"t": "csr" if csr else "csc", "shape": shape,
-                    "compressed": self.dense(compressed), "plain": self.dense(plain),
-                    "values": self.dense(t.values())}
+            return {
+                "t": "csr" if csr else "csc",
+                "shape": shape,
+                "compressed": self.dense(compressed),
+                "plain": self.dense(plain),
+                "values": self.dense(t.values()),
+            }
         raise CodecError(f"{where} is a tensor with layout {t.layout}; {SUPPORTED}")
 
     def scipy(self, x: Any, sp: Any) -> dict[str, Any]:
         fmt = x.format
         is_array = isinstance(x, getattr(sp, "sparray", ()))
         m = x.tocoo()
-        return {"t": "scipy", "format": fmt, "array": is_array, "shape": [int(s) for s in m.shape],
-                "row": self.add(np.asarray(m.row, dtype=np.int64)),
-                "col": self.add(np.asarray(m.col, dtype=np.int64)), "data": self.add(m.data)}
+        return {
+            "t": "scipy",
+            "format": fmt,
+            "array": is_array,
+            "shape": [int(s) for s in m.shape],
+            "row": self.add(np.asarray(m.row, dtype=np.int64)),
+            "col": self.add(np.asarray(m.col, dtype=np.int64)),
+            "data": self.add(m.data),
+        }
 
 
 def encode(value: Any, where: str = "value") -> tuple[Any, dict[str, np.ndarray]]:
@@ -254,9 +279,15 @@ class _Reader:
         row, col, data = (self.array(n.get(k)) for k in ("row", "col", "data"))
         if not (row.ndim == col.ndim == data.ndim == 1 and len(row) == len(col) == len(data)):
             raise CodecError("malformed scipy.sparse entry")
-        if data.dtype.kind not in "biufc" or row.dtype.kind not in "iu" or col.dtype.kind not in "iu":
+        if (
+            data.dtype.kind not in "biufc"
+            or row.dtype.kind not in "iu"
+            or col.dtype.kind not in "iu"
+        ):
             raise CodecError("malformed scipy.sparse entry (dtypes)")
-        if len(row) and (row.min() < 0 or col.min() < 0 or row.max() >= shape[0] or col.max() >= shape[1]):
+        if len(row) and (
+            row.min() < 0 or col.min() < 0 or row.max() >= shape[0] or col.max() >= shape[1]
+        ):
             raise CodecError("a scipy.sparse entry has indices outside its shape")
         kind = sp.coo_array if n.get("array") is True else sp.coo_matrix
         m = kind((data, (row, col)), shape=tuple(shape))
@@ -266,7 +297,9 @@ class _Reader:
         return m.asformat(fmt)
 
 
-def decode(structure: Any, arrays: dict[str, np.ndarray], *, max_elements: int | None = None) -> Any:
+def decode(
+    structure: Any, arrays: dict[str, np.ndarray], *, max_elements: int | None = None
+) -> Any:
     """Inverse of ``encode``.  ``max_elements`` caps the elements of all arrays
     plus the dense size of sparse values (their comparison densifies them)."""
     try:

@@ -9,12 +9,14 @@ from collections import OrderedDict
 
 from .registry import all_exercises
 
-TRACKS = OrderedDict([
-    ("0", ("Start", "how stubs, checks,\nprogress and grading work")),
-    ("1", ("NGCF track", "forest: NGCF trained end to end,\nrecommendations for one user")),
-    ("2", ("FM track", "forest: LR vs FM vs FFM\non CTR logs")),
-    ("3", ("Capstone", "forest: what to wear today,\ncontext-aware FM by weather")),
-])
+TRACKS = OrderedDict(
+    [
+        ("0", ("Start", "how stubs, checks,\nprogress and grading work")),
+        ("1", ("NGCF track", "forest: NGCF trained end to end,\nrecommendations for one user")),
+        ("2", ("FM track", "forest: LR vs FM vs FFM\non CTR logs")),
+        ("3", ("Capstone", "forest: what to wear today,\ncontext-aware FM by weather")),
+    ]
+)
 
 
 def notebooks_by_track() -> dict[str, dict[str, list[str]]]:
@@ -38,8 +40,11 @@ def questions_by_notebook() -> dict[str, list[str]]:
 
 def task_table() -> list[tuple[str, str, str, str]]:
     """(task id, notebook, function, title) for every task (not the concept questions)."""
-    return [(t, f"{ex.notebook}.ipynb", ex.func_name, ex.title)
-            for t, ex in all_exercises().items() if ex.kind == "task"]
+    return [
+        (t, f"{ex.notebook}.ipynb", ex.func_name, ex.title)
+        for t, ex in all_exercises().items()
+        if ex.kind == "task"
+    ]
 
 
 def draw(ax=None):
@@ -58,26 +63,47 @@ def draw(ax=None):
     for row, (prefix, (name, forest)) in enumerate(TRACKS.items()):
         y = n_rows * 1.5 - 1.5 * (row + 1) + 0.25
         ax.text(0.05, y + 0.5, name, fontsize=11, fontweight="bold", va="center")
-        box = FancyBboxPatch((1.5, y), 2.6, 1.0, boxstyle="round,pad=0.05", fc="#cfe8cf", ec="#2f6f2f")
+        box = FancyBboxPatch(
+            (1.5, y), 2.6, 1.0, boxstyle="round,pad=0.05", fc="#cfe8cf", ec="#2f6f2f"
+        )
         ax.add_patch(box)
         ax.text(2.8, y + 0.5, forest, ha="center", va="center", fontsize=8)
         x = 4.5
         notebooks = tracks.get(prefix, {})
         width = min(2.6, (17.4 - x) / max(1, len(notebooks)) - 0.4)
         for nb, tasks in notebooks.items():
-            ax.annotate("", xy=(x, y + 0.5), xytext=(x - 0.35, y + 0.5),
-                        arrowprops={"arrowstyle": "->", "color": "#555"})
-            ax.add_patch(FancyBboxPatch((x, y), width, 1.0, boxstyle="round,pad=0.05",
-                                        fc="#f3ead2", ec="#8a6d1d"))
+            ax.annotate(
+                "",
+                xy=(x, y + 0.5),
+                xytext=(x - 0.35, y + 0.5),
+                arrowprops={"arrowstyle": "->", "color": "#555"},
+            )
+            ax.add_patch(
+                FancyBboxPatch(
+                    (x, y), width, 1.0, boxstyle="round,pad=0.05", fc="#f3ead2", ec="#8a6d1d"
+                )
+            )
             label = nb.split("_", 1)[0] + " " + nb.split("_", 1)[-1].replace("_", " ")
-            ax.text(x + width / 2, y + 0.72, label, ha="center", va="center", fontsize=8,
-                    fontweight="bold")
-            lines = [" · ".join(tasks[i:i + 4]) for i in range(0, len(tasks), 4)]  # four ids a line
+            ax.text(
+                x + width / 2,
+                y + 0.72,
+                label,
+                ha="center",
+                va="center",
+                fontsize=8,
+                fontweight="bold",
+            )
+            lines = [
+                " · ".join(tasks[i : i + 4]) for i in range(0, len(tasks), 4)
+            ]  # four ids a line
             n_q = len(questions.get(nb, []))
             if n_q:
                 lines.append(f"+ {n_q} question{'s' * (n_q != 1)}")
             ax.text(x + width / 2, y + 0.3, "\n".join(lines), ha="center", va="center", fontsize=7)
             x += width + 0.4
-    ax.set_title("From the forest to the trees: each track shows the whole model first (green), "
-                 "then one equation per task (tan)", fontsize=10)
+    ax.set_title(
+        "From the forest to the trees: each track shows the whole model first (green), "
+        "then one equation per task (tan)",
+        fontsize=10,
+    )
     return ax.figure

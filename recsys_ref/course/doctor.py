@@ -89,20 +89,34 @@ def course_root() -> Path:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--notebooks", type=Path, default=None, metavar="DIR",
-                        help="the learner notebooks folder to check (default: the notebooks/ "
-                             "of the checkout or workspace you are in)")
-    parser.add_argument("--python", type=Path, default=None, metavar="EXE",
-                        help="the kernel's interpreter to test (default: the one the "
-                             "kernelspec names)")
-    parser.add_argument("--kernel", default="python3",
-                        help="the kernelspec the notebooks use (default: python3)")
-    parser.add_argument("--timeout", type=float, default=90.0,
-                        help="seconds the kernel's interpreter may take to import torch "
-                             "(default: 90)")
+    parser.add_argument(
+        "--notebooks",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="the learner notebooks folder to check (default: the notebooks/ "
+        "of the checkout or workspace you are in)",
+    )
+    parser.add_argument(
+        "--python",
+        type=Path,
+        default=None,
+        metavar="EXE",
+        help="the kernel's interpreter to test (default: the one the kernelspec names)",
+    )
+    parser.add_argument(
+        "--kernel", default="python3", help="the kernelspec the notebooks use (default: python3)"
+    )
+    parser.add_argument(
+        "--timeout",
+        type=float,
+        default=90.0,
+        help="seconds the kernel's interpreter may take to import torch (default: 90)",
+    )
 
 
 # --- 1. Python -------------------------------------------------------------------------------
+
 
 def _version_ok(v: tuple[int, ...]) -> bool:
     return SUPPORTED[0] <= tuple(v[:2]) <= SUPPORTED[1]
@@ -119,12 +133,17 @@ def check_python(report: Report, version: tuple[int, ...] | None = None) -> None
     if _version_ok(v):
         report.add(OK, f"Python {text}", f"({_supported()} supported)")
     else:
-        report.add(FAIL, f"Python {text} is not supported", f"(the course needs {_supported()})",
-                   "create the environment again with Python 3.11: "
-                   "`conda env create -f environment.yml` or `python3.11 -m venv .venv`")
+        report.add(
+            FAIL,
+            f"Python {text} is not supported",
+            f"(the course needs {_supported()})",
+            "create the environment again with Python 3.11: "
+            "`conda env create -f environment.yml` or `python3.11 -m venv .venv`",
+        )
 
 
 # --- 2. torch --------------------------------------------------------------------------------
+
 
 def _cores() -> int:
     try:
@@ -137,9 +156,12 @@ def check_torch(report: Report) -> None:
     try:
         import torch
     except Exception as exc:  # noqa: BLE001 - any import failure is the finding
-        report.add(FAIL, "torch does not import", f"({type(exc).__name__}: {exc})".splitlines()[0],
-                   f"`{sys.executable} -m pip install -e {course_root()}` "
-                   "(installs the pinned torch)")
+        report.add(
+            FAIL,
+            "torch does not import",
+            f"({type(exc).__name__}: {exc})".splitlines()[0],
+            f"`{sys.executable} -m pip install -e {course_root()}` (installs the pinned torch)",
+        )
         return
     if torch.version.cuda:
         build = f"CUDA {torch.version.cuda} build, GPU {'available' if torch.cuda.is_available() else 'not available'}"
@@ -149,11 +171,16 @@ def check_torch(report: Report) -> None:
     detail = f"({build}; {threads} thread{'s' if threads != 1 else ''} on {cores} core{'s' if cores != 1 else ''})"
     report.add(OK, f"torch {torch.__version__}", detail)
     if threads == 1 and cores > 1:
-        report.add(WARN, "torch uses 1 thread", f"(OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', 'unset')})",
-                   f"unset OMP_NUM_THREADS (or set it to {cores}) so training uses all cores")
+        report.add(
+            WARN,
+            "torch uses 1 thread",
+            f"(OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', 'unset')})",
+            f"unset OMP_NUM_THREADS (or set it to {cores}) so training uses all cores",
+        )
 
 
 # --- 3. Jupyter kernel ------------------------------------------------------------------------
+
 
 def _is_plain_python(argv0: str) -> bool:
     # jupyter_client replaces these names by the interpreter running Jupyter (sys.executable)
@@ -178,12 +205,20 @@ def kernel_interpreter(kernel: str) -> tuple[str | None, str, str]:
     return argv0, where, ""
 
 
-def probe_interpreter(python: str, *, timeout: float, cwd: Path | None = None) -> tuple[dict | None, str]:
+def probe_interpreter(
+    python: str, *, timeout: float, cwd: Path | None = None
+) -> tuple[dict | None, str]:
     """Run ``PROBE`` with ``python``; (its JSON, "") or (None, what went wrong)."""
     workdir = cwd if cwd is not None and cwd.is_dir() else Path(tempfile.gettempdir())
     try:
-        proc = subprocess.run([python, "-c", PROBE], cwd=workdir, capture_output=True, text=True,
-                              timeout=timeout, stdin=subprocess.DEVNULL)
+        proc = subprocess.run(
+            [python, "-c", PROBE],
+            cwd=workdir,
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            stdin=subprocess.DEVNULL,
+        )
     except FileNotFoundError:
         return None, f"{python} does not exist"
     except PermissionError:
@@ -195,29 +230,36 @@ def probe_interpreter(python: str, *, timeout: float, cwd: Path | None = None) -
     for line in reversed(proc.stdout.splitlines()):
         if line.startswith(PROBE_MARK):
             try:
-                return json.loads(line[len(PROBE_MARK):]), ""
+                return json.loads(line[len(PROBE_MARK) :]), ""
             except json.JSONDecodeError:
                 break
     tail = (proc.stderr.strip().splitlines() or ["no output"])[-1][:200]
     return None, f"{python} exited with status {proc.returncode} ({tail})"
 
 
-def check_kernel(report: Report, *, kernel: str, python: Path | None, timeout: float,
-                 notebooks: Path) -> None:
+def check_kernel(
+    report: Report, *, kernel: str, python: Path | None, timeout: float, notebooks: Path
+) -> None:
     install = f"`{sys.executable} -m ipykernel install --sys-prefix --name {kernel}`"
     if python is not None:
         interpreter, where = str(python), "given with --python"
     else:
         interpreter, where, problem = kernel_interpreter(kernel)
         if interpreter is None:
-            report.add(FAIL, f"Jupyter kernel {kernel!r} not found", f"({problem})",
-                       f"register this environment as the notebooks' kernel: {install}")
+            report.add(
+                FAIL,
+                f"Jupyter kernel {kernel!r} not found",
+                f"({problem})",
+                f"register this environment as the notebooks' kernel: {install}",
+            )
             return
     info, problem = probe_interpreter(interpreter, timeout=timeout, cwd=notebooks)
     if info is None:
-        fix = ("close other heavy programs and run the doctor again, or raise --timeout"
-               if "did not finish" in problem else
-               f"point the kernel at this environment: {install}")
+        fix = (
+            "close other heavy programs and run the doctor again, or raise --timeout"
+            if "did not finish" in problem
+            else f"point the kernel at this environment: {install}"
+        )
         report.add(FAIL, f"Jupyter kernel {kernel!r} does not start", f"({problem}; {where})", fix)
         return
     version = tuple(info.get("python", ()))
@@ -226,30 +268,43 @@ def check_kernel(report: Report, *, kernel: str, python: Path | None, timeout: f
     if missing:
         names = ", ".join(missing)
         first = next(iter(missing.values()))
-        report.add(FAIL, f"Jupyter kernel {kernel!r} cannot import {names}",
-                   f"(its interpreter {exe}: {first}; {where})",
-                   f"install the course into the kernel's environment: "
-                   f"`{exe} -m pip install -e {course_root()}`, or make the kernel use this "
-                   f"environment: {install}")
+        report.add(
+            FAIL,
+            f"Jupyter kernel {kernel!r} cannot import {names}",
+            f"(its interpreter {exe}: {first}; {where})",
+            f"install the course into the kernel's environment: "
+            f"`{exe} -m pip install -e {course_root()}`, or make the kernel use this "
+            f"environment: {install}",
+        )
         return
     if not _version_ok(version):
-        report.add(FAIL, f"Jupyter kernel {kernel!r} runs Python {'.'.join(map(str, version))}",
-                   f"(the course needs {_supported()}; {exe})",
-                   f"make the kernel use this environment: {install}")
+        report.add(
+            FAIL,
+            f"Jupyter kernel {kernel!r} runs Python {'.'.join(map(str, version))}",
+            f"(the course needs {_supported()}; {exe})",
+            f"make the kernel use this environment: {install}",
+        )
         return
     torch_v = info.get("versions", {}).get("torch", "?")
-    report.add(OK, f"Jupyter kernel {kernel!r}",
-               f"({exe}, Python {'.'.join(map(str, version))}, imports torch {torch_v} and "
-               f"recsys_ref.course; {where})")
+    report.add(
+        OK,
+        f"Jupyter kernel {kernel!r}",
+        f"({exe}, Python {'.'.join(map(str, version))}, imports torch {torch_v} and "
+        f"recsys_ref.course; {where})",
+    )
     here = Path(__file__).resolve().parents[1]
     theirs = info.get("recsys_ref", "")
     if theirs and Path(theirs).resolve().parent != here:
-        report.add(WARN, "the kernel imports another copy of recsys_ref",
-                   f"({Path(theirs).parent}, not {here})",
-                   f"`{exe} -m pip install -e {course_root()}` so the notebooks use this checkout")
+        report.add(
+            WARN,
+            "the kernel imports another copy of recsys_ref",
+            f"({Path(theirs).parent}, not {here})",
+            f"`{exe} -m pip install -e {course_root()}` so the notebooks use this checkout",
+        )
 
 
 # --- 4. notebooks folder ------------------------------------------------------------------------
+
 
 def probe_write(folder: Path) -> None:
     """Create and delete a file in ``folder``; raises ``OSError`` when that is not allowed."""
@@ -261,28 +316,40 @@ def probe_write(folder: Path) -> None:
 def check_writable(report: Report, notebooks: Path) -> bool:
     """False when the folder is missing (the notebook check is then skipped)."""
     if not notebooks.is_dir():
-        report.add(FAIL, f"notebooks folder {notebooks} does not exist", "",
-                   "make it: `recsys-course init` (a workspace), `recsys-course build` in a "
-                   "checkout, or pass --notebooks DIR")
+        report.add(
+            FAIL,
+            f"notebooks folder {notebooks} does not exist",
+            "",
+            "make it: `recsys-course init` (a workspace), `recsys-course build` in a "
+            "checkout, or pass --notebooks DIR",
+        )
         return False
     try:
         probe_write(notebooks)
     except OSError as exc:
-        report.add(FAIL, f"notebooks folder {notebooks} is not writable",
-                   f"({exc.strerror or exc})",
-                   f"JupyterLab cannot save your work there: `chmod -R u+w {notebooks}`, or copy the "
-                   "course to a folder of yours")
+        report.add(
+            FAIL,
+            f"notebooks folder {notebooks} is not writable",
+            f"({exc.strerror or exc})",
+            f"JupyterLab cannot save your work there: `chmod -R u+w {notebooks}`, or copy the "
+            "course to a folder of yours",
+        )
         return True
     readonly = [p.name for p in sorted(notebooks.glob("*.ipynb")) if not os.access(p, os.W_OK)]
     if readonly:
-        report.add(FAIL, f"{len(readonly)} notebook(s) are read-only", f"({', '.join(readonly)})",
-                   f"`chmod u+w {notebooks}/*.ipynb`")
+        report.add(
+            FAIL,
+            f"{len(readonly)} notebook(s) are read-only",
+            f"({', '.join(readonly)})",
+            f"`chmod u+w {notebooks}/*.ipynb`",
+        )
         return True
     report.add(OK, f"notebooks folder {notebooks} is writable")
     return True
 
 
 # --- 5. learner notebooks -----------------------------------------------------------------------
+
 
 def _valid_checkpoint(path: Path) -> Path | None:
     from .notebook import NotebookError, read_notebook
@@ -304,13 +371,19 @@ def check_notebooks(report: Report, notebooks: Path, exercises: dict | None = No
     if exercises is None:
         try:
             from .registry import all_exercises
+
             exercises = all_exercises()
         except Exception as exc:  # noqa: BLE001 - a broken install shows up here
-            report.add(FAIL, "the course's exercise registry does not load",
-                       f"({type(exc).__name__}: {exc})".splitlines()[0],
-                       f"`{sys.executable} -m pip install -e {course_root()}`")
+            report.add(
+                FAIL,
+                "the course's exercise registry does not load",
+                f"({type(exc).__name__}: {exc})".splitlines()[0],
+                f"`{sys.executable} -m pip install -e {course_root()}`",
+            )
             return
-    fresh = "`recsys-course build --force` writes a fresh copy (yours is kept in notebooks/.backups/)"
+    fresh = (
+        "`recsys-course build --force` writes a fresh copy (yours is kept in notebooks/.backups/)"
+    )
     paths = sorted(notebooks.glob("*.ipynb"))
     if not paths:
         report.add(FAIL, f"no notebooks in {notebooks}", "", "generate them: `recsys-course build`")
@@ -324,8 +397,11 @@ def check_notebooks(report: Report, notebooks: Path, exercises: dict | None = No
             bad += 1
             seen.add(path.stem)
             cp = _valid_checkpoint(path)
-            fix = (f"restore JupyterLab's last checkpoint: `cp {cp} {path}`, or {fresh}" if cp
-                   else f"restore it from git (`git checkout -- {path}`), or {fresh}")
+            fix = (
+                f"restore JupyterLab's last checkpoint: `cp {cp} {path}`, or {fresh}"
+                if cp
+                else f"restore it from git (`git checkout -- {path}`), or {fresh}"
+            )
             report.add(FAIL, f"{path.name} is damaged", f"({str(exc).split(': ', 1)[-1]})", fix)
             continue
         nb_id = str(nb.metadata.get("recsys_course", {}).get("notebook", path.stem))
@@ -342,18 +418,28 @@ def check_notebooks(report: Report, notebooks: Path, exercises: dict | None = No
                 report.add(NOTE, f"{path.name}, task {task_id}", f"({found.note})")
         if lost:
             bad += 1
-            report.add(FAIL, f"{path.name} lost the exercise cell of {', '.join(lost)}",
-                       "(no cell tagged task:<id> or defining the function)",
-                       f"undo the deletion (Edit → Undo Delete Cells), or {fresh}")
+            report.add(
+                FAIL,
+                f"{path.name} lost the exercise cell of {', '.join(lost)}",
+                "(no cell tagged task:<id> or defining the function)",
+                f"undo the deletion (Edit → Undo Delete Cells), or {fresh}",
+            )
     for task_id, ex in exercises.items():
         if ex.notebook not in seen:
             bad += 1
-            report.add(FAIL, f"{ex.notebook}.ipynb is missing (task {task_id})", f"({notebooks})",
-                       "`recsys-course build` writes missing notebooks and keeps the ones you edited")
+            report.add(
+                FAIL,
+                f"{ex.notebook}.ipynb is missing (task {task_id})",
+                f"({notebooks})",
+                "`recsys-course build` writes missing notebooks and keeps the ones you edited",
+            )
             seen.add(ex.notebook)
     if not bad:
-        report.add(OK, f"{len(paths)} learner notebook{'s' if len(paths) != 1 else ''} intact",
-                   f"({n_tasks} exercise cell{'s' if n_tasks != 1 else ''} found)")
+        report.add(
+            OK,
+            f"{len(paths)} learner notebook{'s' if len(paths) != 1 else ''} intact",
+            f"({n_tasks} exercise cell{'s' if n_tasks != 1 else ''} found)",
+        )
 
 
 # --- isolation of the grader (for TAs) ----------------------------------------------------------
@@ -368,17 +454,25 @@ def check_isolation(report: Report, lay: dict | None = None) -> None:
 
     lay = layers() if lay is None else lay
     for line in describe_layers(lay):
-        report.add(NOTE, f"grader isolation: {line.removeprefix('yes ').removeprefix('NO  ')}",
-                   "(available)" if line.startswith("yes") else "(not available)")
+        report.add(
+            NOTE,
+            f"grader isolation: {line.removeprefix('yes ').removeprefix('NO  ')}",
+            "(available)" if line.startswith("yes") else "(not available)",
+        )
     if refusal(lay):
-        report.add(NOTE, "grader isolation: `recsys-course grade` would refuse to run here as root",
-                   "(install bubblewrap, or pass --unsafe-no-sandbox knowingly)")
+        report.add(
+            NOTE,
+            "grader isolation: `recsys-course grade` would refuse to run here as root",
+            "(install bubblewrap, or pass --unsafe-no-sandbox knowingly)",
+        )
 
 
 # --- the command ----------------------------------------------------------------------------------
 
-def diagnose(*, notebooks: Path, python: Path | None = None, kernel: str = "python3",
-             timeout: float = 90.0) -> Report:
+
+def diagnose(
+    *, notebooks: Path, python: Path | None = None, kernel: str = "python3", timeout: float = 90.0
+) -> Report:
     report = Report()
     check_python(report)
     check_torch(report)
@@ -408,11 +502,15 @@ def format_report(report: Report) -> str:
     problems = report.problems
     if problems:
         many = len(problems) != 1
-        lines.append(f"{len(problems)} problem{'s' if many else ''} found; fix "
-                     f"{'them' if many else 'it'} and run `recsys-course doctor` again.")
+        lines.append(
+            f"{len(problems)} problem{'s' if many else ''} found; fix "
+            f"{'them' if many else 'it'} and run `recsys-course doctor` again."
+        )
     else:
-        lines.append("All green: start JupyterLab with `jupyter lab notebooks/` and open "
-                     "00_start_here.ipynb.")
+        lines.append(
+            "All green: start JupyterLab with `jupyter lab notebooks/` and open "
+            "00_start_here.ipynb."
+        )
     text = "\n".join(lines)
     return text if fancy else text.replace("–", "-").replace("→", "->")
 
@@ -428,7 +526,8 @@ def run(args: argparse.Namespace) -> int:
         except CourseNotFound as exc:
             print(f"  {exc}")
             notebooks = Path.cwd() / "notebooks"
-    report = diagnose(notebooks=notebooks, python=args.python, kernel=args.kernel,
-                      timeout=args.timeout)
+    report = diagnose(
+        notebooks=notebooks, python=args.python, kernel=args.kernel, timeout=args.timeout
+    )
     print(format_report(report))
     return 1 if report.problems else 0

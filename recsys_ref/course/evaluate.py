@@ -23,14 +23,27 @@ from .runner import ERROR, MUTATED, NOT_STARTED, OK, SIGNATURE, Outcome
 from .spec import Case, Exercise, Misconception
 
 PASSED, FAILED, NOT_STARTED_STATUS, MISSING, CRASHED = (
-    "passed", "failed", "not started", "missing", "crashed")
+    "passed",
+    "failed",
+    "not started",
+    "missing",
+    "crashed",
+)
 
 # Names of the diagnoses the output contract, the gradient check, the guard and the
 # input-mutation check give (``Result.misconception``), beside the names of a spec's
 # own misconceptions.
 CONTAINER, DTYPE, LAYOUT, NO_GRADIENT, GRADIENT, GUARD_VALUE, COMPLEXITY, LOOP, IN_PLACE = (
-    "container", "dtype", "layout", "no_gradient", "gradient", "guard_value", "complexity", "loop",
-    "in_place")
+    "container",
+    "dtype",
+    "layout",
+    "no_gradient",
+    "gradient",
+    "guard_value",
+    "complexity",
+    "loop",
+    "in_place",
+)
 
 
 @dataclass
@@ -51,8 +64,12 @@ class Result:
 
     def to_dict(self) -> dict[str, Any]:
         return {
-            "task": self.task_id, "status": self.status, "message": self.message,
-            "points": self.points, "max_points": self.max_points, "misconception": self.misconception,
+            "task": self.task_id,
+            "status": self.status,
+            "message": self.message,
+            "points": self.points,
+            "max_points": self.max_points,
+            "misconception": self.misconception,
         }
 
 
@@ -64,12 +81,18 @@ def _is_scipy_sparse(x: Any) -> bool:
 
 
 def _is_number(x: Any) -> bool:
-    return isinstance(x, (int, float, np.integer, np.floating)) and not isinstance(x, (bool, np.bool_))
+    return isinstance(x, (int, float, np.integer, np.floating)) and not isinstance(
+        x, (bool, np.bool_)
+    )
 
 
 def _layout_name(t: torch.Tensor) -> str:
-    return {torch.strided: "dense", torch.sparse_coo: "sparse COO", torch.sparse_csr: "sparse CSR",
-            torch.sparse_csc: "sparse CSC"}.get(t.layout, str(t.layout).replace("torch.", ""))
+    return {
+        torch.strided: "dense",
+        torch.sparse_coo: "sparse COO",
+        torch.sparse_csr: "sparse CSR",
+        torch.sparse_csc: "sparse CSC",
+    }.get(t.layout, str(t.layout).replace("torch.", ""))
 
 
 def _dtype_name(x: Any) -> str:
@@ -119,7 +142,11 @@ def _asked(want: Any) -> str:
 
 
 def _returned(what: str, got: Any, want: Any) -> str:
-    head = f"your function returned {_kind(got)}" if what == "the output" else f"{what} is {_kind(got)}"
+    head = (
+        f"your function returned {_kind(got)}"
+        if what == "the output"
+        else f"{what} is {_kind(got)}"
+    )
     return f"{head}; the task asks for {_asked(want)}"
 
 
@@ -139,7 +166,9 @@ def _dense(x: Any) -> np.ndarray:
         if x.layout == torch.sparse_coo:
             idx, vals = _numpy(x._indices()), _numpy(x._values())
             shape = tuple(x.shape)
-            if idx.size and ((idx < 0).any() or (idx >= np.asarray(shape[:idx.shape[0]])[:, None]).any()):
+            if idx.size and (
+                (idx < 0).any() or (idx >= np.asarray(shape[: idx.shape[0]])[:, None]).any()
+            ):
                 raise ValueError(f"a sparse tensor with indices outside its shape {shape}")
             out = np.zeros(shape, dtype=vals.dtype)
             np.add.at(out, tuple(idx), vals)
@@ -155,8 +184,9 @@ def _dense(x: Any) -> np.ndarray:
 # ---------------------------------------------------------------- the output contract
 
 
-def contract_problem(got: Any, want: Any, what: str = "the output",
-                     names: Sequence[str] = ()) -> tuple[str, str] | None:
+def contract_problem(
+    got: Any, want: Any, what: str = "the output", names: Sequence[str] = ()
+) -> tuple[str, str] | None:
     """``(diagnosis, sentence)`` when ``got`` is not of the kind ``want`` is, else None.
 
     Container (torch tensor vs numpy vs Python scalar vs scipy.sparse), layout
@@ -167,24 +197,35 @@ def contract_problem(got: Any, want: Any, what: str = "the output",
         if isinstance(got, torch.Tensor):
             if got.layout != want.layout:
                 if want.layout == torch.sparse_coo:
-                    how = ("build it with torch.sparse_coo_tensor" if got.layout == torch.strided
-                           else "convert with .to_sparse_coo()")
+                    how = (
+                        "build it with torch.sparse_coo_tensor"
+                        if got.layout == torch.strided
+                        else "convert with .to_sparse_coo()"
+                    )
                 elif want.layout == torch.strided:
-                    how = "convert with .to_dense() only at the end, or use a sparse × dense product"
+                    how = (
+                        "convert with .to_dense() only at the end, or use a sparse × dense product"
+                    )
                 else:
                     how = f"return the {_layout_name(want)} layout"
                 return LAYOUT, f"{what} is {_kind(got)}; the task asks for {_asked(want)}: {how}"
             if got.dtype != want.dtype:
-                return DTYPE, (f"{what} has dtype {_dtype_name(got)}; the task asks for {_dtype_name(want)} "
-                               "(look for a .float(), a torch.tensor/torch.ones without dtype=, or a "
-                               "numpy round trip)")
+                return DTYPE, (
+                    f"{what} has dtype {_dtype_name(got)}; the task asks for {_dtype_name(want)} "
+                    "(look for a .float(), a torch.tensor/torch.ones without dtype=, or a "
+                    "numpy round trip)"
+                )
             return None
         if _is_number(got) or isinstance(got, (bool, np.bool_)):
-            return CONTAINER, (f"{_returned(what, got, want)}: return a tensor; `.item()` and `float()` "
-                               "cut the autograd graph")
+            return CONTAINER, (
+                f"{_returned(what, got, want)}: return a tensor; `.item()` and `float()` "
+                "cut the autograd graph"
+            )
         if isinstance(got, np.ndarray) or _is_scipy_sparse(got):
-            return CONTAINER, (f"{_returned(what, got, want)}: stay in torch (a numpy round trip "
-                               "cuts the autograd graph and changes dtypes)")
+            return CONTAINER, (
+                f"{_returned(what, got, want)}: stay in torch (a numpy round trip "
+                "cuts the autograd graph and changes dtypes)"
+            )
         return CONTAINER, _returned(what, got, want)
     if isinstance(want, np.ndarray):
         if not isinstance(got, np.ndarray):
@@ -199,23 +240,29 @@ def contract_problem(got: Any, want: Any, what: str = "the output",
             return DTYPE, f"{what} has dtype {got.dtype}; the task asks for {want.dtype}"
         return None
     if isinstance(want, (bool, np.bool_)):
-        return None if isinstance(got, (bool, np.bool_)) else (CONTAINER, _returned(what, got, want))
+        return (
+            None if isinstance(got, (bool, np.bool_)) else (CONTAINER, _returned(what, got, want))
+        )
     if isinstance(want, (int, np.integer)):
         if isinstance(got, (int, np.integer)) and not isinstance(got, (bool, np.bool_)):
             return None
         return CONTAINER, _returned(what, got, want) + (
-            ": convert with int(...)" if isinstance(got, torch.Tensor) else "")
+            ": convert with int(...)" if isinstance(got, torch.Tensor) else ""
+        )
     if isinstance(want, (float, np.floating)):
         if _is_number(got):
             return None
         return CONTAINER, _returned(what, got, want) + (
-            ": convert with float(...) or .item()" if isinstance(got, torch.Tensor) else "")
+            ": convert with float(...) or .item()" if isinstance(got, torch.Tensor) else ""
+        )
     if isinstance(want, (tuple, list)):
         if not isinstance(got, (tuple, list)):
             return CONTAINER, _returned(what, got, want)
         if len(got) != len(want):
-            return CONTAINER, (f"{what} has {len(got)} elements; the task asks for {len(want)}"
-                               + (f" ({', '.join(names)})" if len(names) == len(want) else ""))
+            return CONTAINER, (
+                f"{what} has {len(got)} elements; the task asks for {len(want)}"
+                + (f" ({', '.join(names)})" if len(names) == len(want) else "")
+            )
         for i, (g, w) in enumerate(zip(got, want)):
             p = contract_problem(g, w, _element(what, i, names))
             if p:
@@ -262,9 +309,13 @@ def _coo(x: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
 def _sparse_pair(got: Any, want: Any):
     """Both sparse COO (no dense dimensions): their values on the union of the nonzeros,
     compared without densifying an N×N matrix; else None."""
-    if not (isinstance(got, torch.Tensor) and isinstance(want, torch.Tensor)
-            and got.layout == want.layout == torch.sparse_coo
-            and got.dense_dim() == 0 and want.dense_dim() == 0):
+    if not (
+        isinstance(got, torch.Tensor)
+        and isinstance(want, torch.Tensor)
+        and got.layout == want.layout == torch.sparse_coo
+        and got.dense_dim() == 0
+        and want.dense_dim() == 0
+    ):
         return None
     shape = tuple(got.shape)
     if shape != tuple(want.shape):
@@ -272,15 +323,24 @@ def _sparse_pair(got: Any, want: Any):
     gl, gv = _coo(got)
     wl, wv = _coo(want)
     union = np.union1d(gl, wl)
-    g = np.zeros(len(union), dtype=np.result_type(gv.dtype, np.float64) if gv.dtype.kind == "f" else gv.dtype)
+    g = np.zeros(
+        len(union), dtype=np.result_type(gv.dtype, np.float64) if gv.dtype.kind == "f" else gv.dtype
+    )
     w = np.zeros(len(union), dtype=g.dtype if wv.dtype.kind == g.dtype.kind else wv.dtype)
     g[np.searchsorted(union, gl)] = gv
     w[np.searchsorted(union, wl)] = wv
     return g, w, union, shape
 
 
-def _compare_flat(g: np.ndarray, w: np.ndarray, where: np.ndarray | None, shape: tuple[int, ...],
-                  rtol: float, atol: float, what: str) -> str | None:
+def _compare_flat(
+    g: np.ndarray,
+    w: np.ndarray,
+    where: np.ndarray | None,
+    shape: tuple[int, ...],
+    rtol: float,
+    atol: float,
+    what: str,
+) -> str | None:
     """Compare flat values; ``where`` maps positions to linear indices of ``shape`` (None: all)."""
     total = int(np.prod(shape)) if shape else 1
 
@@ -295,21 +355,31 @@ def _compare_flat(g: np.ndarray, w: np.ndarray, where: np.ndarray | None, shape:
     g, w = g.astype(np.float64), w.astype(np.float64)
     bad = ~np.isfinite(g) & np.isfinite(w)
     if bad.any():
-        return (f"{what} contains NaN or inf (first{index(int(np.argmax(bad)))}) where the reference "
-                "is finite")
+        return (
+            f"{what} contains NaN or inf (first{index(int(np.argmax(bad)))}) where the reference "
+            "is finite"
+        )
     if g.size == 0:
         return None
     close = np.isclose(g, w, rtol=rtol, atol=atol, equal_nan=True)
     if not close.all():
         err = np.where(close, 0.0, np.abs(np.nan_to_num(g - w, nan=np.inf)))
         i = int(np.argmax(err))
-        return (f"{what} differs from the reference in {int((~close).sum())} of {total} entries "
-                f"(largest error {float(err[i]):.3g}{index(i)})")
+        return (
+            f"{what} differs from the reference in {int((~close).sum())} of {total} entries "
+            f"(largest error {float(err[i]):.3g}{index(i)})"
+        )
     return None
 
 
-def difference(got: Any, want: Any, rtol: float, atol: float, what: str = "the output",
-               names: Sequence[str] = ()) -> str | None:
+def difference(
+    got: Any,
+    want: Any,
+    rtol: float,
+    atol: float,
+    what: str = "the output",
+    names: Sequence[str] = (),
+) -> str | None:
     """None when ``got`` matches ``want`` in kind and value, else a phrase that says how it differs.
 
     Strict: ``got`` must be of the kind ``want`` is (``contract_problem``);
@@ -322,7 +392,9 @@ def difference(got: Any, want: Any, rtol: float, atol: float, what: str = "the o
         return f"{_returned(what, got, want)} (it could not be compared: {type(exc).__name__})"
 
 
-def _difference(got: Any, want: Any, rtol: float, atol: float, what: str, names: Sequence[str]) -> str | None:
+def _difference(
+    got: Any, want: Any, rtol: float, atol: float, what: str, names: Sequence[str]
+) -> str | None:
     problem = contract_problem(got, want, what, names)
     if problem:
         return problem[1]
@@ -343,12 +415,20 @@ def _difference(got: Any, want: Any, rtol: float, atol: float, what: str, names:
             return f"{what} is {exc}"
         return _compare_flat(g, w, where, shape, rtol, atol, what)
     if isinstance(want, (bool, np.bool_)):
-        return None if bool(got) == bool(want) else f"{what} is {bool(got)}, which is not the expected value"
+        return (
+            None
+            if bool(got) == bool(want)
+            else f"{what} is {bool(got)}, which is not the expected value"
+        )
     if _is_number(want):
         if math.isnan(float(got)) and not math.isnan(float(want)):
             return f"{what} is NaN"
         if isinstance(want, (int, np.integer)):
-            return None if int(got) == int(want) else f"{what} is {int(got)}, which is not the expected value"
+            return (
+                None
+                if int(got) == int(want)
+                else f"{what} is {int(got)}, which is not the expected value"
+            )
         if not math.isclose(float(got), float(want), rel_tol=rtol, abs_tol=atol):
             return f"{what} is {float(got):.6g}, which is not the expected value"
         return None
@@ -387,22 +467,33 @@ def _differs(ex: Exercise, got: Any, want: Any) -> str | None:
                     return problem[1]
             return ex.compare(got, want)
     except Exception as exc:  # noqa: BLE001
-        return f"{_returned('the output', got, want)} (it could not be compared: {type(exc).__name__})"
-    return difference(got, want, ex.rtol, ex.atol, names=ex.outputs) if strict else \
-        _loose_difference(got, want, ex.rtol, ex.atol, ex.outputs)
+        return (
+            f"{_returned('the output', got, want)} (it could not be compared: {type(exc).__name__})"
+        )
+    return (
+        difference(got, want, ex.rtol, ex.atol, names=ex.outputs)
+        if strict
+        else _loose_difference(got, want, ex.rtol, ex.atol, ex.outputs)
+    )
 
 
-def _loose_difference(got: Any, want: Any, rtol: float, atol: float, names: Sequence[str]) -> str | None:
+def _loose_difference(
+    got: Any, want: Any, rtol: float, atol: float, names: Sequence[str]
+) -> str | None:
     """Values only (a spec with ``contract=False`` or a custom contract)."""
     try:
         if isinstance(want, (torch.Tensor, np.ndarray)) or _is_scipy_sparse(want):
             got = torch.as_tensor(_dense(got)) if not isinstance(got, torch.Tensor) else got
             want = torch.as_tensor(_dense(want)) if not isinstance(want, torch.Tensor) else want
-            got = got.to(want.dtype) if got.layout == torch.strided else got.to_dense().to(want.dtype)
+            got = (
+                got.to(want.dtype) if got.layout == torch.strided else got.to_dense().to(want.dtype)
+            )
             want = want if want.layout == torch.strided else want.to_dense()
         return _difference(got, want, rtol, atol, "the output", names)
     except Exception as exc:  # noqa: BLE001
-        return f"{_returned('the output', got, want)} (it could not be compared: {type(exc).__name__})"
+        return (
+            f"{_returned('the output', got, want)} (it could not be compared: {type(exc).__name__})"
+        )
 
 
 def _contract(ex: Exercise, got: Any, want: Any) -> tuple[str, str] | None:
@@ -411,7 +502,10 @@ def _contract(ex: Exercise, got: Any, want: Any) -> tuple[str, str] | None:
     try:
         return contract_problem(got, want, names=ex.outputs)
     except Exception as exc:  # noqa: BLE001
-        return CONTAINER, f"{_returned('the output', got, want)} (it could not be compared: {type(exc).__name__})"
+        return (
+            CONTAINER,
+            f"{_returned('the output', got, want)} (it could not be compared: {type(exc).__name__})",
+        )
 
 
 _NO_RUN = object()
@@ -424,8 +518,9 @@ def _wrong_output(m: Misconception, case: Case) -> Any:
         return _NO_RUN
 
 
-def _misconception(ex: Exercise, cases: Sequence[Case], outcomes: Sequence[Outcome], first: int,
-                   want_of: Any) -> Misconception | None:
+def _misconception(
+    ex: Exercise, cases: Sequence[Case], outcomes: Sequence[Outcome], first: int, want_of: Any
+) -> Misconception | None:
     """The named misconception that explains the learner's outputs.
 
     Candidates are the variants whose output equals the learner's on the first
@@ -479,20 +574,32 @@ def _gradient_problem(ex: Exercise, case: Case, o: Outcome) -> tuple[str, str] |
             return NO_GRADIENT, (
                 f"no gradient reaches `{path}`{why}: the value is right, but training could not "
                 "update it; a term built with `.item()`, `float()`, `.detach()`, `.numpy()`, "
-                "`torch.tensor(...)` or under torch.no_grad() is a constant to autograd")
+                "`torch.tensor(...)` or under torch.no_grad() is a constant to autograd"
+            )
         d = difference(g, r, max(ex.rtol, 1e-6), max(ex.atol, 1e-8), what=f"∂/∂`{path}`")
         if d:
-            return GRADIENT, (f"the value is right but its gradient is not: {d}; compute the output "
-                              "with differentiable torch ops from the inputs themselves")
+            return GRADIENT, (
+                f"the value is right but its gradient is not: {d}; compute the output "
+                "with differentiable torch ops from the inputs themselves"
+            )
     return None
 
 
 _FRIENDLY_OPS = {
-    "to_dense": "`.to_dense()`", "mm": "a matrix product (`@`)", "bmm": "a batched matrix product (`@`)",
-    "matmul": "a matrix product (`@`)", "mul": "an element-wise product (`*`)", "add": "an addition (`+`)",
-    "sub": "a subtraction (`-`)", "expand": "broadcasting (`expand`)", "copy": "a copy",
-    "index": "indexing", "diag_embed": "torch.diag", "diag": "torch.diag", "unsqueeze": "`unsqueeze`", "sparse_coo_tensor_with_dims_and_tensors":
-    "torch.sparse_coo_tensor",
+    "to_dense": "`.to_dense()`",
+    "mm": "a matrix product (`@`)",
+    "bmm": "a batched matrix product (`@`)",
+    "matmul": "a matrix product (`@`)",
+    "mul": "an element-wise product (`*`)",
+    "add": "an addition (`+`)",
+    "sub": "a subtraction (`-`)",
+    "expand": "broadcasting (`expand`)",
+    "copy": "a copy",
+    "index": "indexing",
+    "diag_embed": "torch.diag",
+    "diag": "torch.diag",
+    "unsqueeze": "`unsqueeze`",
+    "sparse_coo_tensor_with_dims_and_tensors": "torch.sparse_coo_tensor",
 }
 
 
@@ -528,8 +635,11 @@ def evaluate(
     def want_of(i: int) -> Any:
         if i not in wants:
             c = cases[i]
-            wants[i] = expected[i] if expected is not None and i < len(expected) else \
-                ex.reference(*c.args, **c.kwargs)
+            wants[i] = (
+                expected[i]
+                if expected is not None and i < len(expected)
+                else ex.reference(*c.args, **c.kwargs)
+            )
         return wants[i]
 
     def fail(msg: str, misconception: str | None = None) -> Result:
@@ -541,20 +651,29 @@ def evaluate(
             return fail(o.message)
         if o.kind == NOT_STARTED:
             return Result(
-                tid, NOT_STARTED_STATUS,
+                tid,
+                NOT_STARTED_STATUS,
                 f"… {tid} not started: {fn} still raises NotImplementedError. "
                 "Replace the `raise NotImplementedError(...)` line with your code, run that cell, "
                 "then run this check again.",
-                0.0, ex.points)
+                0.0,
+                ex.points,
+            )
         if o.kind == ERROR and case.grad and "requires grad" in o.message:
-            return fail(f"raised {o.message} on the case '{case.name}': training calls it on tensors "
-                        "that require grad, so stay in torch (no `.numpy()`, `.item()` or "
-                        "`.tolist()` on the inputs).", NO_GRADIENT)
+            return fail(
+                f"raised {o.message} on the case '{case.name}': training calls it on tensors "
+                "that require grad, so stay in torch (no `.numpy()`, `.item()` or "
+                "`.tolist()` on the inputs).",
+                NO_GRADIENT,
+            )
         if o.kind == ERROR:
             return fail(f"raised {o.message} on the case '{case.name}'.")
         if o.kind == MUTATED:
-            return fail(f"changed {o.message} in place on the case '{case.name}'; "
-                        "leave inputs untouched (use x + y, not x += y, or work on x.clone()).", IN_PLACE)
+            return fail(
+                f"changed {o.message} in place on the case '{case.name}'; "
+                "leave inputs untouched (use x + y, not x += y, or work on x.clone()).",
+                IN_PLACE,
+            )
         if o.kind != OK:
             return fail(f"unexpected outcome '{o.kind}' on the case '{case.name}'.")
         want = want_of(i)
@@ -599,24 +718,36 @@ def evaluate(
                 if o.creator:
                     advice = guard.advice(o.creator)
                     made = f", created by {op_name(o.creator)}" + (f": {advice}" if advice else "")
-                return fail(f"{guard.message} On the case '{case.name}' it created a tensor of "
-                            f"shape {shape} ({o.max_numel:,} elements; the limit is {limit:,}){made}.",
-                            COMPLEXITY)
+                return fail(
+                    f"{guard.message} On the case '{case.name}' it created a tensor of "
+                    f"shape {shape} ({o.max_numel:,} elements; the limit is {limit:,}){made}.",
+                    COMPLEXITY,
+                )
             if guard.max_ops is not None and o.ops is not None and o.ops > guard.max_ops:
-                return fail(f"{guard.loop_message or 'the notebook asks for no Python loops.'} On the "
-                            f"case '{case.name}' it dispatched at least {o.ops:,} torch ops, over the bound "
-                            f"of {guard.max_ops:,} (the matrix form needs a few dozen): a Python loop "
-                            "dispatches ops for every element it visits.", LOOP)
+                return fail(
+                    f"{guard.loop_message or 'the notebook asks for no Python loops.'} On the "
+                    f"case '{case.name}' it dispatched at least {o.ops:,} torch ops, over the bound "
+                    f"of {guard.max_ops:,} (the matrix form needs a few dozen): a Python loop "
+                    "dispatches ops for every element it visits.",
+                    LOOP,
+                )
             if o.value is not None or guard_values_required:
                 want = ex.reference(*case.args, **case.kwargs)
                 d = _differs(ex, o.value, want)
                 if d:
-                    return fail(f"on the large case '{case.name}', {d}: it must compute the same "
-                                f"function on every input ({ex.where}).", GUARD_VALUE)
+                    return fail(
+                        f"on the large case '{case.name}', {d}: it must compute the same "
+                        f"function on every input ({ex.where}).",
+                        GUARD_VALUE,
+                    )
         if len(guard_outcomes) < len(guard_cases):
             return fail("did not run on the large cases of the complexity guard.")
     if ex.kind == "question":
         return Result(tid, PASSED, f"✓ {tid}: right. {ex.explanation}", float(ex.points), ex.points)
-    return Result(tid, PASSED,
-                  f"✓ {tid} {fn}: matches the reference on {len(cases)} fresh inputs ({ex.where}).",
-                  float(ex.points), ex.points)
+    return Result(
+        tid,
+        PASSED,
+        f"✓ {tid} {fn}: matches the reference on {len(cases)} fresh inputs ({ex.where}).",
+        float(ex.points),
+        ex.points,
+    )

@@ -74,8 +74,14 @@ from .sandbox import (
     run_tasks,
 )
 
-__all__ = ["add_arguments", "run", "Submission", "find_submissions", "grade_submission",
-           "GRADER_VERSION"]
+__all__ = [
+    "add_arguments",
+    "run",
+    "Submission",
+    "find_submissions",
+    "grade_submission",
+    "GRADER_VERSION",
+]
 
 GRADER_VERSION = 2
 ZIP_MAX_BYTES = 200 * 2**20  # uncompressed notebooks extracted from one zip
@@ -133,15 +139,20 @@ def _notebooks_in(folder: Path, notes: list[str] | None = None) -> list[Path]:
         for d in list(dirnames):
             if (here / d).is_symlink() and notes is not None:
                 notes.append(f"{(here / d).relative_to(folder)}/ is a symbolic link: skipped")
-        dirnames[:] = sorted(d for d in dirnames if d not in SKIP_DIRS and not d.startswith(".")
-                             and not (here / d).is_symlink())
+        dirnames[:] = sorted(
+            d
+            for d in dirnames
+            if d not in SKIP_DIRS and not d.startswith(".") and not (here / d).is_symlink()
+        )
         for f in sorted(filenames):
             if not f.endswith(".ipynb") or f.startswith("."):
                 continue
             if (here / f).is_symlink() or not (here / f).is_file():
                 if notes is not None:
-                    notes.append(f"{(here / f).relative_to(folder)} is a symbolic link or not a "
-                                 "regular file: skipped (submit the notebook itself)")
+                    notes.append(
+                        f"{(here / f).relative_to(folder)} is a symbolic link or not a "
+                        "regular file: skipped (submit the notebook itself)"
+                    )
                 continue
             found.append(here / f)
     return found
@@ -251,8 +262,10 @@ def parse_tasks(spec: str | None) -> list[str]:
             named = [item]
         if not named:
             notebooks = sorted({ex.notebook for ex in exercises.values()})
-            raise GradeError(f"unknown task or notebook {item!r}; the course has the tasks "
-                             f"{', '.join(exercises)} in the notebooks {', '.join(notebooks)}")
+            raise GradeError(
+                f"unknown task or notebook {item!r}; the course has the tasks "
+                f"{', '.join(exercises)} in the notebooks {', '.join(notebooks)}"
+            )
         tasks += [t for t in named if t not in tasks]
     return tasks
 
@@ -269,8 +282,9 @@ class Options:
     unsafe: bool = False
 
 
-def _assign(sub: Submission, tasks: list[str]) -> tuple[dict[Path, list[str]], dict[str, Result],
-                                                      dict[str, str]]:
+def _assign(
+    sub: Submission, tasks: list[str]
+) -> tuple[dict[Path, list[str]], dict[str, Result], dict[str, str]]:
     """Which notebook of ``sub`` holds each task, a ``Result`` for each task found nowhere,
     and a note per task whose other candidates were ignored.
 
@@ -300,24 +314,34 @@ def _assign(sub: Submission, tasks: list[str]) -> tuple[dict[Path, list[str]], d
         ex = exercises[t]
         holding = [p for p in readable if find_exercise(readable[p], t, ex.func_name) is not None]
         if holding:
-            holding.sort(key=lambda p: (p.name != f"{ex.notebook}.ipynb", -mtime(p),
-                                        sub.relative(p)))
+            holding.sort(
+                key=lambda p: (p.name != f"{ex.notebook}.ipynb", -mtime(p), sub.relative(p))
+            )
             plan.setdefault(holding[0], []).append(t)
             if len(holding) > 1:
-                why = "named exactly like the course's notebook" \
-                    if holding[0].name == f"{ex.notebook}.ipynb" != holding[1].name \
+                why = (
+                    "named exactly like the course's notebook"
+                    if holding[0].name == f"{ex.notebook}.ipynb" != holding[1].name
                     else "the newest copy"
-                notes[t] = (f"graded {sub.relative(holding[0])} ({why}); ignored "
-                            + ", ".join(sub.relative(p) for p in holding[1:4])
-                            + (" and others" if len(holding) > 4 else ""))
+                )
+                notes[t] = (
+                    f"graded {sub.relative(holding[0])} ({why}); ignored "
+                    + ", ".join(sub.relative(p) for p in holding[1:4])
+                    + (" and others" if len(holding) > 4 else "")
+                )
             continue
         damaged = [p for p in errors if p.stem == ex.notebook] or list(errors)
         if damaged:  # the task's notebook (or, unnamed, some notebook) cannot be read
             unfound[t] = Result(t, CRASHED, f"! {t}: {errors[damaged[0]]}", 0.0, ex.points)
         else:
             unfound[t] = Result(
-                t, MISSING, f"? {t}: notebook {ex.notebook}.ipynb is not in the submission and no "
-                            f"other notebook defines {ex.func_name}.", 0.0, ex.points)
+                t,
+                MISSING,
+                f"? {t}: notebook {ex.notebook}.ipynb is not in the submission and no "
+                f"other notebook defines {ex.func_name}.",
+                0.0,
+                ex.points,
+            )
     return plan, unfound, notes
 
 
@@ -327,6 +351,7 @@ _RAISED = re.compile(r"raised (.*) on the case '")
 
 def redact(message: str) -> str:
     """Feedback without anything the learner's code could have chosen to leak (see module doc)."""
+
     def magnitude(m: re.Match[str]) -> str:
         try:
             v = float(m.group(1))
@@ -347,20 +372,38 @@ def redact(message: str) -> str:
 def grade_submission(sub: Submission, tasks: list[str], opts: Options) -> list[Result]:
     """One ``Result`` per task, in ``tasks`` order; learner problems never raise."""
     if sub.problem:
-        return [Result(t, MISSING, f"? {t}: nothing to grade: {sub.problem}.", 0.0, get(t).points)
-                for t in tasks]
+        return [
+            Result(t, MISSING, f"? {t}: nothing to grade: {sub.problem}.", 0.0, get(t).points)
+            for t in tasks
+        ]
     plan, results, notes = _assign(sub, tasks)
     deadline = time.monotonic() + opts.total_timeout
     for path, ids in plan.items():
         left = deadline - time.monotonic()
         try:
-            got = run_tasks(path, ids, seed=opts.seed, task_timeout=opts.task_timeout,
-                            total_timeout=max(left, 0.0), memory_mb=opts.memory_mb)
-        except SandboxError as exc:  # after its retries: this notebook is not graded, the run goes on
+            got = run_tasks(
+                path,
+                ids,
+                seed=opts.seed,
+                task_timeout=opts.task_timeout,
+                total_timeout=max(left, 0.0),
+                memory_mb=opts.memory_mb,
+            )
+        except (
+            SandboxError
+        ) as exc:  # after its retries: this notebook is not graded, the run goes on
             sub.incomplete = True
-            got = [Result(t, CRASHED, f"! {t}: not graded: the grader could not start a worker "
-                                      f"({clean_text(exc, 200)}); run the command again to grade it.",
-                          0.0, get(t).points) for t in ids]
+            got = [
+                Result(
+                    t,
+                    CRASHED,
+                    f"! {t}: not graded: the grader could not start a worker "
+                    f"({clean_text(exc, 200)}); run the command again to grade it.",
+                    0.0,
+                    get(t).points,
+                )
+                for t in ids
+            ]
         for r in got:
             r.message = redact(r.message)
             if len(sub.notebooks) > 1 and path.name != f"{get(r.task_id).notebook}.ipynb":
@@ -383,17 +426,30 @@ def _test_name(t: str) -> str:
 
 def gradescope(results: list[Result], seconds: float, notes: list[str] = ()) -> dict:
     """Gradescope's results.json: score, tests[] with name, score, max_score, status, output."""
-    tests = [{"name": _test_name(r.task_id), "score": r.points, "max_score": r.max_points,
-              "status": "passed" if r.passed else "failed", "output": f"[{r.status}] {r.message}",
-              "visibility": "visible"} for r in results]
+    tests = [
+        {
+            "name": _test_name(r.task_id),
+            "score": r.points,
+            "max_score": r.max_points,
+            "status": "passed" if r.passed else "failed",
+            "output": f"[{r.status}] {r.message}",
+            "visibility": "visible",
+        }
+        for r in results
+    ]
     score = sum(r.points for r in results)
     total = sum(r.max_points for r in results)
     done = sum(r.passed for r in results)
-    return {"score": score, "execution_time": round(seconds, 2),
-            "output": f"{done} of {len(results)} tasks passed ({score:g}/{total:g} points). "
-                      "Each task ran on fresh inputs drawn for this grading run."
-                      + "".join(f" Note: {clean_text(n, 400)}." for n in notes[:10]),
-            "visibility": "visible", "stdout_visibility": "hidden", "tests": tests}
+    return {
+        "score": score,
+        "execution_time": round(seconds, 2),
+        "output": f"{done} of {len(results)} tasks passed ({score:g}/{total:g} points). "
+        "Each task ran on fresh inputs drawn for this grading run."
+        + "".join(f" Note: {clean_text(n, 400)}." for n in notes[:10]),
+        "visibility": "visible",
+        "stdout_visibility": "hidden",
+        "tests": tests,
+    }
 
 
 def _write_json(path: Path, data: dict) -> None:
@@ -408,13 +464,17 @@ def table(name: str, results: list[Result], width: int = 110) -> str:
     score = sum(r.points for r in results)
     total = sum(r.max_points for r in results)
     tw = max([4] + [len(r.task_id) for r in results])
-    lines = [f"{clean_text(name, 200)}: {score:g}/{total:g} points",
-             f"  {'task':<{tw}}  points  {'status':<11}  feedback"]
+    lines = [
+        f"{clean_text(name, 200)}: {score:g}/{total:g} points",
+        f"  {'task':<{tw}}  points  {'status':<11}  feedback",
+    ]
     for r in results:
         msg = clean_text(r.message.replace("\n", " "), 10**6)
         room = max(20, width - tw - 26)
-        msg = msg if len(msg) <= room else msg[:room - 1] + "…"
-        lines.append(f"  {r.task_id:<{tw}}  {r.points:>2g}/{r.max_points:<3g} {r.status:<11}  {msg}")
+        msg = msg if len(msg) <= room else msg[: room - 1] + "…"
+        lines.append(
+            f"  {r.task_id:<{tw}}  {r.points:>2g}/{r.max_points:<3g} {r.status:<11}  {msg}"
+        )
     return "\n".join(lines)
 
 
@@ -427,8 +487,11 @@ def write_class_csv(out: Path, tasks: list[str], names: list[str], unsafe: bool 
             points = {t["task"]: float(t["points"]) for t in data["tasks"]}
         except (OSError, ValueError, KeyError, TypeError):
             continue  # not graded yet (or damaged): no row
-        rows.append([name] + [f"{points.get(t, 0):g}" for t in tasks]
-                    + [f"{sum(points.get(t, 0) for t in tasks):g}"])
+        rows.append(
+            [name]
+            + [f"{points.get(t, 0):g}" for t in tasks]
+            + [f"{sum(points.get(t, 0) for t in tasks):g}"]
+        )
     path = out / "class.csv"
     tmp = out / f".class.csv.{os.getpid()}.tmp"
     with open(tmp, "w", newline="", encoding="utf-8") as fh:
@@ -438,7 +501,9 @@ def write_class_csv(out: Path, tasks: list[str], names: list[str], unsafe: bool 
     os.replace(tmp, path)
 
 
-def _already_graded(out: Path, sub: Submission, digest: str, tasks: list[str]) -> list[Result] | None:
+def _already_graded(
+    out: Path, sub: Submission, digest: str, tasks: list[str]
+) -> list[Result] | None:
     """The stored results when this exact submission was graded on these tasks before."""
     meta, res = out / sub.name / "grading.json", out / sub.name / "results.json"
     if not (meta.exists() and res.exists()):
@@ -448,13 +513,26 @@ def _already_graded(out: Path, sub: Submission, digest: str, tasks: list[str]) -
         json.loads(res.read_text(encoding="utf-8"))
     except (OSError, json.JSONDecodeError):
         return None
-    if data.get("content_hash") != digest or data.get("task_ids") != tasks \
-            or data.get("grader_version") != GRADER_VERSION or data.get("incomplete") \
-            or data.get("submission") != str(sub.source):
+    if (
+        data.get("content_hash") != digest
+        or data.get("task_ids") != tasks
+        or data.get("grader_version") != GRADER_VERSION
+        or data.get("incomplete")
+        or data.get("submission") != str(sub.source)
+    ):
         return None
     try:
-        return [Result(t["task"], t["status"], t["message"], t["points"], t["max_points"],
-                       t.get("misconception")) for t in data["tasks"]]
+        return [
+            Result(
+                t["task"],
+                t["status"],
+                t["message"],
+                t["points"],
+                t["max_points"],
+                t.get("misconception"),
+            )
+            for t in data["tasks"]
+        ]
     except (KeyError, TypeError):
         return None
 
@@ -464,9 +542,13 @@ def _already_graded(out: Path, sub: Submission, digest: str, tasks: list[str]) -
 
 def describe_limits(limits: dict, args: argparse.Namespace) -> str:
     """The run's header for the TA: the isolation layers and limits the workers got here."""
-    parts = [f"{args.task_timeout:g} s per task, {args.total_timeout:g} s per submission",
-             f"+{args.memory_mb} MB of address space" if limits.get("address_space") else
-             "NO memory limit", "seccomp on" if limits.get("seccomp") else "NO seccomp"]
+    parts = [
+        f"{args.task_timeout:g} s per task, {args.total_timeout:g} s per submission",
+        f"+{args.memory_mb} MB of address space"
+        if limits.get("address_space")
+        else "NO memory limit",
+        "seccomp on" if limits.get("seccomp") else "NO seccomp",
+    ]
     lines = ["worker limits: " + "; ".join(parts)] + [f"  {line}" for line in describe_layers()]
     if getattr(args, "unsafe_no_sandbox", False) and refusal():
         lines.insert(0, UNSAFE_MARK)
@@ -474,28 +556,45 @@ def describe_limits(limits: dict, args: argparse.Namespace) -> str:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("submissions", nargs="+", type=Path, metavar="SUBMISSION",
-                        help="one per learner: a notebook, a folder of the learner's notebooks, "
-                             "or a .zip (grade a class with a glob: collected/*)")
-    parser.add_argument("--out", type=Path, required=True,
-                        help="output folder: <name>/results.json per submission and class.csv")
+    parser.add_argument(
+        "submissions",
+        nargs="+",
+        type=Path,
+        metavar="SUBMISSION",
+        help="one per learner: a notebook, a folder of the learner's notebooks, "
+        "or a .zip (grade a class with a glob: collected/*)",
+    )
+    parser.add_argument(
+        "--out",
+        type=Path,
+        required=True,
+        help="output folder: <name>/results.json per submission and class.csv",
+    )
     parser.add_argument("--jobs", type=int, default=1, help="submissions graded in parallel")
-    parser.add_argument("--seed", type=int, default=None,
-                        help="seed of the inputs (default: a fresh one per run)")
-    parser.add_argument("--tasks", default=None,
-                        help="comma-separated task ids or notebook names, e.g. 21_fm_okn_trick "
-                             "(default: every task of the course)")
+    parser.add_argument(
+        "--seed", type=int, default=None, help="seed of the inputs (default: a fresh one per run)"
+    )
+    parser.add_argument(
+        "--tasks",
+        default=None,
+        help="comma-separated task ids or notebook names, e.g. 21_fm_okn_trick "
+        "(default: every task of the course)",
+    )
     parser.add_argument("--task-timeout", type=float, default=30.0, help="seconds per task")
-    parser.add_argument("--total-timeout", type=float, default=300.0,
-                        help="seconds per submission")
-    parser.add_argument("--memory-mb", type=int, default=3072,
-                        help="memory the learner's code may use, in MB")
-    parser.add_argument("--force", action="store_true",
-                        help="regrade submissions that already have results")
+    parser.add_argument("--total-timeout", type=float, default=300.0, help="seconds per submission")
+    parser.add_argument(
+        "--memory-mb", type=int, default=3072, help="memory the learner's code may use, in MB"
+    )
+    parser.add_argument(
+        "--force", action="store_true", help="regrade submissions that already have results"
+    )
     parser.add_argument("--quiet", action="store_true", help="no per-submission tables")
-    parser.add_argument("--unsafe-no-sandbox", action="store_true",
-                        help="grade as root even without bubblewrap and Landlock (learners' code "
-                             "is then NOT confined; marked in every row and in class.csv)")
+    parser.add_argument(
+        "--unsafe-no-sandbox",
+        action="store_true",
+        help="grade as root even without bubblewrap and Landlock (learners' code "
+        "is then NOT confined; marked in every row and in class.csv)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -535,8 +634,11 @@ def _run(args: argparse.Namespace) -> int:
     if not args.quiet:
         print(describe_limits(limits, args), file=sys.stderr)
         if not args.tasks:
-            print(f"grading all {len(tasks)} tasks of the course; --tasks NOTEBOOK grades one "
-                  "assignment", file=sys.stderr)
+            print(
+                f"grading all {len(tasks)} tasks of the course; --tasks NOTEBOOK grades one "
+                "assignment",
+                file=sys.stderr,
+            )
     opts = Options(seed, args.task_timeout, args.total_timeout, args.memory_mb, unsafe)
     names = [s.name for s in subs]
     lock = threading.Lock()
@@ -559,18 +661,35 @@ def _run(args: argparse.Namespace) -> int:
             return None  # interrupted: its workers were killed, so these results are not real
         notes = sub.notes + ([UNSAFE_MARK] if unsafe else [])
         _write_json(out / sub.name / "results.json", gradescope(results, seconds, notes))
-        _write_json(out / sub.name / "grading.json", {
-            "submission": str(sub.source), "content_hash": digest, "task_ids": tasks,
-            "seed": seed, "grader_version": GRADER_VERSION, "seconds": round(seconds, 3),
-            "limits": limits, "unsafe": unsafe, "incomplete": sub.incomplete, "notes": sub.notes,
-            "tasks": [r.to_dict() for r in results]})
+        _write_json(
+            out / sub.name / "grading.json",
+            {
+                "submission": str(sub.source),
+                "content_hash": digest,
+                "task_ids": tasks,
+                "seed": seed,
+                "grader_version": GRADER_VERSION,
+                "seconds": round(seconds, 3),
+                "limits": limits,
+                "unsafe": unsafe,
+                "incomplete": sub.incomplete,
+                "notes": sub.notes,
+                "tasks": [r.to_dict() for r in results],
+            },
+        )
         with lock:
             write_class_csv(out, tasks, names, unsafe)
         return sub, results, False
 
     resumed = 0
-    bar = tqdm(total=len(subs), unit="submission", desc="grading", file=sys.stderr,
-               dynamic_ncols=True, leave=True)
+    bar = tqdm(
+        total=len(subs),
+        unit="submission",
+        desc="grading",
+        file=sys.stderr,
+        dynamic_ncols=True,
+        leave=True,
+    )
     pool = ThreadPoolExecutor(max_workers=args.jobs)
     try:
         futures = {pool.submit(one, s): s for s in subs}
@@ -592,8 +711,11 @@ def _run(args: argparse.Namespace) -> int:
             resumed += skipped
             if not args.quiet:
                 note = " (unchanged since the last run: kept)" if skipped else ""
-                bar.write(table(sub.name, results) + note
-                          + "".join(f"\n  note: {clean_text(n, 300)}" for n in sub.notes))
+                bar.write(
+                    table(sub.name, results)
+                    + note
+                    + "".join(f"\n  note: {clean_text(n, 300)}" for n in sub.notes)
+                )
             bar.update(1)
     except KeyboardInterrupt:
         stop.set()
@@ -601,8 +723,11 @@ def _run(args: argparse.Namespace) -> int:
         pool.shutdown(wait=True, cancel_futures=True)
         reset_abort()
         bar.close()
-        print("\nrecsys-course grade: interrupted; the submissions graded so far are kept. "
-              "Run the same command again to resume.", file=sys.stderr)
+        print(
+            "\nrecsys-course grade: interrupted; the submissions graded so far are kept. "
+            "Run the same command again to resume.",
+            file=sys.stderr,
+        )
         return 130
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
@@ -613,15 +738,23 @@ def _run(args: argparse.Namespace) -> int:
     write_class_csv(out, tasks, names, unsafe)
     incomplete = [s.name for s in subs if s.incomplete]
     if incomplete:
-        print("recsys-course grade: some notebooks could not be graded because no worker started "
-              "for them (marked in their rows); run the same command again to grade them: "
-              + ", ".join(incomplete), file=sys.stderr)
-    print(f"graded {len(subs) - resumed - len(failures)} submissions"
-          + (f", kept {resumed} unchanged" if resumed else "")
-          + f"; seed {seed}; results in {out}/<name>/results.json and {out / 'class.csv'}")
+        print(
+            "recsys-course grade: some notebooks could not be graded because no worker started "
+            "for them (marked in their rows); run the same command again to grade them: "
+            + ", ".join(incomplete),
+            file=sys.stderr,
+        )
+    print(
+        f"graded {len(subs) - resumed - len(failures)} submissions"
+        + (f", kept {resumed} unchanged" if resumed else "")
+        + f"; seed {seed}; results in {out}/<name>/results.json and {out / 'class.csv'}"
+    )
     if failures:
-        print("recsys-course grade: these submissions could not be graded (a problem of the "
-              "grader, not of the submission; nothing was written for them):\n  "
-              + "\n  ".join(failures), file=sys.stderr)
+        print(
+            "recsys-course grade: these submissions could not be graded (a problem of the "
+            "grader, not of the submission; nothing was written for them):\n  "
+            + "\n  ".join(failures),
+            file=sys.stderr,
+        )
         return 3
     return 0

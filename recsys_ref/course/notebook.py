@@ -49,13 +49,16 @@ def read_notebook(path: str | Path) -> nbformat.NotebookNode:
     except json.JSONDecodeError as exc:
         raise NotebookError(
             f"{path}: is not valid notebook JSON (line {exc.lineno}: {exc.msg}); "
-            "restore it from a checkpoint (File → Revert) or from git") from exc
+            "restore it from a checkpoint (File → Revert) or from git"
+        ) from exc
     if not isinstance(raw, dict) or "cells" not in raw:
         raise NotebookError(f"{path}: is JSON but not a notebook (no 'cells')")
     major = raw.get("nbformat")
     if major != 4:
-        raise NotebookError(f"{path}: has nbformat {major!r}; the course needs nbformat 4 "
-                            "(save it again with JupyterLab)")
+        raise NotebookError(
+            f"{path}: has nbformat {major!r}; the course needs nbformat 4 "
+            "(save it again with JupyterLab)"
+        )
     try:
         return nbformat.reads(text, as_version=4)
     except Exception as exc:  # noqa: BLE001 - nbformat raises many types
@@ -74,12 +77,14 @@ def tags(cell) -> list[str]:
 
 def task_ids(cell) -> list[str]:
     """The task ids an exercise cell is tagged with."""
-    return [t[len(TASK_TAG):] for t in tags(cell) if t.startswith(TASK_TAG)]
+    return [t[len(TASK_TAG) :] for t in tags(cell) if t.startswith(TASK_TAG)]
 
 
 def strip_magics(code: str) -> str:
     """Drop IPython-only lines (``%magic``, ``!shell``) so plain Python can run the cell."""
-    return "\n".join("" if line.lstrip().startswith(("%", "!")) else line for line in code.splitlines())
+    return "\n".join(
+        "" if line.lstrip().startswith(("%", "!")) else line for line in code.splitlines()
+    )
 
 
 # CPython < 3.11.8 / 3.12.1 corrupts ast's recursion counter when two threads
@@ -122,8 +127,10 @@ def find_exercise(nb: nbformat.NotebookNode, task_id: str, func_name: str) -> Ex
     if defining:
         chosen = defining[-1]
         if len(defining) > 1:
-            note = (f"{len(defining)} cells are tagged {TASK_TAG}{task_id}; "
-                    f"the last one (cell {chosen[0] + 1}) was used")
+            note = (
+                f"{len(defining)} cells are tagged {TASK_TAG}{task_id}; "
+                f"the last one (cell {chosen[0] + 1}) was used"
+            )
     elif tagged:
         i, c = tagged[-1]
         funcs = defined_functions(cell_source(c))
@@ -137,8 +144,10 @@ def find_exercise(nb: nbformat.NotebookNode, task_id: str, func_name: str) -> Ex
         anywhere = [(i, c) for i, c in code_cells if func_name in defined_functions(cell_source(c))]
         if anywhere:
             chosen = anywhere[-1]
-            note = (f"no cell is tagged {TASK_TAG}{task_id}; cell {chosen[0] + 1}, "
-                    f"which defines {func_name}, was used")
+            note = (
+                f"no cell is tagged {TASK_TAG}{task_id}; cell {chosen[0] + 1}, "
+                f"which defines {func_name}, was used"
+            )
     if chosen is None:
         return None
     index, cell = chosen
@@ -148,8 +157,9 @@ def find_exercise(nb: nbformat.NotebookNode, task_id: str, func_name: str) -> Ex
             for line in top_level_imports(cell_source(c)):
                 if line not in preamble:
                     preamble.append(line)
-    return ExerciseSource(task_id, strip_magics(cell_source(cell)), "\n".join(preamble), name,
-                          index, note)
+    return ExerciseSource(
+        task_id, strip_magics(cell_source(cell)), "\n".join(preamble), name, index, note
+    )
 
 
 def load_exercise(path: str | Path, task_id: str):
@@ -165,5 +175,8 @@ def load_exercise(path: str | Path, task_id: str):
     if src is None:
         return None
     namespace: dict = {"__name__": f"exercise_{task_id}"}
-    exec(compile(src.preamble + "\n" + src.code, f"<{Path(path).name}: {task_id}>", "exec"), namespace)
+    exec(
+        compile(src.preamble + "\n" + src.code, f"<{Path(path).name}: {task_id}>", "exec"),
+        namespace,
+    )
     return namespace.get(src.func_name)

@@ -25,10 +25,16 @@ import torch
 from .check import run_check
 from .registry import get
 
-NOTEBOOK_OF = {"ngcf_1": "10_graph_laplacian", "ngcf_2": "10_graph_laplacian",
-               "ngcf_4": "11_embedding_propagation", "ngcf_5": "12_model_bpr_training",
-               "ngcf_6": "12_model_bpr_training", "ngcf_7": "12_model_bpr_training",
-               "ngcf_8": "12_model_bpr_training", "ngcf_9": "12_model_bpr_training"}
+NOTEBOOK_OF = {
+    "ngcf_1": "10_graph_laplacian",
+    "ngcf_2": "10_graph_laplacian",
+    "ngcf_4": "11_embedding_propagation",
+    "ngcf_5": "12_model_bpr_training",
+    "ngcf_6": "12_model_bpr_training",
+    "ngcf_7": "12_model_bpr_training",
+    "ngcf_8": "12_model_bpr_training",
+    "ngcf_9": "12_model_bpr_training",
+}
 
 
 @dataclass
@@ -56,10 +62,13 @@ def _rebound(fn: Callable[..., Any], name: str, value: Callable[..., Any]) -> Ca
     """``fn`` with the global ``name`` bound to ``value``, in a copy of its globals: the learner's
     namespace (a notebook's kernel) is never changed."""
     import types
+
     glb = getattr(fn, "__globals__", None)
     if glb is None or name not in fn.__code__.co_names:
         return fn
-    return types.FunctionType(fn.__code__, {**glb, name: value}, fn.__name__, fn.__defaults__, fn.__closure__)
+    return types.FunctionType(
+        fn.__code__, {**glb, name: value}, fn.__name__, fn.__defaults__, fn.__closure__
+    )
 
 
 def _on_state(step: Callable[..., Any]) -> Callable[..., Any]:
@@ -67,16 +76,19 @@ def _on_state(step: Callable[..., Any]) -> Callable[..., Any]:
 
     def step_on_state(state, users, pos, neg, lam):
         return run_step(step, state, users, pos, neg, lam)
+
     return step_on_state
 
 
 def _reference_pieces() -> dict[str, Callable[..., Any]]:
     from ..train_bpr import bpr_train_step
+
     return {t: get(t).reference for t in NOTEBOOK_OF} | {"ngcf_9": bpr_train_step}
 
 
 def _load(folder: Path, task_id: str) -> tuple[Callable[..., Any] | None, str]:
     from .notebook import load_exercise
+
     path = folder / f"{NOTEBOOK_OF[task_id]}.ipynb"
     if not path.exists():
         return None, f"no {path.name} here"
@@ -87,8 +99,10 @@ def _load(folder: Path, task_id: str) -> tuple[Callable[..., Any] | None, str]:
     return fn, "" if fn is not None else f"no {task_id} cell in {path.name}"
 
 
-def collect(folder: str | Path = ".", own: Mapping[str, Callable[..., Any]] | None = None,
-            ) -> tuple[dict[str, Callable[..., Any]], dict[str, str]]:
+def collect(
+    folder: str | Path = ".",
+    own: Mapping[str, Callable[..., Any]] | None = None,
+) -> tuple[dict[str, Callable[..., Any]], dict[str, str]]:
     """The pieces to use (the learner's when they pass their check) and where each came from."""
     folder, own = Path(folder), dict(own or {})
     ref = _reference_pieces()
@@ -96,7 +110,11 @@ def collect(folder: str | Path = ".", own: Mapping[str, Callable[..., Any]] | No
     for t in NOTEBOOK_OF:
         fn, why = (own[t], "") if t in own else _load(folder, t)
         if t == "ngcf_9" and fn is not None:  # train_step, checked through step_on_state
-            step = fn if fn.__name__ == "train_step" else getattr(fn, "__globals__", {}).get("train_step")
+            step = (
+                fn
+                if fn.__name__ == "train_step"
+                else getattr(fn, "__globals__", {}).get("train_step")
+            )
             ok = step is not None and run_check(t, _on_state(step)).passed
             fn = step if ok else None
             why = why or ("" if ok else "does not pass its check yet")
@@ -107,8 +125,18 @@ def collect(folder: str | Path = ".", own: Mapping[str, Callable[..., Any]] | No
     return pieces, used
 
 
-def _pipeline(pieces: Mapping[str, Callable[..., Any]], data, *, seed: int, epochs: int, dim: int,
-              lr: float, lam: float, message_dropout: float, reference_model: bool) -> dict[str, float]:
+def _pipeline(
+    pieces: Mapping[str, Callable[..., Any]],
+    data,
+    *,
+    seed: int,
+    epochs: int,
+    dim: int,
+    lr: float,
+    lam: float,
+    message_dropout: float,
+    reference_model: bool,
+) -> dict[str, float]:
     from ..data.sampler import DrawSampler
     from ..graph import as_sparse_coo
     from ..ngcf import NGCF
@@ -116,18 +144,42 @@ def _pipeline(pieces: Mapping[str, Callable[..., Any]], data, *, seed: int, epoc
 
     R = as_sparse_coo(data.train).double()
     L = pieces["ngcf_2"](pieces["ngcf_1"](R)).coalesce().float()  # eq. 8, (N, N)
-    step = _rebound(pieces["ngcf_9"], "bpr_loss", pieces["ngcf_6"])  # the step calls the learner's eq. 11
+    step = _rebound(
+        pieces["ngcf_9"], "bpr_loss", pieces["ngcf_6"]
+    )  # the step calls the learner's eq. 11
     set_seed(seed)
-    model = NGCF(data.n_users, data.n_items, L, dim=dim, layer_dims=(dim,) * 3, message_dropout=message_dropout,
-                 layer=None if reference_model else pieces["ngcf_4"])
-    train_bpr(model, data.train, None, epochs=epochs, lr=lr, lam=lam, seed=seed, device="cpu",
-              progress=False, step=step, sampler=DrawSampler(data.train, fn=pieces["ngcf_8"], seed=seed))
+    model = NGCF(
+        data.n_users,
+        data.n_items,
+        L,
+        dim=dim,
+        layer_dims=(dim,) * 3,
+        message_dropout=message_dropout,
+        layer=None if reference_model else pieces["ngcf_4"],
+    )
+    train_bpr(
+        model,
+        data.train,
+        None,
+        epochs=epochs,
+        lr=lr,
+        lam=lam,
+        seed=seed,
+        device="cpu",
+        progress=False,
+        step=step,
+        sampler=DrawSampler(data.train, fn=pieces["ngcf_8"], seed=seed),
+    )
     model.eval()
-    scorer = _rebound(pieces["ngcf_5"], "ngcf_layer", pieces["ngcf_4"])  # eq. 9–10 over the learner's eq. 7
+    scorer = _rebound(
+        pieces["ngcf_5"], "ngcf_layer", pieces["ngcf_4"]
+    )  # eq. 9–10 over the learner's eq. 7
     with torch.no_grad():
         E0 = model.embedding.double()
         Ld = L.double()
-        scores = scorer(E0, Ld, [W.double() for W in model.W1], [W.double() for W in model.W2], data.n_users)
+        scores = scorer(
+            E0, Ld, [W.double() for W in model.W1], [W.double() for W in model.W2], data.n_users
+        )
         train = torch.from_numpy((data.train + data.val).toarray() != 0).double()
         test = torch.from_numpy(data.test.toarray() != 0).double()
         users = test.sum(1) > 0
@@ -135,12 +187,22 @@ def _pipeline(pieces: Mapping[str, Callable[..., Any]], data, *, seed: int, epoc
     return {"recall": float(recall.mean()), "ndcg": float(ndcg.mean())}
 
 
-def plant_back(folder: str | Path = ".", data=None, *, own: Mapping[str, Callable[..., Any]] | None = None,
-               seed: int = 0, epochs: int = 30, dim: int = 32, lr: float = 5e-3, lam: float = 1e-5,
-               message_dropout: float = 0.1) -> PlantReport:
+def plant_back(
+    folder: str | Path = ".",
+    data=None,
+    *,
+    own: Mapping[str, Callable[..., Any]] | None = None,
+    seed: int = 0,
+    epochs: int = 30,
+    dim: int = 32,
+    lr: float = 5e-3,
+    lam: float = 1e-5,
+    message_dropout: float = 0.1,
+) -> PlantReport:
     """Train and evaluate NGCF twice on the same seed: with the learner's pieces, with the reference's."""
     if data is None:
         from ..data.implicit import make_implicit
+
         data = make_implicit(seed=seed)
     pieces, used = collect(folder, own)
     kw = dict(seed=seed, epochs=epochs, dim=dim, lr=lr, lam=lam, message_dropout=message_dropout)

@@ -40,7 +40,9 @@ def notebook_id(path: Path) -> str:
     return str(meta.get("notebook", path.stem))
 
 
-def collect(paths: list[Path], *, task_timeout: float = 30.0, seed: int | None = None) -> list[dict]:
+def collect(
+    paths: list[Path], *, task_timeout: float = 30.0, seed: int | None = None
+) -> list[dict]:
     """One row per task: notebook, task, function, status, message."""
     from .sandbox import run_tasks
 
@@ -62,15 +64,28 @@ def collect(paths: list[Path], *, task_timeout: float = 30.0, seed: int | None =
         rows += [_row(path.name, exercises[r.task_id].func_name, r) for r in results]
     for t, ex in exercises.items():
         if ex.notebook not in seen_notebooks and all(p.is_dir() for p in paths):
-            rows.append(_row(f"{ex.notebook}.ipynb", ex.func_name,
-                             Result(t, MISSING, f"? {t}: notebook {ex.notebook}.ipynb not found",
-                                    0.0, ex.points)))
+            rows.append(
+                _row(
+                    f"{ex.notebook}.ipynb",
+                    ex.func_name,
+                    Result(
+                        t, MISSING, f"? {t}: notebook {ex.notebook}.ipynb not found", 0.0, ex.points
+                    ),
+                )
+            )
     return rows
 
 
 def _row(notebook: str, func: str, r: Result) -> dict:
-    return {"notebook": notebook, "task": r.task_id, "function": func, "status": r.status,
-            "message": r.message, "points": r.points, "max_points": r.max_points}
+    return {
+        "notebook": notebook,
+        "task": r.task_id,
+        "function": func,
+        "status": r.status,
+        "message": r.message,
+        "points": r.points,
+        "max_points": r.max_points,
+    }
 
 
 def format_table(rows: list[dict]) -> str:
@@ -85,16 +100,23 @@ def format_table(rows: list[dict]) -> str:
             lines.append(f"\n{current}")
         first = r["message"].split("\n", 1)[0]
         detail = first.split(": ", 1)[1] if ": " in first else first  # drop "✗ task fn:" prefix
-        lines.append(f"  {SYMBOL.get(r['status'], ' ')} {r['task']:<{width}}  {r['status']:<11}  {detail}")
+        lines.append(
+            f"  {SYMBOL.get(r['status'], ' ')} {r['task']:<{width}}  {r['status']:<11}  {detail}"
+        )
     done = sum(r["status"] == PASSED for r in rows)
     lines.append(f"\n{done} of {len(rows)} tasks done.")
     return "\n".join(lines).lstrip("\n")
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("paths", nargs="*", type=Path, default=[],
-                        help="notebooks or folders (default: the notebooks/ of the course "
-                             "folder or workspace you are in)")
+    parser.add_argument(
+        "paths",
+        nargs="*",
+        type=Path,
+        default=[],
+        help="notebooks or folders (default: the notebooks/ of the course "
+        "folder or workspace you are in)",
+    )
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
     parser.add_argument("--timeout", type=float, default=30.0, help="seconds per task (default 30)")
 

@@ -70,7 +70,9 @@ def question(
             raise ValueError(f"{task_id}: answer {answer!r} is not one of the choices {choices!r}")
         options = ", ".join(f'"{c}"' for c in choices.upper())
     elif not _is_number(answer):
-        raise ValueError(f"{task_id}: a question without choices needs a numeric answer, got {answer!r}")
+        raise ValueError(
+            f"{task_id}: a question without choices needs a numeric answer, got {answer!r}"
+        )
 
     def reference() -> str | float:
         return answer.upper() if isinstance(answer, str) else answer
@@ -128,5 +130,6 @@ def answer(task_id: str, fn: Callable[[], Any]) -> None:
     if not callable(fn):
         raise TypeError(
             f"answer({task_id!r}, ...) takes the function of the cell above, not its value: "
-            f"return your answer from {task_id}() and call answer({task_id!r}, {task_id})")
+            f"return your answer from {task_id}() and call answer({task_id!r}, {task_id})"
+        )
     check(task_id, fn)

@@ -54,10 +54,16 @@ class Outcome:
 
     def to_plain(self, with_value: bool = True) -> dict[str, Any]:
         """The outcome as a dict of plain values (what the grader's worker sends back)."""
-        d: dict[str, Any] = {"kind": self.kind, "message": str(self.message)[:1000],
-                             "max_numel": int(self.max_numel), "largest": [int(s) for s in self.largest],
-                             "creator": str(self.creator)[:100], "ops": self.ops,
-                             "grads": self.grads, "grad_error": str(self.grad_error)[:300]}
+        d: dict[str, Any] = {
+            "kind": self.kind,
+            "message": str(self.message)[:1000],
+            "max_numel": int(self.max_numel),
+            "largest": [int(s) for s in self.largest],
+            "creator": str(self.creator)[:100],
+            "ops": self.ops,
+            "grads": self.grads,
+            "grad_error": str(self.grad_error)[:300],
+        }
         if with_value and self.kind == OK:
             d["value"] = self.value
         return d
@@ -93,9 +99,12 @@ class NumelRecorder(TorchDispatchMode):
                 n = _stored_numel(t)
                 if n > self.max_numel:
                     self.max_numel, self.largest = n, tuple(t.shape)
-                    self.creator = str(getattr(getattr(func, "overloadpacket", None), "__name__", func))
-        if ((self.numel_limit is not None and self.max_numel > self.numel_limit)
-                or (self.ops_limit is not None and self.ops > self.ops_limit)):
+                    self.creator = str(
+                        getattr(getattr(func, "overloadpacket", None), "__name__", func)
+                    )
+        if (self.numel_limit is not None and self.max_numel > self.numel_limit) or (
+            self.ops_limit is not None and self.ops > self.ops_limit
+        ):
             self.exceeded = True
             raise GuardExceeded("the complexity guard's bound was exceeded")
         return out
@@ -109,7 +118,9 @@ def _stored_numel(t: torch.Tensor) -> int:
     return t.numel()
 
 
-def signature_problem(fn: Callable[..., Any], reference: Callable[..., Any], name: str) -> str | None:
+def signature_problem(
+    fn: Callable[..., Any], reference: Callable[..., Any], name: str
+) -> str | None:
     """A sentence when ``fn`` cannot be called like ``reference``, else None."""
     if not callable(fn):
         return f"{name} must be a function, got {type(fn).__name__}"
@@ -119,13 +130,19 @@ def signature_problem(fn: Callable[..., Any], reference: Callable[..., Any], nam
         return None  # builtins and C functions: let the call decide
     try:
         dummy = [object()] * len(
-            [p for p in want.parameters.values() if p.default is inspect.Parameter.empty
-             and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+            [
+                p
+                for p in want.parameters.values()
+                if p.default is inspect.Parameter.empty
+                and p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
+            ]
         )
         got.bind(*dummy)
     except TypeError:
-        return (f"{name}({', '.join(got.parameters)}) cannot be called as "
-                f"{name}({', '.join(want.parameters)}); keep the signature of the stub")
+        return (
+            f"{name}({', '.join(got.parameters)}) cannot be called as "
+            f"{name}({', '.join(want.parameters)}); keep the signature of the stub"
+        )
     return None
 
 
@@ -136,8 +153,11 @@ def _learner_frame(exc: BaseException) -> str:
     """The last traceback line that is not inside torch or recsys_ref.course."""
     frames = traceback.extract_tb(exc.__traceback__)
     for fr in reversed(frames):
-        if ("site-packages" in fr.filename or "recsys_ref/course" in fr.filename
-                or fr.filename.startswith(_STDLIB)):
+        if (
+            "site-packages" in fr.filename
+            or "recsys_ref/course" in fr.filename
+            or fr.filename.startswith(_STDLIB)
+        ):
             continue
         line = (fr.line or "").strip()
         return f" (line {fr.lineno}: {line})" if line else f" (line {fr.lineno})"
@@ -147,8 +167,11 @@ def _learner_frame(exc: BaseException) -> str:
 def parameter_names(fn: Callable[..., Any], n: int) -> list[str]:
     """The names of ``fn``'s first ``n`` positional parameters ("argument 3" where unknown)."""
     try:
-        params = [p.name for p in inspect.signature(fn).parameters.values()
-                  if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+        params = [
+            p.name
+            for p in inspect.signature(fn).parameters.values()
+            if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
+        ]
     except (TypeError, ValueError):
         params = []
     return [params[i] if i < len(params) else f"argument {i + 1}" for i in range(n)]
@@ -173,11 +196,17 @@ def _sparse_parts(b: torch.Tensor, a: torch.Tensor) -> list[tuple[torch.Tensor, 
         b, a = b.coalesce(), a.coalesce()
         return [(b.indices(), a.indices()), (b.values(), a.values())]
     if b.layout in (torch.sparse_csr, torch.sparse_bsr):
-        return [(b.crow_indices(), a.crow_indices()), (b.col_indices(), a.col_indices()),
-                (b.values(), a.values())]
+        return [
+            (b.crow_indices(), a.crow_indices()),
+            (b.col_indices(), a.col_indices()),
+            (b.values(), a.values()),
+        ]
     if b.layout in (torch.sparse_csc, torch.sparse_bsc):
-        return [(b.ccol_indices(), a.ccol_indices()), (b.row_indices(), a.row_indices()),
-                (b.values(), a.values())]
+        return [
+            (b.ccol_indices(), a.ccol_indices()),
+            (b.row_indices(), a.row_indices()),
+            (b.values(), a.values()),
+        ]
     return [(b.to_dense(), a.to_dense())]
 
 
@@ -196,9 +225,18 @@ def _changed(before: Any, after: Any, path: str) -> str | None:
             if any(x.shape != y.shape or not torch.equal(x, y) for x, y in parts[:-1]):
                 return path
             b, a = parts[-1]
-        same = b.shape == a.shape and b.dtype == a.dtype and bool(torch.equal(b, a) or (
-            b.is_floating_point() and torch.equal(b.isnan(), a.isnan())
-            and torch.equal(b.nan_to_num(0.0), a.nan_to_num(0.0))))
+        same = (
+            b.shape == a.shape
+            and b.dtype == a.dtype
+            and bool(
+                torch.equal(b, a)
+                or (
+                    b.is_floating_point()
+                    and torch.equal(b.isnan(), a.isnan())
+                    and torch.equal(b.nan_to_num(0.0), a.nan_to_num(0.0))
+                )
+            )
+        )
         return None if same else path
     if isinstance(before, (list, tuple)) and isinstance(after, (list, tuple)):
         if len(before) != len(after):
@@ -241,7 +279,9 @@ def _grad_copy(x: Any, leaves: list[torch.Tensor], paths: list[str], path: str) 
     return x
 
 
-def grad_leaves(fn: Callable[..., Any], case: Case) -> tuple[tuple[Any, ...], list[torch.Tensor], list[str]]:
+def grad_leaves(
+    fn: Callable[..., Any], case: Case
+) -> tuple[tuple[Any, ...], list[torch.Tensor], list[str]]:
     """The case's arguments with floating inputs requiring grad, those leaves, and their names
     ("theta[1]") taken from ``fn``'s parameters."""
     leaves: list[torch.Tensor] = []
@@ -259,8 +299,14 @@ def cotangent(t: torch.Tensor) -> torch.Tensor:
 
 def gradients(value: Any, leaves: list[torch.Tensor]) -> list[Any]:
     """∂(Σ w ⊙ output)/∂leaf for every leaf (None where no gradient reaches it)."""
-    outs = [t for t in tree_leaves(value) if isinstance(t, torch.Tensor) and t.requires_grad
-            and t.layout == torch.strided and t.is_floating_point()]
+    outs = [
+        t
+        for t in tree_leaves(value)
+        if isinstance(t, torch.Tensor)
+        and t.requires_grad
+        and t.layout == torch.strided
+        and t.is_floating_point()
+    ]
     if not outs or not leaves:
         return [None] * len(leaves)
     total = sum((o * cotangent(o)).sum() for o in outs)
@@ -271,8 +317,14 @@ def gradients(value: Any, leaves: list[torch.Tensor]) -> list[Any]:
 # ---------------------------------------------------------------- calling
 
 
-def call(fn: Callable[..., Any], case: Case, *, record: bool = False,
-         numel_limit: int | None = None, ops_limit: int | None = None) -> Outcome:
+def call(
+    fn: Callable[..., Any],
+    case: Case,
+    *,
+    record: bool = False,
+    numel_limit: int | None = None,
+    ops_limit: int | None = None,
+) -> Outcome:
     """Call ``fn`` on one case; never raises.
 
     On a case with ``grad=True`` the floating inputs are fresh leaves that
@@ -294,8 +346,14 @@ def call(fn: Callable[..., Any], case: Case, *, record: bool = False,
             value = fn(*args, **case.kwargs)
     except Exception as exc:  # noqa: BLE001 - any learner error becomes a message
         if recorder is not None and recorder.exceeded:
-            return Outcome(OK, value=None, max_numel=recorder.max_numel, largest=recorder.largest,
-                           creator=recorder.creator, ops=recorder.ops)
+            return Outcome(
+                OK,
+                value=None,
+                max_numel=recorder.max_numel,
+                largest=recorder.largest,
+                creator=recorder.creator,
+                ops=recorder.ops,
+            )
         if isinstance(exc, NotImplementedError):
             return Outcome(NOT_STARTED, message=str(exc))
         return Outcome(ERROR, message=f"{type(exc).__name__}: {exc}{_learner_frame(exc)}")
@@ -308,7 +366,11 @@ def call(fn: Callable[..., Any], case: Case, *, record: bool = False,
         out.value = None
     if recorder is not None:
         out.max_numel, out.largest, out.creator, out.ops = (
-            recorder.max_numel, recorder.largest, recorder.creator, recorder.ops)
+            recorder.max_numel,
+            recorder.largest,
+            recorder.creator,
+            recorder.ops,
+        )
     if case.grad:
         try:
             out.grads = gradients(value, leaves)
@@ -326,8 +388,14 @@ def _detached(x: Any) -> Any:
     return x
 
 
-def run_cases(fn: Callable[..., Any], cases: list[Case], *, record: bool = False,
-              numel_limits: list[int | None] | None = None, ops_limit: int | None = None) -> list[Outcome]:
+def run_cases(
+    fn: Callable[..., Any],
+    cases: list[Case],
+    *,
+    record: bool = False,
+    numel_limits: list[int | None] | None = None,
+    ops_limit: int | None = None,
+) -> list[Outcome]:
     """Call ``fn`` on every case; stops early once the function is a stub.
 
     ``numel_limits`` (one per case) and ``ops_limit`` stop a recorded call

@@ -61,9 +61,19 @@ from .registry import all_exercises, get
 from .runner import ERROR, OK, SIGNATURE, Outcome
 from .spec import Case, Exercise
 
-__all__ = ["run_tasks", "tasks_for_notebook", "confinement", "abort_all", "reset_abort",
-           "layers", "refusal", "describe_layers", "SandboxError", "OUTPUT_LIMIT_BYTES",
-           "LEARNER_TEXT_LIMIT"]
+__all__ = [
+    "run_tasks",
+    "tasks_for_notebook",
+    "confinement",
+    "abort_all",
+    "reset_abort",
+    "layers",
+    "refusal",
+    "describe_layers",
+    "SandboxError",
+    "OUTPUT_LIMIT_BYTES",
+    "LEARNER_TEXT_LIMIT",
+]
 
 OUTPUT_LIMIT_BYTES = 64 * 1024  # of the learner's stdout/stderr kept (never shown in feedback)
 FILE_LIMIT_BYTES = 64 * 1024 * 1024  # RLIMIT_FSIZE of the worker
@@ -106,8 +116,12 @@ def _bwrap_works() -> str:
     if not BWRAP or sys.platform != "linux":
         return ""
     try:
-        done = subprocess.run(_bwrap_args(BWRAP) + ["/bin/true"], capture_output=True,
-                              timeout=30, stdin=subprocess.DEVNULL)
+        done = subprocess.run(
+            _bwrap_args(BWRAP) + ["/bin/true"],
+            capture_output=True,
+            timeout=30,
+            stdin=subprocess.DEVNULL,
+        )
     except (OSError, subprocess.TimeoutExpired):
         return ""
     return BWRAP if done.returncode == 0 else ""
@@ -140,10 +154,13 @@ def layers() -> dict[str, Any]:
     """Which isolation layers this machine offers (computed once per process)."""
     global _LAYERS
     if _LAYERS is None:
-        _LAYERS = {"bwrap": _bwrap_works(), "landlock": _landlock_abi(),
-                   "cgroup_memory": _cgroup_memory(),
-                   "seccomp": sys.platform == "linux" and os.uname().machine in _SECCOMP_ARCH,
-                   "root": hasattr(os, "geteuid") and os.geteuid() == 0}
+        _LAYERS = {
+            "bwrap": _bwrap_works(),
+            "landlock": _landlock_abi(),
+            "cgroup_memory": _cgroup_memory(),
+            "seccomp": sys.platform == "linux" and os.uname().machine in _SECCOMP_ARCH,
+            "root": hasattr(os, "geteuid") and os.geteuid() == 0,
+        }
     return _LAYERS
 
 
@@ -151,10 +168,12 @@ def refusal(lay: dict[str, Any] | None = None) -> str:
     """The sentence refusing to grade unsafely ('' when grading may go ahead)."""
     lay = layers() if lay is None else lay
     if lay["root"] and not lay["bwrap"] and not lay["landlock"]:
-        return ("refusing to grade as root with neither bubblewrap nor Landlock: learners' code "
-                "could read every submission and replace results. Install bubblewrap "
-                "(apt-get install bubblewrap), or run on a kernel with Landlock (Linux >= 5.13), "
-                "or pass --unsafe-no-sandbox to grade without confinement anyway.")
+        return (
+            "refusing to grade as root with neither bubblewrap nor Landlock: learners' code "
+            "could read every submission and replace results. Install bubblewrap "
+            "(apt-get install bubblewrap), or run on a kernel with Landlock (Linux >= 5.13), "
+            "or pass --unsafe-no-sandbox to grade without confinement anyway."
+        )
     return ""
 
 
@@ -166,20 +185,40 @@ def describe_layers(lay: dict[str, Any] | None = None) -> list[str]:
         f"{yes if lay['bwrap'] else no} bubblewrap: namespaces, uid {UID}, no capabilities, only "
         "Python's folders visible" + ("" if lay["bwrap"] else " (apt-get install bubblewrap)"),
         f"{yes if lay['landlock'] else no} Landlock"
-        + (f" ABI {lay['landlock']}: reads only Python's folders, writes only the working folder"
-           if lay["landlock"] else ": file access not confined by the kernel (Linux >= 5.13)"),
+        + (
+            f" ABI {lay['landlock']}: reads only Python's folders, writes only the working folder"
+            if lay["landlock"]
+            else ": file access not confined by the kernel (Linux >= 5.13)"
+        ),
         f"{yes if lay['seccomp'] else no} seccomp: no processes, sockets, mknod, chmod/chown, mounts",
         f"{yes if lay['cgroup_memory'] else no} cgroup v2 memory controller"
-        + (" writable (not used: rlimits apply)" if lay["cgroup_memory"] else
-           " not writable here: memory bounded per worker by RLIMIT_AS, memfd_create blocked"),
+        + (
+            " writable (not used: rlimits apply)"
+            if lay["cgroup_memory"]
+            else " not writable here: memory bounded per worker by RLIMIT_AS, memfd_create blocked"
+        ),
     ]
 
 
 def _bwrap_args(bwrap: str) -> list[str]:
     """The bubblewrap command line of the fork server (before the program)."""
-    args = [bwrap, "--unshare-all", "--unshare-user", "--disable-userns",
-            "--uid", str(UID), "--gid", str(UID), "--cap-drop", "ALL",
-            "--die-with-parent", "--new-session", "--ro-bind", "/usr", "/usr"]
+    args = [
+        bwrap,
+        "--unshare-all",
+        "--unshare-user",
+        "--disable-userns",
+        "--uid",
+        str(UID),
+        "--gid",
+        str(UID),
+        "--cap-drop",
+        "ALL",
+        "--die-with-parent",
+        "--new-session",
+        "--ro-bind",
+        "/usr",
+        "/usr",
+    ]
     for d in ("/bin", "/sbin", "/lib", "/lib32", "/lib64"):
         if os.path.islink(d):
             args += ["--symlink", os.readlink(d), d]
@@ -193,10 +232,27 @@ def _bwrap_args(bwrap: str) -> list[str]:
     mpl = _mpl_config_dir()
     if os.path.isdir(mpl):
         args += ["--ro-bind", mpl, "/mplconfig"]
-    args += ["--ro-bind-try", "/etc/ld.so.cache", "/etc/ld.so.cache",
-             "--proc", "/proc", "--dev", "/dev", "--tmpfs", "/dev/shm",
-             "--size", str(WORKDIR_BYTES), "--tmpfs", SANDBOX_ROOT, "--chdir", SANDBOX_ROOT,
-             "--remount-ro", "/dev/shm", "--remount-ro", "/"]
+    args += [
+        "--ro-bind-try",
+        "/etc/ld.so.cache",
+        "/etc/ld.so.cache",
+        "--proc",
+        "/proc",
+        "--dev",
+        "/dev",
+        "--tmpfs",
+        "/dev/shm",
+        "--size",
+        str(WORKDIR_BYTES),
+        "--tmpfs",
+        SANDBOX_ROOT,
+        "--chdir",
+        SANDBOX_ROOT,
+        "--remount-ro",
+        "/dev/shm",
+        "--remount-ro",
+        "/",
+    ]
     return args
 
 
@@ -232,10 +288,13 @@ def _failed(ex: Exercise, message: str) -> Result:
 
 def _missing(ex: Exercise) -> Result:
     return Result(
-        ex.task_id, MISSING,
+        ex.task_id,
+        MISSING,
         f"? {ex.task_id}: no exercise cell found: no cell is tagged task:{ex.task_id} and no cell "
         f"defines {ex.func_name}. Copy the exercise cell back from the released notebook.",
-        0.0, ex.points)
+        0.0,
+        ex.points,
+    )
 
 
 def _with_note(result: Result, note: str) -> Result:
@@ -306,8 +365,10 @@ def run_tasks(
                 continue
             if left <= 0:
                 results[ex.task_id] = _crashed(
-                    ex, f"not graded: the notebook used up its total time limit of "
-                        f"{total_timeout:g} s on the tasks before it.")
+                    ex,
+                    f"not graded: the notebook used up its total time limit of "
+                    f"{total_timeout:g} s on the tasks before it.",
+                )
                 continue
             if worker is None or not worker.alive():
                 if worker is not None:
@@ -345,22 +406,35 @@ def _guard_mb(job: _Prepared) -> int:
 
 def _request(job: _Prepared, cases: list[Case], record: bool) -> dict[str, Any]:
     ex, src = job.ex, job.source
-    return {"task": ex.task_id, "func_name": src.func_name, "code": src.code,
-            "preamble": src.preamble, "cell": src.cell_index,
-            "signature": _signature_of(ex.reference), "record": record,
-            "cases": [c.to_plain() for c in cases],
-            "limits": [job.ex.guard.max_numel(c) for c in cases] if record and job.ex.guard else None,
-            "ops_limit": job.ex.guard.max_ops if record and job.ex.guard else None}
+    return {
+        "task": ex.task_id,
+        "func_name": src.func_name,
+        "code": src.code,
+        "preamble": src.preamble,
+        "cell": src.cell_index,
+        "signature": _signature_of(ex.reference),
+        "record": record,
+        "cases": [c.to_plain() for c in cases],
+        "limits": [job.ex.guard.max_numel(c) for c in cases] if record and job.ex.guard else None,
+        "ops_limit": job.ex.guard.max_ops if record and job.ex.guard else None,
+    }
 
 
-def _run_one(worker: _Worker, job: _Prepared, deadline: float, task_timeout: float,
-             memory_mb: int) -> tuple[Result, _Worker]:
+def _run_one(
+    worker: _Worker, job: _Prepared, deadline: float, task_timeout: float, memory_mb: int
+) -> tuple[Result, _Worker]:
     """The verdict on one task (and the worker to use next)."""
     ex = job.ex
     wait = min(task_timeout, deadline - time.monotonic())
     start = time.monotonic()
-    reply = _ask(worker, _request(job, job.cases, False), wait, task_timeout,
-                 8 * _dense_size(job.expected) + 10**6, memory_mb)
+    reply = _ask(
+        worker,
+        _request(job, job.cases, False),
+        wait,
+        task_timeout,
+        8 * _dense_size(job.expected) + 10**6,
+        memory_mb,
+    )
     if isinstance(reply, Result):
         return reply, worker
     outcomes, early = reply
@@ -374,12 +448,21 @@ def _run_one(worker: _Worker, job: _Prepared, deadline: float, task_timeout: flo
         try:
             guard_worker = _start_worker(mb, task_timeout + 30, tight=True)
         except SandboxError as exc:
-            return _crashed(ex, f"the grader could not start the complexity guard's worker "
-                                f"({clean_text(exc, 200)}); nothing was graded."), worker
+            return _crashed(
+                ex,
+                f"the grader could not start the complexity guard's worker "
+                f"({clean_text(exc, 200)}); nothing was graded.",
+            ), worker
         try:
-            got = _ask(guard_worker, _request(job, job.guard_cases, True), max(wait, 1.0),
-                       task_timeout, 8 * _dense_size([c.args for c in job.guard_cases]) + 10**6, mb,
-                       guard=True)
+            got = _ask(
+                guard_worker,
+                _request(job, job.guard_cases, True),
+                max(wait, 1.0),
+                task_timeout,
+                8 * _dense_size([c.args for c in job.guard_cases]) + 10**6,
+                mb,
+                guard=True,
+            )
             flags += guard_worker.last_flags
         finally:
             guard_worker.close()
@@ -389,23 +472,41 @@ def _run_one(worker: _Worker, job: _Prepared, deadline: float, task_timeout: flo
         if early is not None:
             return early, worker
     try:
-        result = evaluate(ex, job.cases, outcomes, job.guard_cases, guard_outcomes,
-                          expected=job.expected, guard_values_required=True)
+        result = evaluate(
+            ex,
+            job.cases,
+            outcomes,
+            job.guard_cases,
+            guard_outcomes,
+            expected=job.expected,
+            guard_values_required=True,
+        )
     except Exception as exc:  # noqa: BLE001 - an output the comparison cannot handle: this task only
-        result = _failed(ex, "your function returned something the grader could not compare "
-                             f"with the reference ({type(exc).__name__}: {clean_text(exc, 200)}); "
-                             "return the kind of value the task asks for.")
+        result = _failed(
+            ex,
+            "your function returned something the grader could not compare "
+            f"with the reference ({type(exc).__name__}: {clean_text(exc, 200)}); "
+            "return the kind of value the task asks for.",
+        )
     if worker.last_cell_error and result.status != FAILED:
-        result.message += (f" (the exercise cell also raised {worker.last_cell_error} after "
-                           f"defining {job.source.func_name}; ignored)")
+        result.message += (
+            f" (the exercise cell also raised {worker.last_cell_error} after "
+            f"defining {job.source.func_name}; ignored)"
+        )
     for flag in dict.fromkeys(flags):
         result = _with_note(result, f"flagged for review: {flag}")
     return result, worker
 
 
-def _ask(worker: _Worker, request: dict[str, Any], wait: float, task_timeout: float,
-         max_elements: int, memory_mb: int, guard: bool = False,
-         ) -> Result | tuple[list[Outcome], Result | None]:
+def _ask(
+    worker: _Worker,
+    request: dict[str, Any],
+    wait: float,
+    task_timeout: float,
+    max_elements: int,
+    memory_mb: int,
+    guard: bool = False,
+) -> Result | tuple[list[Outcome], Result | None]:
     """Send one task to ``worker``: its outcomes, or a ``Result`` when nothing can be judged."""
     ex = get(request["task"])
     src_cell, name = request["cell"], request["func_name"]
@@ -413,42 +514,65 @@ def _ask(worker: _Worker, request: dict[str, Any], wait: float, task_timeout: fl
         reply = worker.run(request, wait, max_elements)
     except _Timeout:
         worker.close()
-        limit = f"{task_timeout:g} s" if wait >= task_timeout else \
-            f"{wait:.0f} s (what was left of the time limit)"
-        return _crashed(ex, f"stopped after {limit} without finishing: an infinite loop, or work "
-                            "far larger than the task needs. Nothing was graded for this task.")
+        limit = (
+            f"{task_timeout:g} s"
+            if wait >= task_timeout
+            else f"{wait:.0f} s (what was left of the time limit)"
+        )
+        return _crashed(
+            ex,
+            f"stopped after {limit} without finishing: an infinite loop, or work "
+            "far larger than the task needs. Nothing was graded for this task.",
+        )
     except _Died as died:
         worker.close()
         return _crashed(ex, died.sentence())
     except _BadReply as bad:
         worker.close()
-        return _crashed(ex, f"the worker's reply could not be read ({bad}); was the grader's "
-                            "process tampered with? Nothing was graded for this task.")
+        return _crashed(
+            ex,
+            f"the worker's reply could not be read ({bad}); was the grader's "
+            "process tampered with? Nothing was graded for this task.",
+        )
     kind = reply.get("status")
     cell_error = clean_text(reply.get("cell_error") or "")
     if any(w in cell_error for w in _DENIED):
         cell_error += " (while grading, code may write only in its working folder and read only Python's own files)"
     worker.last_cell_error = cell_error
     if kind == "cell_error":
-        return _failed(ex, f"running the exercise cell (cell {src_cell + 1}) raised "
-                           f"{cell_error} before {name} was defined; the cell must only "
-                           "import and define functions.")
+        return _failed(
+            ex,
+            f"running the exercise cell (cell {src_cell + 1}) raised "
+            f"{cell_error} before {name} was defined; the cell must only "
+            "import and define functions.",
+        )
     if kind == "no_function":
-        return _failed(ex, f"the exercise cell (cell {src_cell + 1}) ran but did not define {name}.")
+        return _failed(
+            ex, f"the exercise cell (cell {src_cell + 1}) ran but did not define {name}."
+        )
     if kind == "exit":
-        return _failed(ex, f"the code called sys.exit() or exit() {clean_text(reply.get('where', ''), 100)}; "
-                           "a function must return its result.")
+        return _failed(
+            ex,
+            f"the code called sys.exit() or exit() {clean_text(reply.get('where', ''), 100)}; "
+            "a function must return its result.",
+        )
     if kind == "worker_error":
         return _failed(ex, f"stopped with {clean_text(reply.get('message', ''))}.")
     if kind == "undecodable":
-        return _failed(ex, f"returned outputs that cannot be compared "
-                           f"({clean_text(reply.get('message', ''))}).")
+        return _failed(
+            ex,
+            f"returned outputs that cannot be compared ({clean_text(reply.get('message', ''))}).",
+        )
     if kind != "ran":
-        return _crashed(ex, "the worker's reply could not be read; nothing was graded for this task.")
+        return _crashed(
+            ex, "the worker's reply could not be read; nothing was graded for this task."
+        )
     mb = f"{memory_mb} MB" + (" for the complexity guard's large case" if guard else "")
     outcomes = [_outcome(o, mb) for o in reply.get("outcomes", [])]
     if not all(isinstance(o, Outcome) for o in outcomes):
-        return _crashed(ex, "the worker's reply could not be read; nothing was graded for this task.")
+        return _crashed(
+            ex, "the worker's reply could not be read; nothing was graded for this task."
+        )
     return outcomes, None  # type: ignore[return-value]
 
 
@@ -463,14 +587,20 @@ def _signature_of(fn: Any) -> list[list[Any]] | None:
 
 def _stand_in(params: list[list[Any]] | None) -> Any:  # pragma: no cover - runs in the worker
     """A callable with the reference's signature, for ``runner.signature_problem``."""
+
     def stand_in(*args: Any, **kwargs: Any) -> None:
         return None
 
     if params is not None:
         empty = inspect.Parameter.empty
-        stand_in.__signature__ = inspect.Signature([  # type: ignore[attr-defined]
-            inspect.Parameter(str(n), inspect._ParameterKind(int(k)), default=None if d else empty)
-            for n, k, d in params])
+        stand_in.__signature__ = inspect.Signature(
+            [  # type: ignore[attr-defined]
+                inspect.Parameter(
+                    str(n), inspect._ParameterKind(int(k)), default=None if d else empty
+                )
+                for n, k, d in params
+            ]
+        )
     return stand_in
 
 
@@ -478,9 +608,12 @@ def _outcome(d: Any, memory: str) -> Outcome | None:
     if not isinstance(d, dict) or not isinstance(d.get("kind"), str):
         return None
     message = clean_text(d.get("message", ""))
-    if d["kind"] == ERROR and ("MemoryError" in message or "can't allocate" in message
-                               or "not enough memory" in message or "can't start new thread"
-                               in message):
+    if d["kind"] == ERROR and (
+        "MemoryError" in message
+        or "can't allocate" in message
+        or "not enough memory" in message
+        or "can't start new thread" in message
+    ):
         message += f" (the memory limit is {memory})"
     if d["kind"] == ERROR and "BlockingIOError" in message and "Errno 11" in message:
         message += " (starting processes is not allowed while grading)"
@@ -495,10 +628,17 @@ def _outcome(d: Any, memory: str) -> Outcome | None:
             return None
     except (TypeError, ValueError):
         return None
-    return Outcome(d["kind"], value=d.get("value"), message=message, max_numel=max_numel,
-                   largest=largest, creator=clean_text(d.get("creator", ""))[:100], ops=ops,
-                   grads=None if grads is None else list(grads),
-                   grad_error=clean_text(d.get("grad_error", ""))[:300])
+    return Outcome(
+        d["kind"],
+        value=d.get("value"),
+        message=message,
+        max_numel=max_numel,
+        largest=largest,
+        creator=clean_text(d.get("creator", ""))[:100],
+        ops=ops,
+        grads=None if grads is None else list(grads),
+        grad_error=clean_text(d.get("grad_error", ""))[:300],
+    )
 
 
 _DENIED = ("PermissionError", "Read-only file system", "FileNotFoundError")
@@ -524,21 +664,37 @@ class _Died(Exception):
                 name = signal.Signals(-rc).name
             except ValueError:
                 name = f"signal {-rc}"
-            why = {"SIGKILL": "it was killed (out of memory, or over the CPU time limit)",
-                   "SIGXCPU": "it used up its CPU time", "SIGSEGV": "it crashed (segmentation fault)",
-                   "SIGABRT": "it aborted", "SIGSYS": "it made a forbidden system call"
-                   }.get(name, f"it received {name}")
-            return (f"the process running your code ended: {why}. "
-                    "Nothing was graded for this task; the next tasks ran in a fresh process.")
-        return (f"the process running your code ended (exit code {rc}) while running the cell or "
-                "the function: does the code call os._exit() or exit the interpreter? "
-                "Nothing was graded for this task; the next tasks ran in a fresh process.")
+            why = {
+                "SIGKILL": "it was killed (out of memory, or over the CPU time limit)",
+                "SIGXCPU": "it used up its CPU time",
+                "SIGSEGV": "it crashed (segmentation fault)",
+                "SIGABRT": "it aborted",
+                "SIGSYS": "it made a forbidden system call",
+            }.get(name, f"it received {name}")
+            return (
+                f"the process running your code ended: {why}. "
+                "Nothing was graded for this task; the next tasks ran in a fresh process."
+            )
+        return (
+            f"the process running your code ended (exit code {rc}) while running the cell or "
+            "the function: does the code call os._exit() or exit the interpreter? "
+            "Nothing was graded for this task; the next tasks ran in a fresh process."
+        )
 
 
 def _clean_env(home: str) -> dict[str, str]:
-    return {"PATH": "/usr/bin:/bin", "HOME": home, "TMPDIR": home,
-            "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1",
-            "MPLBACKEND": "Agg", "MPLCONFIGDIR": home, "LANG": "C.UTF-8", "PYTHONHASHSEED": "0"}
+    return {
+        "PATH": "/usr/bin:/bin",
+        "HOME": home,
+        "TMPDIR": home,
+        "OMP_NUM_THREADS": "1",
+        "MKL_NUM_THREADS": "1",
+        "OPENBLAS_NUM_THREADS": "1",
+        "MPLBACKEND": "Agg",
+        "MPLCONFIGDIR": home,
+        "LANG": "C.UTF-8",
+        "PYTHONHASHSEED": "0",
+    }
 
 
 def _mpl_config_dir() -> str:
@@ -549,8 +705,10 @@ def _mpl_config_dir() -> str:
     return os.path.join(base, "matplotlib")
 
 
-_BOOT = ("import sys; sys.path.insert(0, sys.argv[1]); "
-         "from recsys_ref.course import sandbox; sandbox._server_main(sys.argv[2])")
+_BOOT = (
+    "import sys; sys.path.insert(0, sys.argv[1]); "
+    "from recsys_ref.course import sandbox; sandbox._server_main(sys.argv[2])"
+)
 
 
 def _send_all(fd: int, data: bytes, deadline: float) -> None:
@@ -565,7 +723,7 @@ def _send_all(fd: int, data: bytes, deadline: float) -> None:
         if not ready:
             continue
         try:
-            n = os.write(fd, view[:1 << 16])
+            n = os.write(fd, view[: 1 << 16])
         except BlockingIOError:
             continue
         view = view[n:]
@@ -605,8 +763,14 @@ class _ForkServer:
         self.spawned: list[int] = []
         self.cond = threading.Condition()
         self.spawn_lock = threading.Lock()
-        argv = [sys.executable, "-I", "-c", _BOOT, _PACKAGE_ROOT,
-                json.dumps({"sock_fd": theirs.fileno(), "workroot": workroot})]
+        argv = [
+            sys.executable,
+            "-I",
+            "-c",
+            _BOOT,
+            _PACKAGE_ROOT,
+            json.dumps({"sock_fd": theirs.fileno(), "workroot": workroot}),
+        ]
         env = _clean_env(workroot)
         if self.bwrap:
             argv = _bwrap_args(lay["bwrap"]) + argv
@@ -621,10 +785,15 @@ class _ForkServer:
             # (PR_SET_PDEATHSIG) fires when the *thread* that started it ends.
             try:
                 self.proc = subprocess.Popen(
-                    argv, cwd=workroot if not self.bwrap else "/", env=env,
-                    stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                    stderr=subprocess.DEVNULL, pass_fds=(theirs.fileno(),),
-                    start_new_session=True)
+                    argv,
+                    cwd=workroot if not self.bwrap else "/",
+                    env=env,
+                    stdin=subprocess.DEVNULL,
+                    stdout=subprocess.DEVNULL,
+                    stderr=subprocess.DEVNULL,
+                    pass_fds=(theirs.fileno(),),
+                    start_new_session=True,
+                )
             except OSError as exc:
                 failure.append(exc)
                 started.set()
@@ -748,9 +917,14 @@ class _Worker:
         self.out_r, out_w = os.pipe()
         os.set_blocking(self.req, False)
         lay = layers()
-        config = {"memory_mb": int(memory_mb), "cpu_seconds": int(cpu_seconds),
-                  "fsize": FILE_LIMIT_BYTES, "landlock": bool(lay["landlock"]), "tight": tight,
-                  "block_memfd": not lay["cgroup_memory"]}
+        config = {
+            "memory_mb": int(memory_mb),
+            "cpu_seconds": int(cpu_seconds),
+            "fsize": FILE_LIMIT_BYTES,
+            "landlock": bool(lay["landlock"]),
+            "tight": tight,
+            "block_memfd": not lay["cgroup_memory"],
+        }
         try:
             self.server = _ForkServer.get()
             self.pid = self.server.spawn(config, [req_r, rep_w, out_w])
@@ -768,8 +942,9 @@ class _Worker:
         except (_Timeout, _Died, _BadReply) as exc:
             tail = bytes(self.output[-2000:]).decode("utf-8", "replace")
             self.close()
-            raise SandboxError(f"the grading worker did not start ({type(exc).__name__}): {tail}") \
-                from exc
+            raise SandboxError(
+                f"the grading worker did not start ({type(exc).__name__}): {tail}"
+            ) from exc
         if not ready.get("ready"):
             self.close()
             raise SandboxError("the grading worker did not start (no ready message)")
@@ -789,7 +964,7 @@ class _Worker:
         try:
             while chunk := os.read(fd, 65536):
                 if len(self.output) < OUTPUT_LIMIT_BYTES:
-                    self.output += chunk[:OUTPUT_LIMIT_BYTES - len(self.output)]
+                    self.output += chunk[: OUTPUT_LIMIT_BYTES - len(self.output)]
         except OSError:
             pass
         finally:
@@ -815,8 +990,7 @@ class _Worker:
         reply, data = self._receive(deadline, REPLY_LIMIT_BYTES)
         if reply.get("id") != self.count:
             raise _BadReply("unexpected reply")
-        self.last_flags = [clean_text(f) for f in reply.get("flags", [])
-                           if isinstance(f, str)][:5]
+        self.last_flags = [clean_text(f) for f in reply.get("flags", []) if isinstance(f, str)][:5]
         if reply.get("status") != "ran":
             return reply
         try:
@@ -897,8 +1071,16 @@ def confinement(memory_mb: int = 3072) -> dict[str, Any]:
 # Imported once by the fork server, so that the notebooks' own imports (replayed
 # before each exercise cell) cost nothing in a worker.  A fixed list: the
 # server never imports a module because a learner named it.
-PRELOAD = ("numpy", "scipy.sparse", "matplotlib", "matplotlib.pyplot", "tqdm", "tqdm.auto",
-           "sympy", "IPython.display")
+PRELOAD = (
+    "numpy",
+    "scipy.sparse",
+    "matplotlib",
+    "matplotlib.pyplot",
+    "tqdm",
+    "tqdm.auto",
+    "sympy",
+    "IPython.display",
+)
 
 
 def _preload() -> None:  # pragma: no cover - runs in the fork server
@@ -1051,7 +1233,7 @@ def _serve(cfg: dict[str, Any], req_fd: int, rep_fd: int) -> None:  # pragma: no
         data = json.dumps(dict(msg, size=len(payload))).encode() + b"\n" + payload
         view = memoryview(data)
         while view:
-            view = view[os.write(rep_fd, view):]
+            view = view[os.write(rep_fd, view) :]
 
     reply({"ready": True, "limits": limits})
     while True:
@@ -1105,7 +1287,9 @@ class _Watch:  # pragma: no cover - runs in the worker
             refs.setdefault(id(ex.reference), (ex.reference, []))[1].append(tid)
         for tid, ex in all_exercises().items():
             fn, tasks = refs[id(ex.reference)]
-            object.__setattr__(ex, "reference", self._wrap(fn, tasks, f"registry.get({tid!r}).reference"))
+            object.__setattr__(
+                ex, "reference", self._wrap(fn, tasks, f"registry.get({tid!r}).reference")
+            )
         for name, mod in list(sys.modules.items()):
             if not name.startswith("recsys_ref") or mod is None:
                 continue
@@ -1121,10 +1305,12 @@ class _Watch:  # pragma: no cover - runs in the worker
             caller = sys._getframe(1).f_code.co_filename
             if watch.task in tasks and not caller.startswith(own):
                 where = sys._getframe(1)
-                watch.calls.append(f"the code called the course's reference implementation "
-                                   f"{getattr(fn, '__qualname__', '?')} (reached as {route}, from "
-                                   f"line {where.f_lineno} of {caller}); the grade is kept for the "
-                                   "TA to review")
+                watch.calls.append(
+                    f"the code called the course's reference implementation "
+                    f"{getattr(fn, '__qualname__', '?')} (reached as {route}, from "
+                    f"line {where.f_lineno} of {caller}); the grade is kept for the "
+                    "TA to review"
+                )
             return fn(*args, **kwargs)
 
         for a in ("__name__", "__qualname__", "__doc__", "__module__"):
@@ -1141,19 +1327,25 @@ class _Watch:  # pragma: no cover - runs in the worker
         if not full.startswith(_PACKAGE_DIR + os.sep):
             return
         frame = sys._getframe(1)
-        while frame is not None and not frame.f_code.co_filename.startswith(("<exercise", "<imports")):
+        while frame is not None and not frame.f_code.co_filename.startswith(
+            ("<exercise", "<imports")
+        ):
             frame = frame.f_back  # learner code is compiled as "<exercise cell N>"
         if frame is not None:
-            self.calls.append(f"the code tried to read the course's source "
-                              f"({os.path.relpath(full, os.path.dirname(_PACKAGE_DIR))}), e.g. "
-                              "with inspect.getsource; refused")
+            self.calls.append(
+                f"the code tried to read the course's source "
+                f"({os.path.relpath(full, os.path.dirname(_PACKAGE_DIR))}), e.g. "
+                "with inspect.getsource; refused"
+            )
         raise PermissionError(f"reading {os.path.basename(full)} is not allowed while grading")
 
     def report(self) -> list[str]:
         return list(dict.fromkeys(self.calls))[:5]
 
 
-def _handle(request: dict[str, Any], watch: _Watch) -> tuple[dict[str, Any], Any]:  # pragma: no cover
+def _handle(
+    request: dict[str, Any], watch: _Watch
+) -> tuple[dict[str, Any], Any]:  # pragma: no cover
     """One task in the worker: exec the imports and the cell, call the function, return outcomes."""
     import builtins
 
@@ -1183,9 +1375,17 @@ def _handle(request: dict[str, Any], watch: _Watch) -> tuple[dict[str, Any], Any
     cases = [Case.from_plain(c) for c in request["cases"]]
     problem = signature_problem(fn, _stand_in(request["signature"]), name)
     record = bool(request.get("record"))
-    outcomes = [Outcome(SIGNATURE, message=problem)] if problem else \
-        run_cases(fn, cases, record=record, numel_limits=request.get("limits"),
-                  ops_limit=request.get("ops_limit"))
+    outcomes = (
+        [Outcome(SIGNATURE, message=problem)]
+        if problem
+        else run_cases(
+            fn,
+            cases,
+            record=record,
+            numel_limits=request.get("limits"),
+            ops_limit=request.get("ops_limit"),
+        )
+    )
 
     def plain(o: Outcome) -> dict[str, Any]:
         d = o.to_plain(with_value=True)  # value, gradients, op count, creating op
@@ -1193,12 +1393,16 @@ def _handle(request: dict[str, Any], watch: _Watch) -> tuple[dict[str, Any], Any
             codec.encode(d.get("value"), "the output")
             codec.encode(d.get("grads"), "the gradients")
         except codec.CodecError as exc:
-            return {"kind": SIGNATURE, "message": f"returned something that cannot be graded: "
-                                                  f"{exc}"[:1000]}
+            return {
+                "kind": SIGNATURE,
+                "message": f"returned something that cannot be graded: {exc}"[:1000],
+            }
         return d
 
-    return {"status": "ran", "cell_error": cell_error}, {"outcomes": [plain(o) for o in outcomes],
-                                                         "cell_error": cell_error}
+    return {"status": "ran", "cell_error": cell_error}, {
+        "outcomes": [plain(o) for o in outcomes],
+        "cell_error": cell_error,
+    }
 
 
 # ---------------------------------------------------------------- confinement
@@ -1231,7 +1435,9 @@ def _confine(cfg: dict[str, Any]) -> dict[str, Any]:  # pragma: no cover - runs 
     setlimit(resource.RLIMIT_CPU, int(cfg["cpu_seconds"]), "cpu")
     setlimit(resource.RLIMIT_AS, _vm_size() + int(cfg["memory_mb"]) * 2**20, "address_space")
     applied["landlock"] = _landlock(os.getcwd()) if cfg.get("landlock") else None
-    applied["seccomp"] = _seccomp(bool(cfg.get("block_memfd")))  # last: it also forbids raising limits
+    applied["seccomp"] = _seccomp(
+        bool(cfg.get("block_memfd"))
+    )  # last: it also forbids raising limits
     if cfg.get("tight") and applied["address_space"]:
         _use_up_free_heap(int(cfg["memory_mb"]) * 2**20)
     return applied
@@ -1295,8 +1501,9 @@ def _readable_paths() -> list[str]:  # pragma: no cover - runs in the worker
         if not hidden.startswith(real.rstrip(os.sep) + os.sep):
             out.add(real)
         elif real.endswith("-packages") and os.path.isdir(real):  # not a checkout's root
-            out.update(os.path.join(real, e) for e in os.listdir(real)
-                       if os.path.join(real, e) != hidden)
+            out.update(
+                os.path.join(real, e) for e in os.listdir(real) if os.path.join(real, e) != hidden
+            )
 
     for p in _python_folders() + ["/usr", "/lib", "/lib64", "/bin"]:
         add(p)
@@ -1305,13 +1512,18 @@ def _readable_paths() -> list[str]:  # pragma: no cover - runs in the worker
 
 def _python_folders() -> list[str]:
     """Python's prefixes and the package folders on its path (not a checkout, not tests)."""
-    prefixes = [os.path.realpath(p) for p in (sys.prefix, sys.base_prefix, sys.exec_prefix,
-                                              sys.base_exec_prefix)]
+    prefixes = [
+        os.path.realpath(p)
+        for p in (sys.prefix, sys.base_prefix, sys.exec_prefix, sys.base_exec_prefix)
+    ]
     folders = set(prefixes) | {os.path.dirname(os.path.realpath(sys.executable))}
     for e in sys.path:
         real = os.path.realpath(e) if e else ""
-        if real and os.path.isdir(real) and (real.endswith("-packages") or any(
-                real.startswith(p + os.sep) for p in prefixes)):
+        if (
+            real
+            and os.path.isdir(real)
+            and (real.endswith("-packages") or any(real.startswith(p + os.sep) for p in prefixes))
+        ):
             folders.add(real)
     return sorted(folders)
 
@@ -1337,8 +1549,9 @@ def _landlock(workdir: str) -> int | None:  # pragma: no cover - runs in the wor
     if abi >= 6:
         fields.append((1 << 0) | (1 << 1))  # scoped: abstract unix sockets, signals
     attr = (ctypes.c_uint64 * len(fields))(*fields)
-    fd = libc.syscall(create, ctypes.byref(attr), ctypes.c_size_t(ctypes.sizeof(attr)),
-                      ctypes.c_uint32(0))
+    fd = libc.syscall(
+        create, ctypes.byref(attr), ctypes.c_size_t(ctypes.sizeof(attr)), ctypes.c_uint32(0)
+    )
     if fd < 0:
         return None
 
@@ -1347,8 +1560,12 @@ def _landlock(workdir: str) -> int | None:  # pragma: no cover - runs in the wor
         _fields_ = [("allowed_access", ctypes.c_uint64), ("parent_fd", ctypes.c_int32)]
 
     file_only = (1 << 0) | (1 << 1) | (1 << 2) | ((1 << 14) if abi >= 3 else 0)
-    rules = [(workdir, read | write), ("/dev/null", file_only & (read | write)),
-             ("/dev/urandom", read), (f"/proc/{os.getpid()}", read)]
+    rules = [
+        (workdir, read | write),
+        ("/dev/null", file_only & (read | write)),
+        ("/dev/urandom", read),
+        (f"/proc/{os.getpid()}", read),
+    ]
     rules += [(p, read) for p in _readable_paths()]
     try:
         for path, rights in rules:
@@ -1379,10 +1596,59 @@ def _landlock(workdir: str) -> int | None:  # pragma: no cover - runs in the wor
 # bpf, perf_event_open, userfaultfd, io_uring_setup, process_vm_readv/writev, keyctl, add_key,
 # request_key, open_tree, move_mount, fsopen, fsmount, mount_setattr; memfd_create (optional).
 _SECCOMP_ARCH = {
-    "x86_64": (0xC000003E, [57, 58], 56, 435, 160, 302,
-               [41, 133, 259, 90, 91, 268, 452, 92, 93, 94, 260, 132, 235, 280, 261, 165, 166,
-                272, 308, 155, 161, 101, 169, 246, 320, 175, 313, 176, 321, 298, 323, 425, 310,
-                311, 250, 248, 249, 428, 429, 430, 432, 442], 319),
+    "x86_64": (
+        0xC000003E,
+        [57, 58],
+        56,
+        435,
+        160,
+        302,
+        [
+            41,
+            133,
+            259,
+            90,
+            91,
+            268,
+            452,
+            92,
+            93,
+            94,
+            260,
+            132,
+            235,
+            280,
+            261,
+            165,
+            166,
+            272,
+            308,
+            155,
+            161,
+            101,
+            169,
+            246,
+            320,
+            175,
+            313,
+            176,
+            321,
+            298,
+            323,
+            425,
+            310,
+            311,
+            250,
+            248,
+            249,
+            428,
+            429,
+            430,
+            432,
+            442,
+        ],
+        319,
+    ),
     "aarch64": (0xC00000B7, [], 220, 435, 164, 261, [117], 279),
 }
 
@@ -1404,8 +1670,12 @@ def _seccomp(block_memfd: bool) -> bool:  # pragma: no cover - runs in the worke
     audit, forks, clone, clone3, setrlimit, prlimit64, refused, memfd = _SECCOMP_ARCH[arch]
     refused = list(refused) + ([memfd] if block_memfd else [])
     ld_w_abs, jeq, jset, jge, ret = 0x20, 0x15, 0x45, 0x35, 0x06
-    returns = {"allow": 0x7FFF0000, "eagain": 0x00050000 | 11, "enosys": 0x00050000 | 38,
-               "eperm": 0x00050000 | 1}
+    returns = {
+        "allow": 0x7FFF0000,
+        "eagain": 0x00050000 | 11,
+        "enosys": 0x00050000 | 38,
+        "eperm": 0x00050000 | 1,
+    }
     # (code, true target, false target, k); targets are labels or None (= next instruction)
     code: list[tuple[int, str | None, str | None, int]] = [
         (ld_w_abs, None, None, 4),  # seccomp_data.arch
@@ -1439,8 +1709,12 @@ def _seccomp(block_memfd: bool) -> bool:  # pragma: no cover - runs in the worke
     assert all(0 <= j < 256 for _, jt, jf, _ in prog for j in (jt, jf))
 
     class SockFilter(ctypes.Structure):
-        _fields_ = [("code", ctypes.c_uint16), ("jt", ctypes.c_uint8), ("jf", ctypes.c_uint8),
-                    ("k", ctypes.c_uint32)]
+        _fields_ = [
+            ("code", ctypes.c_uint16),
+            ("jt", ctypes.c_uint8),
+            ("jf", ctypes.c_uint8),
+            ("k", ctypes.c_uint32),
+        ]
 
     class SockFprog(ctypes.Structure):
         _fields_ = [("len", ctypes.c_uint16), ("filter", ctypes.POINTER(SockFilter))]

@@ -42,7 +42,12 @@ class Case:
     @classmethod
     def from_plain(cls, entry: Any) -> Case:
         """The inverse of ``to_plain`` (a 3-element entry is a case without ``grad``)."""
-        return cls(str(entry[0]), tuple(entry[1]), dict(entry[2]), bool(entry[3]) if len(entry) > 3 else False)
+        return cls(
+            str(entry[0]),
+            tuple(entry[1]),
+            dict(entry[2]),
+            bool(entry[3]) if len(entry) > 3 else False,
+        )
 
 
 @dataclass(frozen=True)
@@ -152,15 +157,20 @@ class Exercise:
 
     @property
     def where(self) -> str:
-        """"eq. 8" or the title, for messages."""
+        """ "eq. 8" or the title, for messages."""
         return self.equation or self.title
 
 
-def _with_grad_case(make_cases: Callable[[int], list[Case]], index: int) -> Callable[[int], list[Case]]:
+def _with_grad_case(
+    make_cases: Callable[[int], list[Case]], index: int
+) -> Callable[[int], list[Case]]:
     def cases(seed: int) -> list[Case]:
         drawn = list(make_cases(seed))
         base = drawn[min(index, len(drawn) - 1)]
-        return [*drawn, Case(f"{base.name}, inputs requiring grad", base.args, base.kwargs, grad=True)]
+        return [
+            *drawn,
+            Case(f"{base.name}, inputs requiring grad", base.args, base.kwargs, grad=True),
+        ]
 
     cases.adds_grad_case = True  # type: ignore[attr-defined]
     cases.__wrapped__ = make_cases  # type: ignore[attr-defined]

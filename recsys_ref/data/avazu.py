@@ -17,16 +17,38 @@ from .criteo import BadRowError, CTRTable, bad_row, no_rows, parse_label
 from .encoding import MISSING
 from .textio import DataFormatError, expect_kind, numbered_lines, open_text
 
-AVAZU_COLUMNS = ["id", "click", "hour", "C1", "banner_pos", "site_id", "site_domain",
-                 "site_category", "app_id", "app_domain", "app_category", "device_id", "device_ip",
-                 "device_model", "device_type", "device_conn_type", "C14", "C15", "C16", "C17",
-                 "C18", "C19", "C20", "C21"]
+AVAZU_COLUMNS = [
+    "id",
+    "click",
+    "hour",
+    "C1",
+    "banner_pos",
+    "site_id",
+    "site_domain",
+    "site_category",
+    "app_id",
+    "app_domain",
+    "app_category",
+    "device_id",
+    "device_ip",
+    "device_model",
+    "device_type",
+    "device_conn_type",
+    "C14",
+    "C15",
+    "C16",
+    "C17",
+    "C18",
+    "C19",
+    "C20",
+    "C21",
+]
 AVAZU_FIELDS = ["hour_of_day", "weekday", *AVAZU_COLUMNS[3:]]
 _WEEKDAYS = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
 
 
 def split_hour(value: str) -> tuple[str, str]:
-    """"14102100" (YYMMDDHH) → ("00", "Tue"): hour of day and weekday."""
+    """ "14102100" (YYMMDDHH) → ("00", "Tue"): hour of day and weekday."""
     v = value.strip()
     if len(v) != 8 or not v.isdigit():
         raise ValueError(f"hour must be YYMMDDHH (8 digits), got {value!r}")
@@ -39,7 +61,9 @@ def split_hour(value: str) -> tuple[str, str]:
     return v[6:], _WEEKDAYS[day.weekday()]
 
 
-def read_avazu(path: str | Path, *, skip_bad: bool = False, max_rows: int | None = None) -> CTRTable:
+def read_avazu(
+    path: str | Path, *, skip_bad: bool = False, max_rows: int | None = None
+) -> CTRTable:
     """Read an Avazu CSV with its header (Kaggle's ``train.gz`` too: gzip is read transparently).
 
     Bad rows (wrong column count, label not 0/1, malformed ``hour``) raise ``BadRowError`` with
@@ -62,8 +86,10 @@ def read_avazu(path: str | Path, *, skip_bad: bool = False, max_rows: int | None
             raise BadRowError(str(exc)) from None
         header = first.split(",")
         if header[:2] != ["id", "click"] or len(header) != len(AVAZU_COLUMNS):
-            raise BadRowError(f"{path}, line 1: expected the Avazu header id,click,hour,… with "
-                              f"{len(AVAZU_COLUMNS)} columns, got {len(header)} starting {header[:3]}")
+            raise BadRowError(
+                f"{path}, line 1: expected the Avazu header id,click,hour,… with "
+                f"{len(AVAZU_COLUMNS)} columns, got {len(header)} starting {header[:3]}"
+            )
         for lineno, line in lines:
             if max_rows is not None and len(rows) >= max_rows:
                 break
@@ -72,7 +98,9 @@ def read_avazu(path: str | Path, *, skip_bad: bool = False, max_rows: int | None
             parts = line.split(",")
             try:
                 if len(parts) != len(AVAZU_COLUMNS):
-                    raise ValueError(f"expected {len(AVAZU_COLUMNS)} comma-separated fields, got {len(parts)}")
+                    raise ValueError(
+                        f"expected {len(AVAZU_COLUMNS)} comma-separated fields, got {len(parts)}"
+                    )
                 label = parse_label(parts[1])
                 hour, weekday = split_hour(parts[2])
             except ValueError as exc:
@@ -82,5 +110,11 @@ def read_avazu(path: str | Path, *, skip_bad: bool = False, max_rows: int | None
             rows.append([hour, weekday, *[v if v != "" else MISSING for v in parts[3:]]])
             times.append(int(parts[2]))
     no_rows(path, rows, problems, True)
-    return CTRTable(np.asarray(ys, dtype=np.int8), rows, list(AVAZU_FIELDS), len(problems), problems,
-                    np.asarray(times, dtype=np.int64))
+    return CTRTable(
+        np.asarray(ys, dtype=np.int8),
+        rows,
+        list(AVAZU_FIELDS),
+        len(problems),
+        problems,
+        np.asarray(times, dtype=np.int64),
+    )

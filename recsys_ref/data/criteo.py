@@ -52,7 +52,9 @@ class BadRowError(DataFormatError):
     """A row that does not fit the format; the message names the file and the line."""
 
 
-def bad_row(path: str | Path, lineno: int, exc: Exception, skip_bad: bool, problems: list[str]) -> None:
+def bad_row(
+    path: str | Path, lineno: int, exc: Exception, skip_bad: bool, problems: list[str]
+) -> None:
     """Raise ``BadRowError`` naming file and line, or (``skip_bad``) count the row in ``problems``."""
     msg = f"{path}, line {lineno}: {exc}"
     if not skip_bad:
@@ -67,7 +69,9 @@ def parse_label(value: str) -> int:
     return int(float(v))
 
 
-def read_criteo(path: str | Path, *, skip_bad: bool = False, max_rows: int | None = None) -> CTRTable:
+def read_criteo(
+    path: str | Path, *, skip_bad: bool = False, max_rows: int | None = None
+) -> CTRTable:
     """Read a Criteo file (Kaggle tab-separated or comma-separated with header; ``.gz`` too).
 
     A row with the wrong number of fields, a non-numeric integer feature or a
@@ -96,8 +100,10 @@ def read_criteo(path: str | Path, *, skip_bad: bool = False, max_rows: int | Non
         if header:
             names = first.split(",")
             if names != ["label", *CRITEO_FIELDS]:
-                raise BadRowError(f"{path}, line 1: header must be label,I1..I13,C1..C26, got "
-                                  f"{','.join(names[:5])},…")
+                raise BadRowError(
+                    f"{path}, line 1: header must be label,I1..I13,C1..C26, got "
+                    f"{','.join(names[:5])},…"
+                )
         else:
             lines = _chain((lineno, first), lines)
         for lineno, line in lines:
@@ -108,8 +114,10 @@ def read_criteo(path: str | Path, *, skip_bad: bool = False, max_rows: int | Non
             parts = line.split(sep)
             try:
                 if len(parts) != 40:
-                    raise ValueError(f"expected 40 {'comma' if header else 'tab'}-separated fields "
-                                     f"(label, I1..I13, C1..C26), got {len(parts)}")
+                    raise ValueError(
+                        f"expected 40 {'comma' if header else 'tab'}-separated fields "
+                        f"(label, I1..I13, C1..C26), got {len(parts)}"
+                    )
                 label = parse_label(parts[0])
                 toks = []
                 for name, v in zip(INT_FIELDS, parts[1:14]):
@@ -125,8 +133,14 @@ def read_criteo(path: str | Path, *, skip_bad: bool = False, max_rows: int | Non
             rows.append(toks)
             times.append(lineno)
     no_rows(path, rows, problems, header)
-    return CTRTable(np.asarray(ys, dtype=np.int8), rows, list(CRITEO_FIELDS), len(problems), problems,
-                    np.asarray(times, dtype=np.int64))
+    return CTRTable(
+        np.asarray(ys, dtype=np.int8),
+        rows,
+        list(CRITEO_FIELDS),
+        len(problems),
+        problems,
+        np.asarray(times, dtype=np.int64),
+    )
 
 
 def no_rows(path: Path, rows: list, problems: list[str], header: bool) -> None:

@@ -46,9 +46,16 @@ CATEGORICAL = [
 NUMERIC = ["age", "visits", "price"]
 FIELDS = [c[0] for c in CATEGORICAL] + NUMERIC
 SHARED = ["advertiser", "ad_category", "site_category", "hour", "device_type", "age", "visits"]
-PAIRS = [("ad_category", "hour"), ("advertiser", "age"), ("site_category", "device_type"),
-         ("ad_category", "weekday"), ("advertiser", "site_category"), ("hour", "age"),
-         ("ad_category", "price"), ("device_type", "visits")]
+PAIRS = [
+    ("ad_category", "hour"),
+    ("advertiser", "age"),
+    ("site_category", "device_type"),
+    ("ad_category", "weekday"),
+    ("advertiser", "site_category"),
+    ("hour", "age"),
+    ("ad_category", "price"),
+    ("device_type", "visits"),
+]
 AGE_BUCKETS = ["rare", "NA", "<20", "20s", "30s", "40s", "50s", "60s", "70+"]
 RARE = 0  # code 0 of every field: the shared index of rare and unseen values (never drawn)
 N_LOG_BUCKETS = 64  # ⌊ln(v)²⌋ < 64 for v < e⁸ ≈ 2981; larger counts share the last bucket
@@ -83,8 +90,14 @@ class CTRData:
 
     def subset(self, rows: Tensor) -> CTRData:
         r = rows.numpy()
-        return CTRData(self.idx[rows], self.y[rows], self.p_true[rows], self.field_names,
-                       self.field_dims, {k: v[r] for k, v in self.raw.items()})
+        return CTRData(
+            self.idx[rows],
+            self.y[rows],
+            self.p_true[rows],
+            self.field_names,
+            self.field_dims,
+            {k: v[r] for k, v in self.raw.items()},
+        )
 
     def split(self, val_frac: float = 0.2, seed: int = 0) -> tuple[CTRData, CTRData]:
         """A random train/validation split (seeded)."""
@@ -98,12 +111,14 @@ class CTRData:
         """Train on the past, validate on the future: the last ``val_frac`` of the rows by
         ``raw["time"]`` (a log made with ``make_ctr(..., drift > 0)``)."""
         if "time" not in self.raw:
-            raise ValueError("this log has no timestamps: make it with make_ctr(..., drift=...) > 0")
+            raise ValueError(
+                "this log has no timestamps: make it with make_ctr(..., drift=...) > 0"
+            )
         if not 0 < val_frac < 1:
             raise ValueError(f"val_frac must be in (0, 1), got {val_frac}")
         order = torch.from_numpy(np.argsort(self.raw["time"], kind="stable"))
         n_val = int(round(val_frac * len(self)))
-        return self.subset(order[: len(self) - n_val]), self.subset(order[len(self) - n_val:])
+        return self.subset(order[: len(self) - n_val]), self.subset(order[len(self) - n_val :])
 
     def best_logloss(self) -> float:
         """The logloss of the true probabilities on these labels: no model does better on average."""
@@ -140,9 +155,18 @@ def _zipf(rng: np.random.Generator, n_values: int, a: float, size: int) -> np.nd
     return 1 + perm[rng.choice(n_values, size=size, p=p / p.sum())]  # codes 1..n_values
 
 
-def make_ctr(n_samples: int = 100_000, *, seed: int = 0, positive_rate: float = 0.12,
-             k_shared: int = 3, k_pair: int = 2, shared_scale: float = 0.45,
-             pair_scale: float = 0.6, main_scale: float = 0.35, drift: float = 0.0) -> CTRData:
+def make_ctr(
+    n_samples: int = 100_000,
+    *,
+    seed: int = 0,
+    positive_rate: float = 0.12,
+    k_shared: int = 3,
+    k_pair: int = 2,
+    shared_scale: float = 0.45,
+    pair_scale: float = 0.6,
+    main_scale: float = 0.35,
+    drift: float = 0.0,
+) -> CTRData:
     """Draw ``n_samples`` rows of the synthetic CTR log (deterministic in ``seed``).
 
     ``shared_scale`` and ``pair_scale`` set the strength of the interactions FM
@@ -186,7 +210,9 @@ def make_ctr(n_samples: int = 100_000, *, seed: int = 0, positive_rate: float = 
         z += pair_scale * (cf[codes[f]] * cg[codes[g]]).sum(1) / math.sqrt(k_pair)
 
     time = None
-    if drift > 0:  # tastes move: the past does not predict the future as well as a random split suggests
+    if (
+        drift > 0
+    ):  # tastes move: the past does not predict the future as well as a random split suggests
         time = np.sort(rng.random(n_samples))  # (N,)  row order is time order
         for name in ("ad_category", "site_category"):
             z += drift * (2 * time - 1) * rng.normal(0, 1, dims[name])[codes[name]]
@@ -219,7 +245,11 @@ def collapse_rare(train: CTRData, *others: CTRData, min_count: int = 5) -> tuple
     n = train.n_features
     counts = torch.bincount(train.idx.reshape(-1), minlength=n)  # (n,)
     dims = torch.as_tensor(train.field_dims)
-    shared = torch.repeat_interleave(field_offsets(train.field_dims), dims)  # (n,) code 0 of each field
+    shared = torch.repeat_interleave(
+        field_offsets(train.field_dims), dims
+    )  # (n,) code 0 of each field
     mapping = torch.where(counts >= min_count, torch.arange(n), shared)  # (n,)
-    return tuple(CTRData(mapping[d.idx], d.y, d.p_true, d.field_names, d.field_dims, d.raw)
-                 for d in (train, *others))
+    return tuple(
+        CTRData(mapping[d.idx], d.y, d.p_true, d.field_names, d.field_dims, d.raw)
+        for d in (train, *others)
+    )

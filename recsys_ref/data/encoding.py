@@ -88,11 +88,14 @@ def one_hot(idx: Tensor, n_features: int) -> Tensor:
     expect_tensor("idx", idx, ndim=2, integer=True)
     B, n_fields = idx.shape
     if idx.numel() and (int(idx.min()) < 0 or int(idx.max()) >= n_features):
-        raise ValueError(f"idx must lie in [0, {n_features}), got [{int(idx.min())}, {int(idx.max())}]")
+        raise ValueError(
+            f"idx must lie in [0, {n_features}), got [{int(idx.min())}, {int(idx.max())}]"
+        )
     rows = torch.arange(B).repeat_interleave(n_fields)  # (B·F,)
     values = torch.ones(B * n_fields, dtype=torch.float64)  # (B·F,)
-    x = torch.sparse_coo_tensor(torch.stack([rows, idx.reshape(-1)]), values, (B, n_features),
-                                check_invariants=True)
+    x = torch.sparse_coo_tensor(
+        torch.stack([rows, idx.reshape(-1)]), values, (B, n_features), check_invariants=True
+    )
     return x.coalesce()  # (B, n)
 
 
@@ -113,8 +116,10 @@ class FieldEncoder:
     def _check_rows(self, rows: Sequence[Sequence[str]]) -> None:
         for i, r in enumerate(rows):
             if len(r) != len(self.fields):
-                raise ValueError(f"row {i} has {len(r)} values; the encoder has {len(self.fields)} "
-                                 f"fields ({', '.join(self.fields[:4])}, …)")
+                raise ValueError(
+                    f"row {i} has {len(r)} values; the encoder has {len(self.fields)} "
+                    f"fields ({', '.join(self.fields[:4])}, …)"
+                )
 
     def fit(self, rows: Sequence[Sequence[str]]) -> FieldEncoder:
         """Count tokens per field and keep those seen at least ``min_count`` times."""
@@ -125,13 +130,17 @@ class FieldEncoder:
                 counts[f][tok] += 1
         self.vocab = []
         for c in counts:
-            kept = sorted((t for t, m in c.items() if m >= self.min_count), key=lambda t: (-c[t], t))
+            kept = sorted(
+                (t for t, m in c.items() if m >= self.min_count), key=lambda t: (-c[t], t)
+            )
             self.vocab.append({t: code for code, t in enumerate(kept, start=1)})
         return self
 
     def _fitted(self) -> list[dict[str, int]]:
         if self.vocab is None:
-            raise RuntimeError("the encoder is not fitted: call fit(rows) or FieldEncoder.load(path)")
+            raise RuntimeError(
+                "the encoder is not fitted: call fit(rows) or FieldEncoder.load(path)"
+            )
         return self.vocab
 
     @property
@@ -147,8 +156,9 @@ class FieldEncoder:
         """Per-field codes (B, F) long; rare and unseen tokens → 0."""
         vocab = self._fitted()
         self._check_rows(rows)
-        return torch.tensor([[vocab[f].get(t, RARE) for f, t in enumerate(r)] for r in rows],
-                            dtype=torch.long).reshape(len(rows), len(self.fields))
+        return torch.tensor(
+            [[vocab[f].get(t, RARE) for f, t in enumerate(r)] for r in rows], dtype=torch.long
+        ).reshape(len(rows), len(self.fields))
 
     def transform(self, rows: Sequence[Sequence[str]]) -> Tensor:
         """Global indices (B, F) long: code + the field's offset."""
@@ -159,8 +169,12 @@ class FieldEncoder:
 
     def save(self, path: str | Path) -> None:
         """Write the fitted encoder as JSON (readable, no pickle)."""
-        data = {"format": "recsys_ref.FieldEncoder/1", "fields": self.fields,
-                "min_count": self.min_count, "vocab": self._fitted()}
+        data = {
+            "format": "recsys_ref.FieldEncoder/1",
+            "fields": self.fields,
+            "min_count": self.min_count,
+            "vocab": self._fitted(),
+        }
         Path(path).write_text(json.dumps(data, ensure_ascii=False, indent=1), encoding="utf-8")
 
     @classmethod

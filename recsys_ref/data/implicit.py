@@ -49,8 +49,10 @@ class ImplicitData:
         nnz = self.train.nnz + self.test.nnz + (self.val.nnz if self.val is not None else 0)
         density = nnz / (self.n_users * self.n_items)
         val = f", {self.val.nnz:,} val" if self.val is not None else ""
-        return (f"{self.name or 'data'}: {self.n_users:,} users · {self.n_items:,} items · "
-                f"{self.train.nnz:,} train{val}, {self.test.nnz:,} test interactions · density {density:.4f}")
+        return (
+            f"{self.name or 'data'}: {self.n_users:,} users · {self.n_items:,} items · "
+            f"{self.train.nnz:,} train{val}, {self.test.nnz:,} test interactions · density {density:.4f}"
+        )
 
 
 def make_implicit(
@@ -74,8 +76,12 @@ def make_implicit(
     - genres: each community has a profile over ``n_genres``; an item gets 1–3 genres drawn mostly
       from its community's profile.
     """
-    for name, v in (("n_users", n_users), ("n_items", n_items), ("n_communities", n_communities),
-                    ("n_genres", n_genres)):
+    for name, v in (
+        ("n_users", n_users),
+        ("n_items", n_items),
+        ("n_communities", n_communities),
+        ("n_genres", n_genres),
+    ):
         if isinstance(v, bool) or not isinstance(v, int) or v <= 0:
             raise ValueError(f"{name} must be a positive integer, got {v!r}")
     if not 0.0 <= affinity <= 1.0:
@@ -91,15 +97,18 @@ def make_implicit(
     # P(u, i) ∝ pop_i · (affinity · [same community] / mass_c + (1 − affinity) / mass_all)
     mass_c = np.bincount(item_comm, weights=pop, minlength=n_communities)  # (C,)
     same = user_comm[:, None] == item_comm[None, :]  # (U, M)
-    P = pop[None, :] * (affinity * same / np.maximum(mass_c[user_comm], 1e-12)[:, None]
-                        + (1 - affinity) / pop.sum())  # (U, M)
+    P = pop[None, :] * (
+        affinity * same / np.maximum(mass_c[user_comm], 1e-12)[:, None] + (1 - affinity) / pop.sum()
+    )  # (U, M)
     # n_u items without replacement, all users at once: Gumbel top-k on log P
     keys = np.log(P + 1e-300) + rng.gumbel(size=P.shape)  # (U, M)
     order = np.argsort(-keys, axis=1)  # (U, M)
     take = np.arange(n_items)[None, :] < act[:, None]  # (U, M)
     rows = np.repeat(np.arange(n_users), act)
     cols = order[take]
-    R = sp.csr_matrix((np.ones(len(rows), dtype=np.float32), (rows, cols)), shape=(n_users, n_items))
+    R = sp.csr_matrix(
+        (np.ones(len(rows), dtype=np.float32), (rows, cols)), shape=(n_users, n_items)
+    )
     # genres: a community profile (Dirichlet), 1–3 genres per item from it
     profile = rng.dirichlet(np.full(n_genres, 0.3), n_communities)  # (C, G)
     feats = np.zeros((n_items, n_genres), dtype=np.float32)
@@ -109,8 +118,16 @@ def make_implicit(
         draw = np.minimum((rng.random(n_items)[:, None] > cdf).sum(1), n_genres - 1)  # (M,)
         feats[np.flatnonzero(n_g > g), draw[n_g > g]] = 1.0
     train_full, test = per_user_split(R, 0.2, seed=seed + 1)
-    train, val = per_user_split(train_full, val_frac, seed=seed + 2) if val_frac > 0 else (train_full, None)
-    return ImplicitData(train=train, test=test, val=val, item_features=feats,
-                        feature_names=[f"genre_{g}" for g in range(n_genres)],
-                        user_community=user_comm, item_community=item_comm,
-                        name=f"synthetic(seed={seed})")
+    train, val = (
+        per_user_split(train_full, val_frac, seed=seed + 2) if val_frac > 0 else (train_full, None)
+    )
+    return ImplicitData(
+        train=train,
+        test=test,
+        val=val,
+        item_features=feats,
+        feature_names=[f"genre_{g}" for g in range(n_genres)],
+        user_community=user_comm,
+        item_community=item_comm,
+        name=f"synthetic(seed={seed})",
+    )

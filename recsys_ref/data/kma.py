@@ -82,8 +82,10 @@ def _decode(path: Path, raw: bytes) -> str:
         except UnicodeDecodeError as err:
             last = err
     line = raw[: last.start].count(b"\n") + 1
-    raise KMAFormatError(f"{path}, line {line}: neither UTF-8 nor CP949/EUC-KR text "
-                         f"(byte {last.start}); save the file as CSV in one of these encodings")
+    raise KMAFormatError(
+        f"{path}, line {line}: neither UTF-8 nor CP949/EUC-KR text "
+        f"(byte {last.start}); save the file as CSV in one of these encodings"
+    )
 
 
 def _number(path: Path, line: int, header: str, cell: str) -> float:
@@ -93,8 +95,10 @@ def _number(path: Path, line: int, header: str, cell: str) -> float:
     try:
         return float(cell)
     except ValueError:
-        raise KMAFormatError(f"{path}, line {line}: column {header!r} holds {cell!r}, "
-                             f"expected a number or a blank cell") from None
+        raise KMAFormatError(
+            f"{path}, line {line}: column {header!r} holds {cell!r}, "
+            f"expected a number or a blank cell"
+        ) from None
 
 
 def _day(path: Path, line: int, cell: str) -> np.datetime64:
@@ -104,35 +108,46 @@ def _day(path: Path, line: int, cell: str) -> np.datetime64:
             return np.datetime64(date(int(s[:4]), int(s[4:6]), int(s[6:])), "D")
         return np.datetime64(date.fromisoformat(s[:10]), "D")
     except ValueError:
-        raise KMAFormatError(f"{path}, line {line}: column {DATE!r} holds {cell!r}, "
-                             f"expected a date YYYY-MM-DD") from None
+        raise KMAFormatError(
+            f"{path}, line {line}: column {DATE!r} holds {cell!r}, expected a date YYYY-MM-DD"
+        ) from None
 
 
 def read_asos_daily(path: str | Path) -> ASOSDaily:
     """Read one ASOS daily CSV (CP949/EUC-KR or UTF-8 with or without BOM)."""
     path = Path(path)
     if not path.is_file():
-        raise FileNotFoundError(f"{path}: no such file (download it from data.kma.go.kr, ASOS 일자료)")
+        raise FileNotFoundError(
+            f"{path}: no such file (download it from data.kma.go.kr, ASOS 일자료)"
+        )
     text = _decode(path, path.read_bytes())
     rows = csv.reader(io.StringIO(text, newline=""))
     header = next(rows, None)
     if header is None or not any(h.strip() for h in header):
-        raise KMAFormatError(f"{path}, line 1: the file is empty; expected a header starting with 지점,지점명,일시")
+        raise KMAFormatError(
+            f"{path}, line 1: the file is empty; expected a header starting with 지점,지점명,일시"
+        )
     header = [h.strip() for h in header]
     missing = [h for h in REQUIRED if h not in header]
     if missing:
-        raise KMAFormatError(f"{path}, line 1: the header lacks {', '.join(missing)}; an ASOS daily CSV "
-                             f"starts with 지점,지점명,일시,평균기온(°C),… (got {','.join(header[:4])}…)")
+        raise KMAFormatError(
+            f"{path}, line 1: the header lacks {', '.join(missing)}; an ASOS daily CSV "
+            f"starts with 지점,지점명,일시,평균기온(°C),… (got {','.join(header[:4])}…)"
+        )
     col = {h: i for i, h in enumerate(header)}
     out: dict[str, list] = {a: [] for a in ("station", "station_name", "day", *COLUMNS.values())}
     for line, row in enumerate(rows, start=2):
         if not row or all(c.strip() == "" for c in row):
             continue
         if len(row) != len(header):
-            raise KMAFormatError(f"{path}, line {line}: {len(row)} cells, the header has {len(header)}")
+            raise KMAFormatError(
+                f"{path}, line {line}: {len(row)} cells, the header has {len(header)}"
+            )
         st = row[col[STATION]].strip()
         if not st.isdigit():
-            raise KMAFormatError(f"{path}, line {line}: column '지점' holds {st!r}, expected a station number")
+            raise KMAFormatError(
+                f"{path}, line {line}: column '지점' holds {st!r}, expected a station number"
+            )
         out["station"].append(int(st))
         out["station_name"].append(row[col[NAME]].strip() if NAME in col else "")
         out["day"].append(_day(path, line, row[col[DATE]]))
@@ -147,7 +162,9 @@ def read_asos_daily(path: str | Path) -> ASOSDaily:
     )
 
 
-def write_asos_daily(path: str | Path, rows: list[dict[str, object]], encoding: str = "cp949") -> Path:
+def write_asos_daily(
+    path: str | Path, rows: list[dict[str, object]], encoding: str = "cp949"
+) -> Path:
     """Write rows (keys: the Korean headers) in the portal's format: for tests and examples.
 
     ``encoding`` "cp949", "euc-kr" or "utf-8-sig"; None values are written as blank cells.

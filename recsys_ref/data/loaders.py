@@ -30,13 +30,40 @@ from .implicit import ImplicitData
 from .split import per_user_split
 from .textio import DataFormatError, expect_kind, first_line, numbered_lines, open_text
 
-__all__ = ["DataFormatError", "load_ngcf_split", "load_movielens_100k", "load_movielens_1m",
-           "read_user_item_lines", "read_ml100k_ratings", "read_ml100k_genres", "read_ml1m_ratings",
-           "read_recbole_inter", "read_catalogue_ids"]
+__all__ = [
+    "DataFormatError",
+    "load_ngcf_split",
+    "load_movielens_100k",
+    "load_movielens_1m",
+    "read_user_item_lines",
+    "read_ml100k_ratings",
+    "read_ml100k_genres",
+    "read_ml1m_ratings",
+    "read_recbole_inter",
+    "read_catalogue_ids",
+]
 
-ML100K_GENRES = ["unknown", "Action", "Adventure", "Animation", "Children's", "Comedy", "Crime",
-                 "Documentary", "Drama", "Fantasy", "Film-Noir", "Horror", "Musical", "Mystery",
-                 "Romance", "Sci-Fi", "Thriller", "War", "Western"]
+ML100K_GENRES = [
+    "unknown",
+    "Action",
+    "Adventure",
+    "Animation",
+    "Children's",
+    "Comedy",
+    "Crime",
+    "Documentary",
+    "Drama",
+    "Fantasy",
+    "Film-Noir",
+    "Horror",
+    "Musical",
+    "Mystery",
+    "Romance",
+    "Sci-Fi",
+    "Thriller",
+    "War",
+    "Western",
+]
 NGCF_FORMAT = "the NGCF/LightGCN split format (space-separated 'user item item ...')"
 
 
@@ -69,17 +96,23 @@ def read_user_item_lines(path: str | Path) -> tuple[np.ndarray, np.ndarray, int]
                 continue
             n_lines += 1
             if "\t" in line or "," in line:
-                raise DataFormatError(f"{path}:{lineno}: expected space-separated ids "
-                                      f"('user item item ...'), got {line[:40]!r}")
+                raise DataFormatError(
+                    f"{path}:{lineno}: expected space-separated ids "
+                    f"('user item item ...'), got {line[:40]!r}"
+                )
             u = _int(tokens[0], path, lineno, "user id")
             max_user = max(max_user, u)
             try:
                 row = np.array(tokens[1:], dtype=np.int64)
             except ValueError:
                 bad = next(t for t in tokens[1:] if not t.lstrip("-").isdigit())
-                raise DataFormatError(f"{path}:{lineno}: item id {bad!r} is not an integer id") from None
+                raise DataFormatError(
+                    f"{path}:{lineno}: item id {bad!r} is not an integer id"
+                ) from None
             if len(row) and row.min() < 0:
-                raise DataFormatError(f"{path}:{lineno}: item id {int(row.min())} is negative; ids are 0-based")
+                raise DataFormatError(
+                    f"{path}:{lineno}: item id {int(row.min())} is negative; ids are 0-based"
+                )
             users.append(np.full(len(row), u, dtype=np.int64))
             items.append(row)
     if n_lines == 0:
@@ -99,7 +132,9 @@ def _check_range(path: Path, ids: np.ndarray, limit: int | None, what: str) -> N
             tokens = line.split()
             vals = tokens[:1] if what == "user id" else tokens[1:]
             if str(bad) in vals:
-                raise DataFormatError(f"{path}:{lineno}: {what} {bad} is out of range (there are {limit})")
+                raise DataFormatError(
+                    f"{path}:{lineno}: {what} {bad} is out of range (there are {limit})"
+                )
     raise DataFormatError(f"{path}: {what} {bad} is out of range (there are {limit})")
 
 
@@ -116,8 +151,12 @@ def _binary_csr(u: np.ndarray, i: np.ndarray, shape: tuple[int, int]) -> sp.csr_
     return m
 
 
-def load_ngcf_split(directory: str | Path, n_users: int | None = None, n_items: int | None = None,
-                    name: str | None = None) -> ImplicitData:
+def load_ngcf_split(
+    directory: str | Path,
+    n_users: int | None = None,
+    n_items: int | None = None,
+    name: str | None = None,
+) -> ImplicitData:
     """Read ``train.txt`` and ``test.txt`` of the NGCF/LightGCN format from ``directory``.
 
     n_users, n_items: the id ranges, checked when given (else 1 + the largest id in either file).
@@ -127,7 +166,9 @@ def load_ngcf_split(directory: str | Path, n_users: int | None = None, n_items: 
     """
     directory = Path(directory)
     if directory.is_file():
-        raise DataFormatError(f"{directory}: give the folder holding train.txt and test.txt, not a file")
+        raise DataFormatError(
+            f"{directory}: give the folder holding train.txt and test.txt, not a file"
+        )
     tr_path, te_path = (_maybe_gz(directory / "train.txt"), _maybe_gz(directory / "test.txt"))
     tr_u, tr_i, tr_max_u = read_user_item_lines(tr_path)
     te_u, te_i, te_max_u = read_user_item_lines(te_path)
@@ -142,14 +183,19 @@ def load_ngcf_split(directory: str | Path, n_users: int | None = None, n_items: 
     train = _binary_csr(tr_u, tr_i, (n_users, n_items))
     test = _binary_csr(te_u, te_i, (n_users, n_items))
     if test.nnz and train.nnz == test.nnz and (train != test).nnz == 0:
-        raise DataFormatError(f"{te_path}: holds exactly the interactions of {tr_path}; the test "
-                              "part must be the held-out interactions, not a copy of train")
+        raise DataFormatError(
+            f"{te_path}: holds exactly the interactions of {tr_path}; the test "
+            "part must be the held-out interactions, not a copy of train"
+        )
     return ImplicitData(train=train, test=test, name=name or directory.name)
 
 
 # ------------------------------------------------------------------ MovieLens
 
-def read_catalogue_ids(path: str | Path, sep: str, what: str, encoding: str = "latin-1") -> np.ndarray:
+
+def read_catalogue_ids(
+    path: str | Path, sep: str, what: str, encoding: str = "latin-1"
+) -> np.ndarray:
     """The ids (first column, 1-based as written) of a MovieLens catalogue file, in file order:
     ``u.item``/``u.user`` (sep ``|``), ``movies.dat``/``users.dat`` (sep ``::``)."""
     path = Path(path)
@@ -160,8 +206,10 @@ def read_catalogue_ids(path: str | Path, sep: str, what: str, encoding: str = "l
                 continue
             token = line.split(sep, 1)[0]
             if sep not in line or not token.strip().isdigit():
-                raise DataFormatError(f"{path}:{lineno}: expected {what}, a line starting 'id{sep}', "
-                                      f"got {line[:40]!r}")
+                raise DataFormatError(
+                    f"{path}:{lineno}: expected {what}, a line starting 'id{sep}', "
+                    f"got {line[:40]!r}"
+                )
             ids.append(int(token))
     if not ids:
         raise DataFormatError(f"{path}: the file is empty; expected {what}")
@@ -179,26 +227,35 @@ def _ratings_rows(path: Path, sep: str, what: str, kind: str) -> np.ndarray:
             parts = line.split(sep)
             if len(parts) != 4:
                 sep_name = "tab" if sep == "\t" else repr(sep)
-                raise DataFormatError(f"{path}:{lineno}: expected 4 {sep_name}-separated columns "
-                                      f"(user item rating timestamp), got {len(parts)}")
+                raise DataFormatError(
+                    f"{path}:{lineno}: expected 4 {sep_name}-separated columns "
+                    f"(user item rating timestamp), got {len(parts)}"
+                )
             try:
                 u, i, r = int(parts[0]), int(parts[1]), int(parts[2])
             except ValueError:
-                raise DataFormatError(f"{path}:{lineno}: user, item and rating must be integers, "
-                                      f"got {parts[:3]}") from None
+                raise DataFormatError(
+                    f"{path}:{lineno}: user, item and rating must be integers, got {parts[:3]}"
+                ) from None
             if u < 1 or i < 1:
-                raise DataFormatError(f"{path}:{lineno}: ids are 1-based in {path.name}, got user {u} item {i}")
+                raise DataFormatError(
+                    f"{path}:{lineno}: ids are 1-based in {path.name}, got user {u} item {i}"
+                )
             if not 1 <= r <= 5:
                 raise DataFormatError(f"{path}:{lineno}: rating {r} is out of range 1..5")
             rows.append((u, i, r))
     if not rows:
-        raise DataFormatError(f"{path}: the file is empty; expected 'user{sep}item{sep}rating{sep}timestamp' lines")
+        raise DataFormatError(
+            f"{path}: the file is empty; expected 'user{sep}item{sep}rating{sep}timestamp' lines"
+        )
     return np.array(rows, dtype=np.int64)
 
 
 def read_ml100k_ratings(path: str | Path) -> np.ndarray:
     """``u.data`` → (n, 3) int64 array of 0-based user, 0-based item, rating."""
-    rows = _ratings_rows(Path(path), "\t", "MovieLens-100K u.data (user item rating timestamp)", "ml100k")
+    rows = _ratings_rows(
+        Path(path), "\t", "MovieLens-100K u.data (user item rating timestamp)", "ml100k"
+    )
     rows[:, :2] -= 1
     return rows
 
@@ -206,8 +263,9 @@ def read_ml100k_ratings(path: str | Path) -> np.ndarray:
 def read_ml1m_ratings(path: str | Path) -> np.ndarray:
     """``ratings.dat`` (``UserID::MovieID::Rating::Timestamp``) → (n, 3) int64 of the ids as
     written (1-based; movie ids are not dense) and the rating."""
-    return _ratings_rows(Path(path), "::", "MovieLens-1M ratings.dat (UserID::MovieID::Rating::Timestamp)",
-                         "ml1m")
+    return _ratings_rows(
+        Path(path), "::", "MovieLens-1M ratings.dat (UserID::MovieID::Rating::Timestamp)", "ml1m"
+    )
 
 
 def read_recbole_inter(path: str | Path | IO[str], name: str | None = None) -> np.ndarray:
@@ -225,8 +283,10 @@ def read_recbole_inter(path: str | Path | IO[str], name: str | None = None) -> n
         header = next(lines, (1, ""))[1]
         cols = [c.split(":")[0] for c in header.split("\t")]
         if not {"user_id", "item_id", "rating"} <= set(cols):
-            raise DataFormatError(f"{label}:1: expected a RecBole header with user_id:token, item_id:token "
-                                  f"and rating:float, got {header[:60]!r}")
+            raise DataFormatError(
+                f"{label}:1: expected a RecBole header with user_id:token, item_id:token "
+                f"and rating:float, got {header[:60]!r}"
+            )
         cu, ci, cr = cols.index("user_id"), cols.index("item_id"), cols.index("rating")
         rows = []
         for lineno, line in lines:
@@ -236,8 +296,10 @@ def read_recbole_inter(path: str | Path | IO[str], name: str | None = None) -> n
             try:
                 rows.append((int(parts[cu]) - 1, int(parts[ci]) - 1, int(float(parts[cr]))))
             except (ValueError, IndexError):
-                raise DataFormatError(f"{label}:{lineno}: expected integer user and item ids and a rating "
-                                      f"in {len(cols)} tab-separated columns, got {line[:60]!r}") from None
+                raise DataFormatError(
+                    f"{label}:{lineno}: expected integer user and item ids and a rating "
+                    f"in {len(cols)} tab-separated columns, got {line[:60]!r}"
+                ) from None
     if not rows:
         raise DataFormatError(f"{label}: holds a header and no interaction")
     out = np.array(rows, dtype=np.int64)
@@ -256,15 +318,21 @@ def read_ml100k_genres(path: str | Path, n_items: int) -> np.ndarray:
                 continue
             parts = line.split("|")
             if len(parts) != 5 + len(ML100K_GENRES):
-                raise DataFormatError(f"{path}:{lineno}: expected {5 + len(ML100K_GENRES)} '|'-separated "
-                                      f"columns (id|title|date|video date|url|19 genre flags), got {len(parts)}")
+                raise DataFormatError(
+                    f"{path}:{lineno}: expected {5 + len(ML100K_GENRES)} '|'-separated "
+                    f"columns (id|title|date|video date|url|19 genre flags), got {len(parts)}"
+                )
             try:
                 item = int(parts[0]) - 1
                 flags = [int(x) for x in parts[5:]]
             except ValueError:
-                raise DataFormatError(f"{path}:{lineno}: movie id and genre flags must be integers") from None
+                raise DataFormatError(
+                    f"{path}:{lineno}: movie id and genre flags must be integers"
+                ) from None
             if not 0 <= item < n_items:
-                raise DataFormatError(f"{path}:{lineno}: movie id {item + 1} is out of range 1..{n_items}")
+                raise DataFormatError(
+                    f"{path}:{lineno}: movie id {item + 1} is out of range 1..{n_items}"
+                )
             feats[item] = flags
     return feats
 
@@ -276,13 +344,16 @@ def _catalogue_size(path: Path, ids_seen: np.ndarray, sep: str, what: str, data_
         return int(ids_seen.max())
     n = int(read_catalogue_ids(path, sep, what).max())
     if ids_seen.max() > n:
-        raise DataFormatError(f"{data_path}: id {int(ids_seen.max())} is beyond the catalogue {path} "
-                              f"(ids 1..{n}); are the two files from the same release?")
+        raise DataFormatError(
+            f"{data_path}: id {int(ids_seen.max())} is beyond the catalogue {path} "
+            f"(ids 1..{n}); are the two files from the same release?"
+        )
     return n
 
 
-def load_movielens_100k(directory: str | Path, threshold: int = 4, test_frac: float = 0.2,
-                        seed: int = 0) -> ImplicitData:
+def load_movielens_100k(
+    directory: str | Path, threshold: int = 4, test_frac: float = 0.2, seed: int = 0
+) -> ImplicitData:
     """MovieLens-100K as implicit feedback: rating ≥ ``threshold`` is an interaction, split per user.
 
     Reads ``u.data`` (required), ``u.item`` (optional: genre flags → ``item_features``, and the
@@ -292,20 +363,29 @@ def load_movielens_100k(directory: str | Path, threshold: int = 4, test_frac: fl
     directory = Path(directory)
     data_path = _maybe_gz(directory / "u.data")
     ratings = read_ml100k_ratings(data_path)
-    n_users = _catalogue_size(directory / "u.user", ratings[:, 0] + 1, "|", "MovieLens-100K u.user", data_path)
-    n_items = _catalogue_size(directory / "u.item", ratings[:, 1] + 1, "|", "MovieLens-100K u.item", data_path)
+    n_users = _catalogue_size(
+        directory / "u.user", ratings[:, 0] + 1, "|", "MovieLens-100K u.user", data_path
+    )
+    n_items = _catalogue_size(
+        directory / "u.item", ratings[:, 1] + 1, "|", "MovieLens-100K u.item", data_path
+    )
     liked = ratings[ratings[:, 2] >= threshold]
     R = _binary_csr(liked[:, 0], liked[:, 1], (n_users, n_items))
     train, test = per_user_split(R, test_frac, seed=seed)
     item_path = directory / "u.item"
     feats = read_ml100k_genres(item_path, n_items) if item_path.is_file() else None
-    return ImplicitData(train=train, test=test, item_features=feats,
-                        feature_names=list(ML100K_GENRES) if feats is not None else None,
-                        name=f"ml-100k (rating ≥ {threshold})")
+    return ImplicitData(
+        train=train,
+        test=test,
+        item_features=feats,
+        feature_names=list(ML100K_GENRES) if feats is not None else None,
+        name=f"ml-100k (rating ≥ {threshold})",
+    )
 
 
-def load_movielens_1m(directory: str | Path, threshold: int = 4, test_frac: float = 0.2,
-                      seed: int = 0) -> ImplicitData:
+def load_movielens_1m(
+    directory: str | Path, threshold: int = 4, test_frac: float = 0.2, seed: int = 0
+) -> ImplicitData:
     """MovieLens-1M as implicit feedback (rating ≥ ``threshold``), split per user 80/20.
 
     Reads ``ratings.dat`` (required); ``movies.dat`` and ``users.dat`` (optional) give the
@@ -317,21 +397,35 @@ def load_movielens_1m(directory: str | Path, threshold: int = 4, test_frac: floa
     data_path = _maybe_gz(directory / "ratings.dat")
     ratings = read_ml1m_ratings(data_path)
     maps = []
-    for col, fname, what in ((0, "users.dat", "MovieLens-1M users.dat"), (1, "movies.dat", "MovieLens-1M movies.dat")):
+    for col, fname, what in (
+        (0, "users.dat", "MovieLens-1M users.dat"),
+        (1, "movies.dat", "MovieLens-1M movies.dat"),
+    ):
         cat_path = directory / fname
-        ids = read_catalogue_ids(cat_path, "::", what) if cat_path.is_file() else np.unique(ratings[:, col])
+        ids = (
+            read_catalogue_ids(cat_path, "::", what)
+            if cat_path.is_file()
+            else np.unique(ratings[:, col])
+        )
         ids = np.unique(ids)  # sorted, dense positions
         pos = np.searchsorted(ids, ratings[:, col])
         pos_clip = np.minimum(pos, len(ids) - 1)
         missing = ids[pos_clip] != ratings[:, col]
         if missing.any():
             bad = int(ratings[np.argmax(missing), col])
-            raise DataFormatError(f"{data_path}: id {bad} is not in the catalogue {cat_path}; are the "
-                                  "files from the same release?")
+            raise DataFormatError(
+                f"{data_path}: id {bad} is not in the catalogue {cat_path}; are the "
+                "files from the same release?"
+            )
         maps.append((ids, pos))
     (user_ids, u), (item_ids, i) = maps
     liked = ratings[:, 2] >= threshold
     R = _binary_csr(u[liked], i[liked], (len(user_ids), len(item_ids)))
     train, test = per_user_split(R, test_frac, seed=seed)
-    return ImplicitData(train=train, test=test, name=f"ml-1m (rating ≥ {threshold})",
-                        user_ids=user_ids, item_ids=item_ids)
+    return ImplicitData(
+        train=train,
+        test=test,
+        name=f"ml-1m (rating ≥ {threshold})",
+        user_ids=user_ids,
+        item_ids=item_ids,
+    )

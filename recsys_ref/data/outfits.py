@@ -196,8 +196,10 @@ class OutfitData:
         return self.weather.month[self.day]
 
     def subset(self, rows: np.ndarray) -> OutfitData:
-        keep = {k: getattr(self, k)[rows] for k in ("user", "item", "day", "hour", "t_air", "feels",
-                                                       "rain", "y", "p_true")}
+        keep = {
+            k: getattr(self, k)[rows]
+            for k in ("user", "item", "day", "hour", "t_air", "feels", "rain", "y", "p_true")
+        }
         return OutfitData(**keep, users=self.users, outfits=self.outfits, weather=self.weather)
 
     def best_logloss(self) -> float:
@@ -211,8 +213,9 @@ class OutfitData:
         n_days = len(self.weather.days)
         val_days = rng.random(n_days) < val_frac
         warm = ~self.outfits.cold[self.item]
-        return self.subset(np.flatnonzero(warm & ~val_days[self.day])), \
-            self.subset(np.flatnonzero(warm & val_days[self.day]))
+        return self.subset(np.flatnonzero(warm & ~val_days[self.day])), self.subset(
+            np.flatnonzero(warm & val_days[self.day])
+        )
 
     def cold_items(self) -> OutfitData:
         """The events of the cold-start outfits (never in a training split)."""
@@ -253,19 +256,30 @@ def make_outfits(n_outfits: int = 72, n_cold: int = 8, seed: int = 0) -> Outfits
         if target > 3:
             outer = [g for g in by_layer["outer"] if GARMENTS[g][1] <= target / 1.8 + 1.5]
             o["outer"] = str(rng.choice(outer[-3:]))
-        o["bottom"] = str(rng.choice(by_layer["bottom"][:3] if target < 4 else by_layer["bottom"][1:]))
+        o["bottom"] = str(
+            rng.choice(by_layer["bottom"][:3] if target < 4 else by_layer["bottom"][1:])
+        )
         if target > 9 and rng.random() < 0.6:
             o["accessory"] = str(rng.choice(by_layer["accessory"]))
         if o not in layers:
             layers.append(o)
     warmth = np.array([sum(GARMENTS[g][1] for g in o.values()) for o in layers])
     main = [o.get("outer", o["top"]) for o in layers]
-    styles = [max(STYLES, key=lambda s, o=o: sum(GARMENTS[g][3] == s for g in o.values()) +
-                  0.5 * (GARMENTS[o.get("outer", o["top"])][3] == s)) for o in layers]
+    styles = [
+        max(
+            STYLES,
+            key=lambda s, o=o: (
+                sum(GARMENTS[g][3] == s for g in o.values())
+                + 0.5 * (GARMENTS[o.get("outer", o["top"])][3] == s)
+            ),
+        )
+        for o in layers
+    ]
     cold = np.zeros(n_outfits, dtype=bool)
     cold[rng.choice(n_outfits, n_cold, replace=False)] = True
     return Outfits(
-        layers=layers, warmth=warmth,
+        layers=layers,
+        warmth=warmth,
         warmth_level=np.clip(np.floor(warmth / 2), 0, 7).astype(np.int64),
         style=np.array([STYLES.index(s) for s in styles]),
         category=np.digitize(warmth, [3.5, 8.0]).astype(np.int64),
@@ -292,22 +306,43 @@ SKIRT = BOTTOMS.index("skirt")
 SHORTS = BOTTOMS.index("shorts")
 
 
-def true_logit(users: Users, outfits: Outfits, user: np.ndarray, item: np.ndarray,
-               feels: np.ndarray, hour: np.ndarray, rain: np.ndarray) -> np.ndarray:
+def true_logit(
+    users: Users,
+    outfits: Outfits,
+    user: np.ndarray,
+    item: np.ndarray,
+    feels: np.ndarray,
+    hour: np.ndarray,
+    rain: np.ndarray,
+) -> np.ndarray:
     """The planted model's logit z (N,) — the equation of the module docstring."""
     t_u = feels - 3.0 * users.cold[user]
     gap = outfits.warmth[item] - comfort_warmth(t_u)
     female = users.gender[user] == 0
     bottom = outfits.bottom[item]
-    gender_bottom = np.where(bottom == SKIRT, np.where(female, 0.6, -2.0), 0.0) + \
-        np.where(bottom == SHORTS, np.where(female, -0.3, 0.3), 0.0)
+    gender_bottom = np.where(bottom == SKIRT, np.where(female, 0.6, -2.0), 0.0) + np.where(
+        bottom == SHORTS, np.where(female, -0.3, 0.3), 0.0
+    )
     sporty_evening = np.isin(hour, EVENING) & (outfits.style[item] == STYLES.index("sporty"))
-    return (0.2 + 1.0 * (users.style[user] == outfits.style[item]) - 0.10 * gap**2 + gender_bottom
-            + REGION_BIAS[users.region[user]] + 0.8 * rain * outfits.rain_ok[item] + 0.5 * sporty_evening)
+    return (
+        0.2
+        + 1.0 * (users.style[user] == outfits.style[item])
+        - 0.10 * gap**2
+        + gender_bottom
+        + REGION_BIAS[users.region[user]]
+        + 0.8 * rain * outfits.rain_ok[item]
+        + 0.5 * sporty_evening
+    )
 
 
-def make_outfit_data(n_events: int = 60_000, *, n_users: int = 400, n_outfits: int = 72,
-                     n_cold: int = 8, seed: int = 0) -> OutfitData:
+def make_outfit_data(
+    n_events: int = 60_000,
+    *,
+    n_users: int = 400,
+    n_outfits: int = 72,
+    n_cold: int = 8,
+    seed: int = 0,
+) -> OutfitData:
     """The whole dataset: weather (2 years × 6 regions), users, outfits, events with p_true."""
     weather = make_weather(seed=seed)
     outfits = make_outfits(n_outfits, n_cold, seed)

@@ -46,8 +46,13 @@ class PreparedCTR:
         return len(self.encoder.fields)
 
 
-def split_rows(n: int, split: str = "random", val_frac: float = 0.2, seed: int = 0,
-               time: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+def split_rows(
+    n: int,
+    split: str = "random",
+    val_frac: float = 0.2,
+    seed: int = 0,
+    time: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
     """Row numbers (train, val): a seeded random split, or by time (the last ``val_frac`` of the
     rows in time order are the validation part; ties keep file order)."""
     if split not in SPLITS:
@@ -56,18 +61,21 @@ def split_rows(n: int, split: str = "random", val_frac: float = 0.2, seed: int =
         raise ValueError(f"val_frac must be in (0, 1), got {val_frac}")
     n_val = int(round(val_frac * n))
     if n_val == 0 or n_val == n:
-        raise ValueError(f"{n} rows cannot be split {1 - val_frac:.0%}/{val_frac:.0%}: one part would be empty")
+        raise ValueError(
+            f"{n} rows cannot be split {1 - val_frac:.0%}/{val_frac:.0%}: one part would be empty"
+        )
     if split == "random":
         order = np.random.default_rng(seed).permutation(n)
     else:
         if time is None:
             raise ValueError("split='time' needs the rows' times (the table has none)")
         order = np.argsort(time, kind="stable")
-    return np.sort(order[: n - n_val]), np.sort(order[n - n_val:])
+    return np.sort(order[: n - n_val]), np.sort(order[n - n_val :])
 
 
-def prepare_ctr(table: CTRTable, split: str = "random", val_frac: float = 0.2, seed: int = 0,
-                min_count: int = 1) -> PreparedCTR:
+def prepare_ctr(
+    table: CTRTable, split: str = "random", val_frac: float = 0.2, seed: int = 0, min_count: int = 1
+) -> PreparedCTR:
     """Split ``table`` (random or time-ordered), fit a ``FieldEncoder`` on the training rows
     (tokens seen < ``min_count`` times share code 0), encode both parts."""
     if not len(table):

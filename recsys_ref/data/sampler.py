@@ -26,7 +26,9 @@ class BPRSampler:
 
     def __init__(self, train: sp.spmatrix, seed: int = 0, per_user: bool = False) -> None:
         if not sp.issparse(train):
-            raise TypeError(f"train must be a scipy.sparse matrix (n_users, n_items), got {type(train).__name__}")
+            raise TypeError(
+                f"train must be a scipy.sparse matrix (n_users, n_items), got {type(train).__name__}"
+            )
         R = sp.csr_matrix(train)
         R.sum_duplicates()
         R.eliminate_zeros()
@@ -35,7 +37,9 @@ class BPRSampler:
         counts = np.diff(R.indptr)
         full = np.flatnonzero(counts >= self.n_items)
         if len(full):
-            raise ValueError(f"user {int(full[0])} has interacted with every item: no negative item exists")
+            raise ValueError(
+                f"user {int(full[0])} has interacted with every item: no negative item exists"
+            )
         self.users = np.repeat(np.arange(self.n_users), counts).astype(np.int64)  # (nnz,)
         self.items = R.indices.astype(np.int64)  # (nnz,)
         self._keys = self.users * self.n_items + self.items  # (nnz,) sorted: rows, then columns
@@ -70,7 +74,7 @@ class BPRSampler:
         for b, s in enumerate(range(0, len(order), batch_size)):
             if max_batches is not None and b >= max_batches:
                 return
-            idx = order[s: s + batch_size]
+            idx = order[s : s + batch_size]
             if self.per_user:  # official code: u uniform, then i uniform among u's items
                 u = self._active[self.rng.integers(0, len(self._active), size=len(idx))]
                 deg = self._indptr[u + 1] - self._indptr[u]
@@ -82,8 +86,14 @@ class BPRSampler:
         return -(-len(self.users) // batch_size)
 
 
-def sample_triples(indptr: Tensor, indices: Tensor, picks: Tensor, fractions: Tensor,
-                   candidates: Tensor, per_user: bool) -> tuple[Tensor, Tensor, Tensor]:
+def sample_triples(
+    indptr: Tensor,
+    indices: Tensor,
+    picks: Tensor,
+    fractions: Tensor,
+    candidates: Tensor,
+    per_user: bool,
+) -> tuple[Tensor, Tensor, Tensor]:
     """BPR triples from given random draws, vectorised (no loop over triples) — task ngcf_8.
 
     indptr (n_users + 1,), indices (nnz,): the training matrix R in CSR form (int64; each row's
@@ -98,10 +108,14 @@ def sample_triples(indptr: Tensor, indices: Tensor, picks: Tensor, fractions: Te
     deg = indptr[1:] - indptr[:-1]  # (n_users,)
     if per_user:
         users = picks  # (B,)
-        offset = (fractions * deg[users].to(fractions.dtype)).long().clamp(max=deg[users] - 1)  # (B,)
+        offset = (
+            (fractions * deg[users].to(fractions.dtype)).long().clamp(max=deg[users] - 1)
+        )  # (B,)
         pos = indices[indptr[users] + offset]  # (B,)
     else:
-        rows = torch.repeat_interleave(torch.arange(len(deg)), deg)  # (nnz,)  user of each interaction
+        rows = torch.repeat_interleave(
+            torch.arange(len(deg)), deg
+        )  # (nnz,)  user of each interaction
         users, pos = rows[picks], indices[picks]  # (B,), (B,)
     n = int(max(int(indices.max()) if len(indices) else 0, int(candidates.max()))) + 1
     keys = torch.repeat_interleave(torch.arange(len(deg)), deg) * n + indices  # (nnz,) sorted
@@ -118,7 +132,7 @@ def sample_triples_loop(train: sp.spmatrix, n: int, seed: int = 0) -> tuple[Tens
     kept as the baseline of benchmarks/bench_ngcf.py."""
     R = sp.csr_matrix(train)
     rng = np.random.default_rng(seed)
-    pos_sets = [set(R.indices[R.indptr[u]: R.indptr[u + 1]].tolist()) for u in range(R.shape[0])]
+    pos_sets = [set(R.indices[R.indptr[u] : R.indptr[u + 1]].tolist()) for u in range(R.shape[0])]
     active = [u for u in range(R.shape[0]) if pos_sets[u]]
     us, ps, ns = [], [], []
     for _ in range(n):
@@ -141,8 +155,14 @@ class DrawSampler:
     known non-item of u) with a seeded NumPy generator and calls ``fn`` on them.
     """
 
-    def __init__(self, train: sp.spmatrix, fn=sample_triples, seed: int = 0, per_user: bool = False,
-                 n_candidates: int = 4) -> None:
+    def __init__(
+        self,
+        train: sp.spmatrix,
+        fn=sample_triples,
+        seed: int = 0,
+        per_user: bool = False,
+        n_candidates: int = 4,
+    ) -> None:
         self._base = BPRSampler(train, seed=seed)
         R = sp.csr_matrix(train)
         R.sum_duplicates()
@@ -162,14 +182,16 @@ class DrawSampler:
         for b, s in enumerate(range(0, len(order), batch_size)):
             if max_batches is not None and b >= max_batches:
                 return
-            B = len(order[s: s + batch_size])
+            B = len(order[s : s + batch_size])
             if self.per_user:
                 users = base._active[rng.integers(0, len(base._active), size=B)]
                 picks = torch.from_numpy(users)
             else:
-                users = base.users[order[s: s + batch_size]]
-                picks = torch.from_numpy(order[s: s + batch_size].astype(np.int64))
+                users = base.users[order[s : s + batch_size]]
+                picks = torch.from_numpy(order[s : s + batch_size].astype(np.int64))
             fractions = torch.from_numpy(rng.random(B))
             cand = rng.integers(0, base.n_items, size=(B, self.n_candidates))
             cand[:, -1] = base.negatives(users)  # one sure non-item per row
-            yield self.fn(self.indptr, self.indices, picks, fractions, torch.from_numpy(cand), self.per_user)
+            yield self.fn(
+                self.indptr, self.indices, picks, fractions, torch.from_numpy(cand), self.per_user
+            )

@@ -20,9 +20,11 @@ from typing import IO
 
 GZIP_MAGIC = b"\x1f\x8b"
 UTF8_BOM = b"\xef\xbb\xbf"
-OTHER_ARCHIVES = {b"PK\x03\x04": ("a zip archive", "unzip it first (unzip FILE)"),
-                  b"BZh": ("a bzip2 archive", "decompress it first (bunzip2 FILE)"),
-                  b"\xfd7zXZ": ("an xz archive", "decompress it first (unxz FILE)")}
+OTHER_ARCHIVES = {
+    b"PK\x03\x04": ("a zip archive", "unzip it first (unzip FILE)"),
+    b"BZh": ("a bzip2 archive", "decompress it first (bunzip2 FILE)"),
+    b"\xfd7zXZ": ("an xz archive", "decompress it first (unxz FILE)"),
+}
 
 
 class DataFormatError(ValueError):
@@ -52,18 +54,22 @@ class TextLines:
             try:
                 data = self.raw.readline()
             except (EOFError, gzip.BadGzipFile, OSError, zlib.error) as exc:
-                raise DataFormatError(f"{self.path}:{self.lineno + 1}: the gzip stream is damaged or cut "
-                                      f"short ({exc}); download the file again") from None
+                raise DataFormatError(
+                    f"{self.path}:{self.lineno + 1}: the gzip stream is damaged or cut "
+                    f"short ({exc}); download the file again"
+                ) from None
             if not data:
                 return
             self.lineno += 1
             if self.lineno == 1 and data.startswith(UTF8_BOM):
-                data = data[len(UTF8_BOM):]
+                data = data[len(UTF8_BOM) :]
             try:
                 yield data.decode(self.encoding)
             except UnicodeDecodeError as exc:
-                raise DataFormatError(f"{self.path}:{self.lineno}: not {self.encoding} text ({exc.reason} "
-                                      f"at column {exc.start + 1}); is this the right file?") from None
+                raise DataFormatError(
+                    f"{self.path}:{self.lineno}: not {self.encoding} text ({exc.reason} "
+                    f"at column {exc.start + 1}); is this the right file?"
+                ) from None
 
 
 def open_text(path: str | Path, what: str, encoding: str = "utf-8") -> TextLines:
@@ -85,7 +91,9 @@ def open_text(path: str | Path, what: str, encoding: str = "utf-8") -> TextLines
     return TextLines(raw, path, "UTF-8" if encoding.lower() in ("utf8", "utf-8") else encoding)
 
 
-def numbered_lines(fh: Iterable[str], path: str | Path, start: int = 1) -> Iterator[tuple[int, str]]:
+def numbered_lines(
+    fh: Iterable[str], path: str | Path, start: int = 1
+) -> Iterator[tuple[int, str]]:
     """(line number, line without its end-of-line) for each line of ``fh`` (a ``TextLines`` or
     any text stream)."""
     for lineno, line in enumerate(fh, start=start):
@@ -106,12 +114,18 @@ def first_line(path: str | Path, what: str, encoding: str = "utf-8") -> str:
 # (kind, a description, the function that reads it)
 KINDS = {
     "ngcf": ("the NGCF/LightGCN split (space-separated 'user item item ...')", "load_ngcf_split"),
-    "ml100k": ("MovieLens-100K u.data (tab-separated user item rating timestamp)", "load_movielens_100k"),
+    "ml100k": (
+        "MovieLens-100K u.data (tab-separated user item rating timestamp)",
+        "load_movielens_100k",
+    ),
     "ml1m": ("MovieLens-1M ratings.dat (UserID::MovieID::Rating::Timestamp)", "load_movielens_1m"),
     "recbole": ("a RecBole atomic file (header 'user_id:token ...')", "read_recbole_inter"),
     "criteo": ("a Criteo file (label, I1..I13, C1..C26)", "read_criteo"),
     "avazu": ("an Avazu file (header id,click,hour,...)", "read_avazu"),
-    "movielens_csv": ("a MovieLens CSV with a header (user_id,movie_id,rating,...)", "pandas.read_csv"),
+    "movielens_csv": (
+        "a MovieLens CSV with a header (user_id,movie_id,rating,...)",
+        "pandas.read_csv",
+    ),
     "html": ("an HTML page (an error page saved instead of the data?)", None),
 }
 
@@ -142,8 +156,12 @@ def sniff(line: str) -> str | None:
     tabs = line.rstrip("\r\n").split("\t")
     if len(tabs) == 40 and tabs[0].strip() in ("0", "1"):
         return "criteo"
-    if (len(tabs) == 4 and _ints([t.strip() for t in tabs]) and tabs[2].strip() in "12345"
-            and len(tabs[3].strip()) >= 9):  # rating 1..5, a Unix timestamp
+    if (
+        len(tabs) == 4
+        and _ints([t.strip() for t in tabs])
+        and tabs[2].strip() in "12345"
+        and len(tabs[3].strip()) >= 9
+    ):  # rating 1..5, a Unix timestamp
         return "ml100k"
     if "\t" not in s and "," not in s and _ints(s.split()):
         return "ngcf"

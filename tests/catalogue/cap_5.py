@@ -71,5 +71,8 @@ WRONG = [
     Variant("no clipping", unclipped, "no clipping"),
     Variant("mean p per band", mean_of_p_per_band, "mean p per band"),
 ]
-CORRECT = [Variant("loop with NaN init", masked_means), Variant("one-hot matmul", one_hot_matmul),
-           Variant("F.binary_cross_entropy", bce_per_band)]
+CORRECT = [
+    Variant("loop with NaN init", masked_means),
+    Variant("one-hot matmul", one_hot_matmul),
+    Variant("F.binary_cross_entropy", bce_per_band),
+]

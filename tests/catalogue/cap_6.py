@@ -67,7 +67,11 @@ def tent_formula(t, knots):  # φ_m(t) = max(0, 1 − |t − κ_m| / width), per
     k = knots[None]  # (1, M)
     left = torch.cat([knots[:1], knots[:-1]])[None]
     right = torch.cat([knots[1:], knots[-1:]])[None]
-    up = torch.where(tc <= k, (tc - left) / (k - left).clamp(min=1e-12), (right - tc) / (right - k).clamp(min=1e-12))
+    up = torch.where(
+        tc <= k,
+        (tc - left) / (k - left).clamp(min=1e-12),
+        (right - tc) / (right - k).clamp(min=1e-12),
+    )
     out = up.clamp(0, 1)
     out[:, :1] = torch.where(tc <= k[:, :1], 1.0, out[:, :1])
     out[:, -1:] = torch.where(tc >= k[:, -1:], 1.0, out[:, -1:])
@@ -88,4 +92,7 @@ WRONG = [
     Variant("floor knot", floor_knot, "knot below only"),
     Variant("λ not divided by the width", unnormalised, "λ not normalised"),
 ]
-CORRECT = [Variant("np.interp of the identity", numpy_interp), Variant("tent formula", tent_formula)]
+CORRECT = [
+    Variant("np.interp of the identity", numpy_interp),
+    Variant("tent formula", tent_formula),
+]

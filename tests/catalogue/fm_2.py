@@ -10,19 +10,28 @@ from tests.catalogue import Variant
 
 def _rows_cols(idx, interleave=True):
     B, n_fields = idx.shape
-    rows = torch.arange(B).repeat_interleave(n_fields) if interleave else torch.arange(B).repeat(n_fields)
+    rows = (
+        torch.arange(B).repeat_interleave(n_fields)
+        if interleave
+        else torch.arange(B).repeat(n_fields)
+    )
     return rows, idx.reshape(-1)
 
 
 def repeat(idx, n_features):
     rows, cols = _rows_cols(idx, interleave=False)
-    return torch.sparse_coo_tensor(torch.stack([rows, cols]), torch.ones(len(rows), dtype=torch.float64),
-                                   (idx.shape[0], n_features))
+    return torch.sparse_coo_tensor(
+        torch.stack([rows, cols]),
+        torch.ones(len(rows), dtype=torch.float64),
+        (idx.shape[0], n_features),
+    )
 
 
 def no_size(idx, n_features):
     rows, cols = _rows_cols(idx)
-    return torch.sparse_coo_tensor(torch.stack([rows, cols]), torch.ones(len(rows), dtype=torch.float64))
+    return torch.sparse_coo_tensor(
+        torch.stack([rows, cols]), torch.ones(len(rows), dtype=torch.float64)
+    )
 
 
 def per_field(idx, n_features):
@@ -31,8 +40,11 @@ def per_field(idx, n_features):
 
 def transposed(idx, n_features):
     rows, cols = _rows_cols(idx)
-    return torch.sparse_coo_tensor(torch.stack([cols, rows]), torch.ones(len(rows), dtype=torch.float64),
-                                   (n_features, idx.shape[0]))
+    return torch.sparse_coo_tensor(
+        torch.stack([cols, rows]),
+        torch.ones(len(rows), dtype=torch.float64),
+        (n_features, idx.shape[0]),
+    )
 
 
 def dense(idx, n_features):
@@ -41,19 +53,27 @@ def dense(idx, n_features):
 
 def float32(idx, n_features):
     rows, cols = _rows_cols(idx)
-    return torch.sparse_coo_tensor(torch.stack([rows, cols]), torch.ones(len(rows)), (idx.shape[0], n_features))
+    return torch.sparse_coo_tensor(
+        torch.stack([rows, cols]), torch.ones(len(rows)), (idx.shape[0], n_features)
+    )
 
 
 def long_values(idx, n_features):
     rows, cols = _rows_cols(idx)
-    return torch.sparse_coo_tensor(torch.stack([rows, cols]), torch.ones(len(rows), dtype=torch.long),
-                                   (idx.shape[0], n_features))
+    return torch.sparse_coo_tensor(
+        torch.stack([rows, cols]),
+        torch.ones(len(rows), dtype=torch.long),
+        (idx.shape[0], n_features),
+    )
 
 
 def csr(idx, n_features):
     rows, cols = _rows_cols(idx)
-    return torch.sparse_coo_tensor(torch.stack([rows, cols]), torch.ones(len(rows), dtype=torch.float64),
-                                   (idx.shape[0], n_features)).to_sparse_csr()
+    return torch.sparse_coo_tensor(
+        torch.stack([rows, cols]),
+        torch.ones(len(rows), dtype=torch.float64),
+        (idx.shape[0], n_features),
+    ).to_sparse_csr()
 
 
 WRONG = [
@@ -70,16 +90,24 @@ WRONG = [
 
 def uncoalesced(idx, n_features):
     rows, cols = _rows_cols(idx)
-    return torch.sparse_coo_tensor(torch.stack([rows, cols]), torch.ones(len(rows), dtype=torch.float64),
-                                   size=(idx.shape[0], n_features))
+    return torch.sparse_coo_tensor(
+        torch.stack([rows, cols]),
+        torch.ones(len(rows), dtype=torch.float64),
+        size=(idx.shape[0], n_features),
+    )
 
 
 def via_scipy(idx, n_features):
     B, n_fields = idx.shape
-    m = sp.csr_matrix((np.ones(B * n_fields), idx.numpy().ravel(), np.arange(0, B * n_fields + 1, n_fields)),
-                      shape=(B, n_features)).tocoo()
-    return torch.sparse_coo_tensor(torch.as_tensor(np.vstack([m.row, m.col]), dtype=torch.long),
-                                   torch.as_tensor(m.data), m.shape)
+    m = sp.csr_matrix(
+        (np.ones(B * n_fields), idx.numpy().ravel(), np.arange(0, B * n_fields + 1, n_fields)),
+        shape=(B, n_features),
+    ).tocoo()
+    return torch.sparse_coo_tensor(
+        torch.as_tensor(np.vstack([m.row, m.col]), dtype=torch.long),
+        torch.as_tensor(m.data),
+        m.shape,
+    )
 
 
 def dense_then_sparse(idx, n_features):

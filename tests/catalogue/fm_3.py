@@ -40,8 +40,14 @@ def float32(x, V):
 
 def through_numpy(x, V):
     xv = x.detach().numpy()[:, :, None] * V.detach().numpy()
-    return torch.from_numpy(sum((xv[:, i] * xv[:, j]).sum(1) for i in range(x.shape[1])
-                                for j in range(i + 1, x.shape[1])) + 0.0 * x.detach().numpy()[:, 0])
+    return torch.from_numpy(
+        sum(
+            (xv[:, i] * xv[:, j]).sum(1)
+            for i in range(x.shape[1])
+            for j in range(i + 1, x.shape[1])
+        )
+        + 0.0 * x.detach().numpy()[:, 0]
+    )
 
 
 WRONG = [
@@ -70,7 +76,7 @@ def einsum_triu(x, V):
 
 
 def lemma(x, V):
-    return 0.5 * ((x @ V) ** 2 - (x ** 2) @ (V ** 2)).sum(dim=1)
+    return 0.5 * ((x @ V) ** 2 - (x**2) @ (V**2)).sum(dim=1)
 
 
 CORRECT = [

@@ -38,7 +38,7 @@ def loop_over_features(x, V):
     s = torch.zeros(x.shape[0], V.shape[1], dtype=x.dtype)
     s2 = torch.zeros(x.shape[0], V.shape[1], dtype=x.dtype)
     for i in range(x.shape[1]):
-        term = x[:, i:i + 1] * V[i]
+        term = x[:, i : i + 1] * V[i]
         s = s + term
         s2 = s2 + term * term
     return 0.5 * (s * s - s2).sum(dim=1)
@@ -72,7 +72,7 @@ def loop_over_k(x, V):
     out = torch.zeros(x.shape[0], dtype=x.dtype)
     for f in range(V.shape[1]):  # a loop over the k latent dimensions is fine
         v = V[:, f]
-        out = out + 0.5 * ((x @ v) ** 2 - (x ** 2) @ (v ** 2))
+        out = out + 0.5 * ((x @ v) ** 2 - (x**2) @ (v**2))
     return out
 
 

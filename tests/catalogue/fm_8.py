@@ -17,7 +17,7 @@ def x_not_squared(x, V):
 
 def summed_over_f(x, V):
     total = (x @ V).sum(dim=1, keepdim=True)  # (B, 1)
-    return x[:, :, None] * total[:, :, None] - V[None] * (x ** 2)[:, :, None]
+    return x[:, :, None] * total[:, :, None] - V[None] * (x**2)[:, :, None]
 
 
 def forgot_half_cancels(x, V):

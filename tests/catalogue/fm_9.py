@@ -92,7 +92,8 @@ def with_autograd(idx, y, w0, w, V, lr, l2):
     z = _scores(idx, w0_, w_, V_)
     rows = torch.unique(idx)
     loss = torch.nn.functional.binary_cross_entropy_with_logits(z, y) + 0.5 * l2 * (
-        w_[rows].pow(2).sum() + V_[rows].pow(2).sum())
+        w_[rows].pow(2).sum() + V_[rows].pow(2).sum()
+    )
     g0, gw, gV = torch.autograd.grad(loss, (w0_, w_, V_))
     return w0 - lr * g0, w - lr * gw, V - lr * gV
 
@@ -103,7 +104,7 @@ def loop_over_rows(idx, y, w0, w, V, lr, l2):
     g0 = torch.zeros_like(w0)
     for b in range(B):
         e = V[idx[b]]  # (F, k)
-        z = w0 + w[idx[b]].sum() + 0.5 * ((e.sum(0) ** 2) - (e ** 2).sum(0)).sum()
+        z = w0 + w[idx[b]].sum() + 0.5 * ((e.sum(0) ** 2) - (e**2).sum(0)).sum()
         d = (torch.sigmoid(z) - y[b]) / B
         g0 = g0 + d
         for f, i in enumerate(idx[b].tolist()):

@@ -23,8 +23,9 @@ def no_size(R):
 def symmetrised_twice(R):
     n_u, n_i, u, i, v = _blocks(R)
     N = n_u + n_i
-    A = torch.sparse_coo_tensor(torch.stack([torch.cat([u, i + n_u]), torch.cat([i + n_u, u])]),
-                                torch.cat([v, v]), (N, N))
+    A = torch.sparse_coo_tensor(
+        torch.stack([torch.cat([u, i + n_u]), torch.cat([i + n_u, u])]), torch.cat([v, v]), (N, N)
+    )
     return (A + A.t()).coalesce()
 
 
@@ -37,15 +38,17 @@ def upper_block_only(R):
 def items_not_offset(R):
     n_u, n_i, u, i, v = _blocks(R)
     N = n_u + n_i
-    return torch.sparse_coo_tensor(torch.stack([torch.cat([u, i]), torch.cat([i, u])]),
-                                   torch.cat([v, v]), (N, N)).coalesce()
+    return torch.sparse_coo_tensor(
+        torch.stack([torch.cat([u, i]), torch.cat([i, u])]), torch.cat([v, v]), (N, N)
+    ).coalesce()
 
 
 def csr(R):
     n_u, n_i, u, i, v = _blocks(R)
     N = n_u + n_i
-    A = torch.sparse_coo_tensor(torch.stack([torch.cat([u, i + n_u]), torch.cat([i + n_u, u])]),
-                                torch.cat([v, v]), (N, N))
+    A = torch.sparse_coo_tensor(
+        torch.stack([torch.cat([u, i + n_u]), torch.cat([i + n_u, u])]), torch.cat([v, v]), (N, N)
+    )
     return A.coalesce().to_sparse_csr()
 
 
@@ -84,8 +87,9 @@ WRONG = [
 def uncoalesced(R):
     n_u, n_i, u, i, v = _blocks(R)
     N = n_u + n_i
-    return torch.sparse_coo_tensor(torch.stack([torch.cat([u, i + n_u]), torch.cat([i + n_u, u])]),
-                                   torch.cat([v, v]), (N, N))
+    return torch.sparse_coo_tensor(
+        torch.stack([torch.cat([u, i + n_u]), torch.cat([i + n_u, u])]), torch.cat([v, v]), (N, N)
+    )
 
 
 def scipy_bmat(R):

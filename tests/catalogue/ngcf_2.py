@@ -48,8 +48,11 @@ def self_loops(A):
     N = A.shape[0]
     eye = torch.arange(N)
     A = A.coalesce()
-    AI = torch.sparse_coo_tensor(torch.cat([A.indices(), torch.stack([eye, eye])], dim=1),
-                                 torch.cat([A.values(), torch.ones(N, dtype=A.dtype)]), A.shape).coalesce()
+    AI = torch.sparse_coo_tensor(
+        torch.cat([A.indices(), torch.stack([eye, eye])], dim=1),
+        torch.cat([A.values(), torch.ones(N, dtype=A.dtype)]),
+        A.shape,
+    ).coalesce()
     return sym(AI)
 
 
@@ -94,7 +97,9 @@ def index_add(A):
     r, c = A.indices()
     deg = torch.zeros(A.shape[0], dtype=A.dtype).index_add_(0, r, A.values())
     inv = torch.where(deg > 0, deg.rsqrt(), torch.zeros_like(deg))
-    return torch.sparse_coo_tensor(A.indices(), inv[r] * A.values() * inv[c], A.shape)  # uncoalesced is fine
+    return torch.sparse_coo_tensor(
+        A.indices(), inv[r] * A.values() * inv[c], A.shape
+    )  # uncoalesced is fine
 
 
 def scipy_diags(A):
@@ -103,10 +108,13 @@ def scipy_diags(A):
     S = sp.coo_matrix((A.values().numpy(), (r, c)), shape=A.shape).tocsr()
     deg = np.asarray(S.sum(axis=1)).ravel()
     with np.errstate(divide="ignore"):
-        d = np.where(deg > 0, deg ** -0.5, 0.0)
+        d = np.where(deg > 0, deg**-0.5, 0.0)
     L = (sp.diags(d) @ S @ sp.diags(d)).tocoo()
-    return torch.sparse_coo_tensor(torch.as_tensor(np.vstack([L.row, L.col]), dtype=torch.long),
-                                   torch.as_tensor(L.data), L.shape)
+    return torch.sparse_coo_tensor(
+        torch.as_tensor(np.vstack([L.row, L.col]), dtype=torch.long),
+        torch.as_tensor(L.data),
+        L.shape,
+    )
 
 
 def sparse_diagonal_products(A):

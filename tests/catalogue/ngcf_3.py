@@ -8,15 +8,20 @@ import torch.nn.functional as F
 from tests.catalogue import Variant
 
 
-def _update(t, E, neighbors, W1, W2, *, decay="sym", self_conn=True, bi="ok", act="leaky",
-            columns=False):
+def _update(
+    t, E, neighbors, W1, W2, *, decay="sym", self_conn=True, bi="ok", act="leaky", columns=False
+):
     e_t = E[t]
     mm = (lambda W, v: W @ v) if columns else (lambda W, v: v @ W)
     total = mm(W1, e_t) if self_conn else 0.0
     for j in neighbors[t]:
         n_t, n_j = len(neighbors[t]), len(neighbors[j])
-        p = {"sym": 1 / math.sqrt(n_t * n_j), "mean": 1 / n_t, "plus_one": 1 / math.sqrt((n_t + 1) * (n_j + 1)),
-             "none": 1.0}[decay]
+        p = {
+            "sym": 1 / math.sqrt(n_t * n_j),
+            "mean": 1 / n_t,
+            "plus_one": 1 / math.sqrt((n_t + 1) * (n_j + 1)),
+            "none": 1.0,
+        }[decay]
         e_j = E[j]
         msg = mm(W1, e_j)
         if bi == "ok":
@@ -39,7 +44,9 @@ WRONG = [
     Variant("e_i ⊙ (W2 e_u)", lambda *a: _update(*a, bi="swapped"), "mul_matmul_swapped"),
     Variant("mean decay 1/|N_u|", lambda *a: _update(*a, decay="mean"), "mean_decay"),
     Variant("degrees + 1", lambda *a: _update(*a, decay="plus_one"), "degree_plus_one"),
-    Variant("W1 @ e (column orientation)", lambda *a: _update(*a, columns=True), "column_orientation"),
+    Variant(
+        "W1 @ e (column orientation)", lambda *a: _update(*a, columns=True), "column_orientation"
+    ),
     Variant("F.leaky_relu default slope", lambda *a: _update(*a, act="default"), "default_slope"),
     Variant("no decay", lambda *a: _update(*a, decay="none"), "no_decay"),
     Variant("no activation", lambda *a: _update(*a, act="none"), "no_activation"),
@@ -61,7 +68,9 @@ def einsum_where(t, E, neighbors, W1, W2):
     total = torch.einsum("d,de->e", E[t], W1)
     for j in neighbors[t]:
         p = (len(neighbors[t]) * len(neighbors[j])) ** -0.5
-        total = total + p * (torch.einsum("d,de->e", E[j], W1) + torch.einsum("d,de->e", E[j] * E[t], W2))
+        total = total + p * (
+            torch.einsum("d,de->e", E[j], W1) + torch.einsum("d,de->e", E[j] * E[t], W2)
+        )
     return torch.where(total > 0, total, 0.2 * total)
 
 

@@ -40,7 +40,9 @@ def mean(E0, L, W1s, W2s, n_users):
 
 def normalised_outputs(E0, L, W1s, W2s, n_users):
     layers = _layers(E0, L, W1s, W2s)
-    return _scores(torch.cat([layers[0]] + [F.normalize(E, p=2, dim=1) for E in layers[1:]], dim=1), n_users)
+    return _scores(
+        torch.cat([layers[0]] + [F.normalize(E, p=2, dim=1) for E in layers[1:]], dim=1), n_users
+    )
 
 
 def normalised_propagated(E0, L, W1s, W2s, n_users):
@@ -52,12 +54,12 @@ def normalised_propagated(E0, L, W1s, W2s, n_users):
 
 def split_plus_one(E0, L, W1s, W2s, n_users):
     E = torch.cat(_layers(E0, L, W1s, W2s), dim=1)
-    return E[:n_users + 1] @ E[n_users + 1:].T
+    return E[: n_users + 1] @ E[n_users + 1 :].T
 
 
 def split_minus_one(E0, L, W1s, W2s, n_users):
     E = torch.cat(_layers(E0, L, W1s, W2s), dim=1)
-    return E[:n_users - 1] @ E[n_users - 1:].T
+    return E[: n_users - 1] @ E[n_users - 1 :].T
 
 
 def transposed(E0, L, W1s, W2s, n_users):

@@ -15,7 +15,7 @@ def item(pos_scores, neg_scores, theta, lam, batch_emb=None):
 
 
 def l2_from_item(pos_scores, neg_scores, theta, lam, batch_emb=None):
-    reg = sum(float((t ** 2).sum()) for t in theta)
+    reg = sum(float((t**2).sum()) for t in theta)
     return F.softplus(neg_scores - pos_scores).mean() + lam * reg
 
 
@@ -24,7 +24,7 @@ def half_lambda(pos_scores, neg_scores, theta, lam, batch_emb=None):
 
 
 def mean_of_squares(pos_scores, neg_scores, theta, lam, batch_emb=None):
-    return F.softplus(neg_scores - pos_scores).mean() + lam * sum((t ** 2).mean() for t in theta)
+    return F.softplus(neg_scores - pos_scores).mean() + lam * sum((t**2).mean() for t in theta)
 
 
 def wrong_sign(pos_scores, neg_scores, theta, lam, batch_emb=None):
@@ -72,15 +72,20 @@ WRONG = [
 
 def logaddexp(pos_scores, neg_scores, theta, lam, batch_emb=None):
     x = pos_scores - neg_scores
-    return torch.logaddexp(torch.zeros_like(x), -x).mean() + lam * torch.stack([(t * t).sum() for t in theta]).sum()
+    return (
+        torch.logaddexp(torch.zeros_like(x), -x).mean()
+        + lam * torch.stack([(t * t).sum() for t in theta]).sum()
+    )
 
 
 def stable_by_hand(pos_scores, neg_scores, theta, lam, batch_emb=None):
     x = pos_scores - neg_scores
-    loss = torch.where(x > 0, torch.log1p(torch.exp(-x.abs())), -x + torch.log1p(torch.exp(-x.abs())))
+    loss = torch.where(
+        x > 0, torch.log1p(torch.exp(-x.abs())), -x + torch.log1p(torch.exp(-x.abs()))
+    )
     reg = 0.0
     for t in theta:
-        reg = reg + torch.sum(t ** 2)
+        reg = reg + torch.sum(t**2)
     return loss.mean() + lam * reg
 
 

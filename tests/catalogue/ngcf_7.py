@@ -5,8 +5,18 @@ import torch
 from tests.catalogue import Variant
 
 
-def _metrics(scores, train, test, k, *, fill=float("-inf"), mask=True, ideal="min", first=1,
-             recall_denominator="all"):
+def _metrics(
+    scores,
+    train,
+    test,
+    k,
+    *,
+    fill=float("-inf"),
+    mask=True,
+    ideal="min",
+    first=1,
+    recall_denominator="all",
+):
     s = scores.masked_fill(train != 0, fill) if mask else scores
     top = s.topk(k, dim=1).indices
     is_test = test != 0
@@ -41,7 +51,7 @@ def per_user_loop(scores, train, test, k):
         s = scores[u].masked_fill(train[u] != 0, float("-inf"))
         hits = (test[u] != 0)[s.topk(k).indices].to(scores.dtype)
         n = int((test[u] != 0).sum())
-        idcg = disc[:min(n, k)].sum()
+        idcg = disc[: min(n, k)].sum()
         recall.append(hits.sum() / max(n, 1))
         ndcg.append((hits * disc).sum() / idcg if n else torch.zeros((), dtype=scores.dtype))
     return torch.stack(recall), torch.stack(ndcg)
@@ -55,11 +65,21 @@ def numpy_outputs(scores, train, test, k):
 WRONG = [
     Variant("train items not masked", lambda *a: _metrics(*a, mask=False), "train_not_masked"),
     Variant("masked with 0", lambda *a: _metrics(*a, fill=0.0), "masked_with_zero"),
-    Variant("IDCG over all |T_u|", lambda *a: _metrics(*a, ideal="all"), "idcg_over_all_test_items"),
-    Variant("IDCG from the retrieved hits", lambda *a: _metrics(*a, ideal="hits"), "idcg_from_retrieved"),
+    Variant(
+        "IDCG over all |T_u|", lambda *a: _metrics(*a, ideal="all"), "idcg_over_all_test_items"
+    ),
+    Variant(
+        "IDCG from the retrieved hits", lambda *a: _metrics(*a, ideal="hits"), "idcg_from_retrieved"
+    ),
     Variant("0-based log2(r + 1)", lambda *a: _metrics(*a, first=0), "zero_based_rank"),
-    Variant("recall / min(|T_u|, K)", lambda *a: _metrics(*a, recall_denominator="min"), "recall_over_min"),
-    Variant("recall / K (precision)", lambda *a: _metrics(*a, recall_denominator="k"), "recall_over_k"),
+    Variant(
+        "recall / min(|T_u|, K)",
+        lambda *a: _metrics(*a, recall_denominator="min"),
+        "recall_over_min",
+    ),
+    Variant(
+        "recall / K (precision)", lambda *a: _metrics(*a, recall_denominator="k"), "recall_over_k"
+    ),
     Variant("per-user Python loop", per_user_loop, "loop"),
     Variant("numpy outputs", numpy_outputs, "container"),
 ]

@@ -62,7 +62,9 @@ def wrong_only_not_pos(indptr, indices, picks, fractions, candidates, per_user):
 
 def wrong_with_replacement(indptr, indices, picks, fractions, candidates, per_user):
     users, _ = _positives(indptr, indices, picks, fractions, per_user)
-    _, pos = _positives(indptr, indices, users, fractions, True)  # a positive per user, with replacement
+    _, pos = _positives(
+        indptr, indices, users, fractions, True
+    )  # a positive per user, with replacement
     bad = _in_train_dense(indptr, indices, users, candidates)
     return users, pos, candidates.gather(1, (~bad).long().argmax(1, keepdim=True)).squeeze(1)
 
@@ -70,8 +72,8 @@ def wrong_with_replacement(indptr, indices, picks, fractions, candidates, per_us
 def wrong_loop_per_triple(indptr, indices, picks, fractions, candidates, per_user):
     us, ps, ns = [], [], []
     for b in range(len(picks)):
-        u, p = _positives(indptr, indices, picks[b:b + 1], fractions[b:b + 1], per_user)
-        items = indices[indptr[u[0]]: indptr[u[0] + 1]]
+        u, p = _positives(indptr, indices, picks[b : b + 1], fractions[b : b + 1], per_user)
+        items = indices[indptr[u[0]] : indptr[u[0] + 1]]
         j = next(c for c in candidates[b] if not bool((items == c).any()))
         us.append(u[0]), ps.append(p[0]), ns.append(j)
     return torch.stack(us), torch.stack(ps), torch.stack(ns)
@@ -91,16 +93,33 @@ def wrong_picks_as_users(indptr, indices, picks, fractions, candidates, per_user
     """Per interaction, takes the picks as user ids (crashes or returns other users)."""
     users = picks.clamp(max=len(indptr) - 2)
     deg = indptr[1:] - indptr[:-1]
-    pos = indices[indptr[users] + torch.minimum((fractions * deg[users]).long(), (deg[users] - 1).clamp(min=0))]
+    pos = indices[
+        indptr[users]
+        + torch.minimum((fractions * deg[users]).long(), (deg[users] - 1).clamp(min=0))
+    ]
     bad = _in_train_dense(indptr, indices, users, candidates)
     return users, pos, candidates.gather(1, (~bad).long().argmax(1, keepdim=True)).squeeze(1)
 
 
 WRONG = [
-    Variant("negative = the first candidate, even a training item", wrong_first_candidate, "negatives_from_all_items"),
-    Variant("negative = candidates[:, 0], copied", wrong_random_candidate_column, "negatives_from_all_items"),
-    Variant("negative only ≠ this triple's positive", wrong_only_not_pos, "negative_not_positive_only"),
-    Variant("a positive per user drawn with replacement", wrong_with_replacement, "positives_with_replacement"),
+    Variant(
+        "negative = the first candidate, even a training item",
+        wrong_first_candidate,
+        "negatives_from_all_items",
+    ),
+    Variant(
+        "negative = candidates[:, 0], copied",
+        wrong_random_candidate_column,
+        "negatives_from_all_items",
+    ),
+    Variant(
+        "negative only ≠ this triple's positive", wrong_only_not_pos, "negative_not_positive_only"
+    ),
+    Variant(
+        "a positive per user drawn with replacement",
+        wrong_with_replacement,
+        "positives_with_replacement",
+    ),
     Variant("a Python loop per triple", wrong_loop_per_triple, "complexity"),
     Variant("always the last candidate", wrong_last_candidate, None),
     Variant("float tensors returned", wrong_float_output, None),

@@ -12,13 +12,14 @@ from tests.catalogue import Variant
 def _on_state(step):
     def step_on_state(state, users, pos, neg, lam):
         return run_step(step, state, users, pos, neg, lam)
+
     step_on_state.__name__ = step.__name__
     return step_on_state
 
 
 def _loss(model, users, pos, neg, lam):
     p, n = model.bpr_scores(users, pos, neg)
-    return -F.logsigmoid(p - n).mean() + lam * sum((w ** 2).sum() for w in model.parameters())
+    return -F.logsigmoid(p - n).mean() + lam * sum((w**2).sum() for w in model.parameters())
 
 
 def correct_logsigmoid_set_to_none(model, optimizer, users, pos, neg, lam):
@@ -73,7 +74,7 @@ def wrong_batch_l2(model, optimizer, users, pos, neg, lam):
     model.train()
     optimizer.zero_grad()
     p, n = model.bpr_scores(users, pos, neg)
-    reg = sum((e ** 2).sum() for e in model.ego_rows(users, pos, neg))
+    reg = sum((e**2).sum() for e in model.ego_rows(users, pos, neg))
     loss = F.softplus(n - p).mean() + lam * reg
     loss.backward()
     optimizer.step()
@@ -114,7 +115,7 @@ def wrong_sum_not_mean(model, optimizer, users, pos, neg, lam):
     model.train()
     optimizer.zero_grad()
     p, n = model.bpr_scores(users, pos, neg)
-    loss = F.softplus(n - p).sum() + lam * sum((w ** 2).sum() for w in model.parameters())
+    loss = F.softplus(n - p).sum() + lam * sum((w**2).sum() for w in model.parameters())
     loss.backward()
     optimizer.step()
     model.eval()
@@ -123,7 +124,11 @@ def wrong_sum_not_mean(model, optimizer, users, pos, neg, lam):
 
 WRONG = [
     Variant("no optimizer.zero_grad()", _on_state(wrong_no_zero_grad), "no_zero_grad"),
-    Variant("zero_grad between backward and step", _on_state(wrong_zero_grad_after_backward), "no_update"),
+    Variant(
+        "zero_grad between backward and step",
+        _on_state(wrong_zero_grad_after_backward),
+        "no_update",
+    ),
     Variant("model.train() never called", _on_state(wrong_no_train_mode), "eval_mode_left_on"),
     Variant("L2 on the batch's ego rows", _on_state(wrong_batch_l2), "l2_on_batch_only"),
     Variant("model left in training mode", _on_state(wrong_left_in_train), "dropout_at_evaluation"),
@@ -134,5 +139,8 @@ WRONG = [
 
 CORRECT = [
     Variant("logsigmoid, set_to_none, .item()", _on_state(correct_logsigmoid_set_to_none)),
-    Variant("model.zero_grad(), train(True/False), a 0-d tensor returned", _on_state(correct_model_zero_grad_tensor_loss)),
+    Variant(
+        "model.zero_grad(), train(True/False), a 0-d tensor returned",
+        _on_state(correct_model_zero_grad_tensor_loss),
+    ),
 ]

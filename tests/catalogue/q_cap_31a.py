@@ -10,4 +10,8 @@ WRONG = [
     Variant("plus a bias per level", lambda: 24, None),
     Variant("not a number", lambda: float("nan"), None),
 ]
-CORRECT = [Variant("int", lambda: 16), Variant("float", lambda: 16.0), Variant("product", lambda: 8 * 2)]
+CORRECT = [
+    Variant("int", lambda: 16),
+    Variant("float", lambda: 16.0),
+    Variant("product", lambda: 8 * 2),
+]

@@ -45,17 +45,24 @@ def _f64(*values: float) -> Tensor:
 def _feels_cases(seed: int) -> list[Case]:
     g = _gen(seed)
     # first case: every rule of the range shows (warm and windy, calm and cold, exactly 10 °C, 1.3–2.5 m/s)
-    year = (torch.cat([_uniform(g, 8, -15, 30), _f64(15.0, -5.0, 10.0, -5.0, 0.0)]),
-            torch.cat([_uniform(g, 8, 0, 10), _f64(5.0, 0.5, 5.0, 2.0, 1.4)]))
+    year = (
+        torch.cat([_uniform(g, 8, -15, 30), _f64(15.0, -5.0, 10.0, -5.0, 0.0)]),
+        torch.cat([_uniform(g, 8, 0, 10), _f64(5.0, 0.5, 5.0, 2.0, 1.4)]),
+    )
     return [
         Case("a year of days", year),
         Case("winter days (T ≤ 10 °C, windy)", (_uniform(g, 8, -20, 10), _uniform(g, 8, 1.5, 12))),
         Case("mixed seasons", (_uniform(g, 12, -15, 35), _uniform(g, 12, 0, 10))),
         Case("warm, windy days (T > 10 °C)", (_uniform(g, 6, 10.5, 30), _uniform(g, 6, 3, 12))),
         Case("calm cold air (V < 4.8 km/h)", (_uniform(g, 5, -15, 5), _uniform(g, 5, 0, 1.2))),
-        Case("light wind 1.3–2.5 m/s (≥ 4.8 km/h, but < 4.8 in m/s)",
-             (_uniform(g, 6, -15, 5), _uniform(g, 6, 1.4, 2.5))),
-        Case("on the boundaries (10 °C; 4.8 km/h)", (_f64(10.0, 10.0, -5.0, 10.0), _f64(5.0, 1.0, 4.8 / 3.6, 4.8 / 3.6))),
+        Case(
+            "light wind 1.3–2.5 m/s (≥ 4.8 km/h, but < 4.8 in m/s)",
+            (_uniform(g, 6, -15, 5), _uniform(g, 6, 1.4, 2.5)),
+        ),
+        Case(
+            "on the boundaries (10 °C; 4.8 km/h)",
+            (_f64(10.0, 10.0, -5.0, 10.0), _f64(5.0, 1.0, 4.8 / 3.6, 4.8 / 3.6)),
+        ),
         Case("one day", (_f64(-8.0), _f64(3.0))),
     ]
 
@@ -65,7 +72,9 @@ def _feels_ms(T: Tensor, wind_ms: Tensor) -> Tensor:  # V in m/s in the formula 
     return torch.where(valid, wind_chill(T, wind_ms), T)
 
 
-def _feels_ms_formula(T: Tensor, wind_ms: Tensor) -> Tensor:  # converted for the test, not the formula
+def _feels_ms_formula(
+    T: Tensor, wind_ms: Tensor
+) -> Tensor:  # converted for the test, not the formula
     valid = (T <= 10) & (wind_ms * 3.6 >= 4.8)
     return torch.where(valid, wind_chill(T, wind_ms), T)
 
@@ -194,7 +203,9 @@ def _topk_cases(seed: int) -> list[Case]:
         return scores, worn, k
 
     s, w, _ = case(2, 6, 3, 0.0, shift=-3.0)
-    s = -0.5 + 0.4 * torch.tanh(s + 3.0)  # scores in (−1, 0): a mask of 0 is chosen, a mask of −1 is not
+    s = -0.5 + 0.4 * torch.tanh(
+        s + 3.0
+    )  # scores in (−1, 0): a mask of 0 is chosen, a mask of −1 is not
     w[:] = False
     w[:, :2] = True
     return [
@@ -227,7 +238,9 @@ def _topk_keep_only_worn(scores: Tensor, worn: Tensor, k: int) -> Tensor:  # mas
     return torch.topk(scores.masked_fill(~worn, float("-inf")), k, dim=1).indices
 
 
-def _topk_mask_minus_one(scores: Tensor, worn: Tensor, k: int) -> Tensor:  # a "small enough" constant
+def _topk_mask_minus_one(
+    scores: Tensor, worn: Tensor, k: int
+) -> Tensor:  # a "small enough" constant
     return torch.topk(scores.masked_fill(worn, -1.0), k, dim=1).indices
 
 
@@ -364,190 +377,337 @@ def _hat_left_only(t: Tensor, knots: Tensor) -> Tensor:  # weight 1 on the knot 
 
 EXERCISES = [
     Exercise(
-        task_id="cap_1", title="feels-like temperature (KMA wind chill) and its validity range",
-        notebook=NB30, func_name="feels_like", reference=feels_like, make_cases=_feels_cases,
+        task_id="cap_1",
+        title="feels-like temperature (KMA wind chill) and its validity range",
+        notebook=NB30,
+        func_name="feels_like",
+        reference=feels_like,
+        make_cases=_feels_cases,
         equation="T_wc = 13.12 + 0.6215 T − 11.37 V^0.16 + 0.3965 T V^0.16, V km/h, T ≤ 10 °C, V ≥ 4.8 km/h",
         misconceptions=(
-            Misconception("V in m/s", _feels_ms,
-                          "you used the wind in m/s: the formula and its 4.8 threshold are in km/h at "
-                          "10 m; convert first, V = 3.6 · wind_ms"),
-            Misconception("V in m/s in the formula", _feels_ms_formula,
-                          "your validity test converts the wind but the formula gets m/s; V^0.16 needs "
-                          "km/h too: V = 3.6 · wind_ms"),
-            Misconception("applied above 10 °C", _feels_above_10,
-                          "you applied the wind chill above 10 °C; it is defined for T ≤ 10 °C only, "
-                          "elsewhere the feels-like temperature is the air temperature"),
-            Misconception("applied in calm air", _feels_calm,
-                          "you applied the wind chill in calm air; it is defined for V ≥ 4.8 km/h "
-                          "(1.3 m/s) only, below that the air temperature is returned"),
-            Misconception("applied everywhere", _feels_everywhere,
-                          "you applied the formula everywhere; it holds only for T ≤ 10 °C and "
-                          "V ≥ 4.8 km/h, elsewhere return the air temperature"),
-            Misconception("T < 10 strict", _feels_strict,
-                          "at exactly 10 °C the formula still applies: the range is T ≤ 10 °C"),
-            Misconception("+ 11.37 V^0.16", _feels_plus_wind,
-                          "your wind term has the wrong sign: the formula subtracts 11.37 V^0.16 (wind "
-                          "makes it feel colder), T_wc = 13.12 + 0.6215 T − 11.37 V^0.16 + 0.3965 T V^0.16"),
+            Misconception(
+                "V in m/s",
+                _feels_ms,
+                "you used the wind in m/s: the formula and its 4.8 threshold are in km/h at "
+                "10 m; convert first, V = 3.6 · wind_ms",
+            ),
+            Misconception(
+                "V in m/s in the formula",
+                _feels_ms_formula,
+                "your validity test converts the wind but the formula gets m/s; V^0.16 needs "
+                "km/h too: V = 3.6 · wind_ms",
+            ),
+            Misconception(
+                "applied above 10 °C",
+                _feels_above_10,
+                "you applied the wind chill above 10 °C; it is defined for T ≤ 10 °C only, "
+                "elsewhere the feels-like temperature is the air temperature",
+            ),
+            Misconception(
+                "applied in calm air",
+                _feels_calm,
+                "you applied the wind chill in calm air; it is defined for V ≥ 4.8 km/h "
+                "(1.3 m/s) only, below that the air temperature is returned",
+            ),
+            Misconception(
+                "applied everywhere",
+                _feels_everywhere,
+                "you applied the formula everywhere; it holds only for T ≤ 10 °C and "
+                "V ≥ 4.8 km/h, elsewhere return the air temperature",
+            ),
+            Misconception(
+                "T < 10 strict",
+                _feels_strict,
+                "at exactly 10 °C the formula still applies: the range is T ≤ 10 °C",
+            ),
+            Misconception(
+                "+ 11.37 V^0.16",
+                _feels_plus_wind,
+                "your wind term has the wrong sign: the formula subtracts 11.37 V^0.16 (wind "
+                "makes it feel colder), T_wc = 13.12 + 0.6215 T − 11.37 V^0.16 + 0.3965 T V^0.16",
+            ),
         ),
     ),
     Exercise(
-        task_id="cap_2", title="cyclic encoding of hour and month", notebook=NB30,
-        func_name="cyclic_features", reference=cyclic_features, make_cases=_cyclic_cases,
+        task_id="cap_2",
+        title="cyclic encoding of hour and month",
+        notebook=NB30,
+        func_name="cyclic_features",
+        reference=cyclic_features,
+        make_cases=_cyclic_cases,
         equation="(sin 2πv/P, cos 2πv/P)",
         misconceptions=(
-            Misconception("degrees", _cyclic_degrees,
-                          "torch.sin takes radians: the angle is 2π·v/P, not 360·v/P"),
-            Misconception("period P − 1", _cyclic_p_minus_1,
-                          "you divided by P − 1: then 23 h lands on 0 h (a collision); one full turn "
-                          "is the period P (24 hours, 12 months)"),
-            Misconception("sin and cos swapped", _cyclic_swapped,
-                          "the columns are swapped: column 0 is sin(2πv/P), column 1 is cos(2πv/P)"),
-            Misconception("plain number", _cyclic_plain,
-                          "you returned the value itself (scaled): 23 h and 0 h are then as far apart "
-                          "as possible; put it on the circle: (sin 2πv/P, cos 2πv/P)"),
-            Misconception("half a turn", _cyclic_half,
-                          "you used π·v/P, half a turn per period: 0 h and 24 h must coincide, angle "
-                          "2π·v/P"),
-            Misconception("sin only", _cyclic_sin_only,
-                          "you returned sin(2πv/P) alone: sine takes each value twice a turn (3 h and 9 h "
-                          "collide); the encoding is the pair (sin 2πv/P, cos 2πv/P), shape (N, 2)"),
+            Misconception(
+                "degrees",
+                _cyclic_degrees,
+                "torch.sin takes radians: the angle is 2π·v/P, not 360·v/P",
+            ),
+            Misconception(
+                "period P − 1",
+                _cyclic_p_minus_1,
+                "you divided by P − 1: then 23 h lands on 0 h (a collision); one full turn "
+                "is the period P (24 hours, 12 months)",
+            ),
+            Misconception(
+                "sin and cos swapped",
+                _cyclic_swapped,
+                "the columns are swapped: column 0 is sin(2πv/P), column 1 is cos(2πv/P)",
+            ),
+            Misconception(
+                "plain number",
+                _cyclic_plain,
+                "you returned the value itself (scaled): 23 h and 0 h are then as far apart "
+                "as possible; put it on the circle: (sin 2πv/P, cos 2πv/P)",
+            ),
+            Misconception(
+                "half a turn",
+                _cyclic_half,
+                "you used π·v/P, half a turn per period: 0 h and 24 h must coincide, angle 2π·v/P",
+            ),
+            Misconception(
+                "sin only",
+                _cyclic_sin_only,
+                "you returned sin(2πv/P) alone: sine takes each value twice a turn (3 h and 9 h "
+                "collide); the encoding is the pair (sin 2πv/P, cos 2πv/P), shape (N, 2)",
+            ),
         ),
     ),
     Exercise(
-        task_id="cap_3", title="temperature buckets without collisions", notebook=NB30,
-        func_name="bucketize", reference=bucketize, make_cases=_bucket_cases,
+        task_id="cap_3",
+        title="temperature buckets without collisions",
+        notebook=NB30,
+        func_name="bucketize",
+        reference=bucketize,
+        make_cases=_bucket_cases,
         equation="code b = #{edges ≤ t} ∈ [0, E]; bucket b = [edges[b−1], edges[b])",
         misconceptions=(
-            Misconception("boundary on the wrong side", _bucket_left,
-                          "a value exactly on an edge belongs to the bucket above it, [edges[b−1], "
-                          "edges[b]): count the edges ≤ t (torch.bucketize(..., right=True))"),
-            Misconception("ends merged", _bucket_merged_ends,
-                          "your first and last buckets collide with their neighbours: E edges make "
-                          "E + 1 buckets, codes 0 … E (below the first edge is 0, above the last is E)"),
-            Misconception("modulo wrap", _bucket_modulo,
-                          "you wrapped fixed-width buckets with % n: very cold and very hot days share "
-                          "a code (a collision); count the edges ≤ t instead"),
-            Misconception("no bucket 0", _bucket_no_lowest,
-                          "values below the first edge need their own code 0; yours share the second "
-                          "bucket's code"),
-            Misconception("even width assumed", _bucket_even_width,
-                          "you assumed every bucket as wide as the first (a fixed step from edges[0]); "
-                          "edges need not be evenly spaced: the code is the number of edges ≤ t"),
+            Misconception(
+                "boundary on the wrong side",
+                _bucket_left,
+                "a value exactly on an edge belongs to the bucket above it, [edges[b−1], "
+                "edges[b]): count the edges ≤ t (torch.bucketize(..., right=True))",
+            ),
+            Misconception(
+                "ends merged",
+                _bucket_merged_ends,
+                "your first and last buckets collide with their neighbours: E edges make "
+                "E + 1 buckets, codes 0 … E (below the first edge is 0, above the last is E)",
+            ),
+            Misconception(
+                "modulo wrap",
+                _bucket_modulo,
+                "you wrapped fixed-width buckets with % n: very cold and very hot days share "
+                "a code (a collision); count the edges ≤ t instead",
+            ),
+            Misconception(
+                "no bucket 0",
+                _bucket_no_lowest,
+                "values below the first edge need their own code 0; yours share the second "
+                "bucket's code",
+            ),
+            Misconception(
+                "even width assumed",
+                _bucket_even_width,
+                "you assumed every bucket as wide as the first (a fixed step from edges[0]); "
+                "edges need not be evenly spaced: the code is the number of edges ≤ t",
+            ),
         ),
     ),
     Exercise(
-        task_id="cap_4", title="top-K outfits per context, recently worn ones left out", notebook=NB30,
-        func_name="top_k_outfits", reference=top_k_outfits, make_cases=_topk_cases,
+        task_id="cap_4",
+        title="top-K outfits per context, recently worn ones left out",
+        notebook=NB30,
+        func_name="top_k_outfits",
+        reference=top_k_outfits,
+        make_cases=_topk_cases,
         equation="top-K of s(u, i, c) over i ∉ worn(u), highest first",
         misconceptions=(
-            Misconception("worn not excluded", _topk_no_exclusion,
-                          "outfits worn in the last days are still recommended; set their scores to "
-                          "−∞ before taking the top K"),
-            Misconception("masked to 0", _topk_mask_zero,
-                          "you set worn outfits to 0: scores are logits and can be negative, so a worn "
-                          "outfit still beats them; mask with −∞"),
-            Misconception("ascending", _topk_ascending,
-                          "you returned the lowest scores; the top K are the largest, highest first"),
-            Misconception("index order", _topk_index_order,
-                          "you returned the right K outfits in index order; a ranking lists the "
-                          "highest score first"),
-            Misconception("mask inverted", _topk_keep_only_worn,
-                          "your mask is inverted: you kept only the worn outfits"),
-            Misconception("masked to −1", _topk_mask_minus_one,
-                          "you set worn outfits to −1: logits go below any finite constant, so a worn "
-                          "outfit still beats them; mask with −∞ (float('-inf'))"),
+            Misconception(
+                "worn not excluded",
+                _topk_no_exclusion,
+                "outfits worn in the last days are still recommended; set their scores to "
+                "−∞ before taking the top K",
+            ),
+            Misconception(
+                "masked to 0",
+                _topk_mask_zero,
+                "you set worn outfits to 0: scores are logits and can be negative, so a worn "
+                "outfit still beats them; mask with −∞",
+            ),
+            Misconception(
+                "ascending",
+                _topk_ascending,
+                "you returned the lowest scores; the top K are the largest, highest first",
+            ),
+            Misconception(
+                "index order",
+                _topk_index_order,
+                "you returned the right K outfits in index order; a ranking lists the "
+                "highest score first",
+            ),
+            Misconception(
+                "mask inverted",
+                _topk_keep_only_worn,
+                "your mask is inverted: you kept only the worn outfits",
+            ),
+            Misconception(
+                "masked to −1",
+                _topk_mask_minus_one,
+                "you set worn outfits to −1: logits go below any finite constant, so a worn "
+                "outfit still beats them; mask with −∞ (float('-inf'))",
+            ),
         ),
     ),
     Exercise(
-        task_id="cap_5", title="logloss stratified by temperature band", notebook=NB30,
-        func_name="stratified_logloss", reference=stratified_logloss, make_cases=_strat_cases,
+        task_id="cap_5",
+        title="logloss stratified by temperature band",
+        notebook=NB30,
+        func_name="stratified_logloss",
+        reference=stratified_logloss,
+        make_cases=_strat_cases,
         equation="LL_b = −(1/N_b) Σ_{n: band_n = b} [y log p + (1 − y) log(1 − p)]",
         misconceptions=(
-            Misconception("overall mean", _strat_overall,
-                          "you returned the overall logloss for every band; each band's mean is over "
-                          "its own rows only"),
-            Misconception("sum, not mean", _strat_sum,
-                          "you summed the losses of each band; divide by the band's number of rows, "
-                          "N_b, so bands of different sizes compare"),
-            Misconception("global denominator", _strat_global_denominator,
-                          "you divided each band's sum by all N rows; the mean is over the band's own "
-                          "N_b rows"),
-            Misconception("empty band as 0", _strat_empty_zero,
-                          "an empty band has no logloss: return NaN, not 0 (a 0 reads as a perfect "
-                          "model)"),
-            Misconception("no clipping", _strat_no_clip,
-                          "p = 0 or 1 gives 0 · log 0 = NaN; clip p to [1e-15, 1 − 1e-15] as "
-                          "ctr_metrics.logloss does"),
-            Misconception("mean p per band", _strat_mean_p,
-                          "you scored the band's mean prediction on every row; the logloss averages each "
-                          "row's own loss, −(1/N_b) Σ [y_n log p_n + (1 − y_n) log(1 − p_n)]"),
+            Misconception(
+                "overall mean",
+                _strat_overall,
+                "you returned the overall logloss for every band; each band's mean is over "
+                "its own rows only",
+            ),
+            Misconception(
+                "sum, not mean",
+                _strat_sum,
+                "you summed the losses of each band; divide by the band's number of rows, "
+                "N_b, so bands of different sizes compare",
+            ),
+            Misconception(
+                "global denominator",
+                _strat_global_denominator,
+                "you divided each band's sum by all N rows; the mean is over the band's own "
+                "N_b rows",
+            ),
+            Misconception(
+                "empty band as 0",
+                _strat_empty_zero,
+                "an empty band has no logloss: return NaN, not 0 (a 0 reads as a perfect model)",
+            ),
+            Misconception(
+                "no clipping",
+                _strat_no_clip,
+                "p = 0 or 1 gives 0 · log 0 = NaN; clip p to [1e-15, 1 − 1e-15] as "
+                "ctr_metrics.logloss does",
+            ),
+            Misconception(
+                "mean p per band",
+                _strat_mean_p,
+                "you scored the band's mean prediction on every row; the logloss averages each "
+                "row's own loss, −(1/N_b) Σ [y_n log p_n + (1 − y_n) log(1 − p_n)]",
+            ),
         ),
     ),
     Exercise(
-        task_id="cap_6", title="piecewise-linear basis of feels-like temperature (the own-idea gate)",
-        notebook=NB31, func_name="hat_basis", reference=hat_basis, make_cases=_hat_cases,
+        task_id="cap_6",
+        title="piecewise-linear basis of feels-like temperature (the own-idea gate)",
+        notebook=NB31,
+        func_name="hat_basis",
+        reference=hat_basis,
+        make_cases=_hat_cases,
         equation="φ_j(t) = 1 − λ, φ_{j+1}(t) = λ, λ = (t − κ_j)/(κ_{j+1} − κ_j), t clamped to [κ_0, κ_{M−1}]",
         misconceptions=(
-            Misconception("no clamping", _hat_no_clamp,
-                          "outside the knots your weights extrapolate (negative or above 1); clamp t "
-                          "to [knots[0], knots[-1]] first, so the function stays flat there"),
-            Misconception("nearest knot", _hat_nearest,
-                          "you put all the weight on the nearest knot (a step function); interpolate: "
-                          "1 − λ on the knot below, λ on the knot above"),
-            Misconception("weights swapped", _hat_swapped,
-                          "your weights are swapped: the knot below gets 1 − λ and the knot above λ, "
-                          "λ = (t − κ_j)/(κ_{j+1} − κ_j)"),
-            Misconception("even spacing assumed", _hat_even,
-                          "you assumed evenly spaced knots (one step h = κ_1 − κ_0); find t's segment "
-                          "and use its own width κ_{j+1} − κ_j"),
-            Misconception("knot below only", _hat_left_only,
-                          "you put all the weight on the knot below t (a step function); the knot "
-                          "above gets λ"),
-            Misconception("λ not normalised", _hat_unnormalised,
-                          "your λ is t − κ_j in degrees; it is the fraction of the segment, "
-                          "λ = (t − κ_j)/(κ_{j+1} − κ_j) ∈ [0, 1]"),
+            Misconception(
+                "no clamping",
+                _hat_no_clamp,
+                "outside the knots your weights extrapolate (negative or above 1); clamp t "
+                "to [knots[0], knots[-1]] first, so the function stays flat there",
+            ),
+            Misconception(
+                "nearest knot",
+                _hat_nearest,
+                "you put all the weight on the nearest knot (a step function); interpolate: "
+                "1 − λ on the knot below, λ on the knot above",
+            ),
+            Misconception(
+                "weights swapped",
+                _hat_swapped,
+                "your weights are swapped: the knot below gets 1 − λ and the knot above λ, "
+                "λ = (t − κ_j)/(κ_{j+1} − κ_j)",
+            ),
+            Misconception(
+                "even spacing assumed",
+                _hat_even,
+                "you assumed evenly spaced knots (one step h = κ_1 − κ_0); find t's segment "
+                "and use its own width κ_{j+1} − κ_j",
+            ),
+            Misconception(
+                "knot below only",
+                _hat_left_only,
+                "you put all the weight on the knot below t (a step function); the knot "
+                "above gets λ",
+            ),
+            Misconception(
+                "λ not normalised",
+                _hat_unnormalised,
+                "your λ is t − κ_j in degrees; it is the fraction of the segment, "
+                "λ = (t − κ_j)/(κ_{j+1} − κ_j) ∈ [0, 1]",
+            ),
         ),
     ),
     question(
-        "q_cap_30a", NB30, "hour as a plain number",
+        "q_cap_30a",
+        NB30,
+        "hour as a plain number",
         "B",
         "On a line 23 h and 0 h are 23 apart, the farthest pair of the day although they are one hour "
         "apart; on the circle (sin, cos) they are neighbours, as close as 12 h and 13 h.",
         choices="ABC",
-        wrong={"A": "on the circle 23 h and 0 h are one hour apart, like 12 h and 13 h; the plain number "
-                    "puts them 23 apart",
-               "C": "23 h and 0 h are one hour apart in time, but the plain number puts them 23 apart"},
+        wrong={
+            "A": "on the circle 23 h and 0 h are one hour apart, like 12 h and 13 h; the plain number "
+            "puts them 23 apart",
+            "C": "23 h and 0 h are one hour apart in time, but the plain number puts them 23 apart",
+        },
     ),
     question(
-        "q_cap_30b", NB30, "numeric temperature in an FM",
+        "q_cap_30b",
+        NB30,
+        "numeric temperature in an FM",
         "C",
         "A numeric field enters eq. 1 as x·v: its interaction with an outfit is ⟨v_i, v_t⟩·t, linear in t, "
         "so it cannot express 'warm outfits are liked at 0 °C and disliked at 25 °C and again at −15 °C' "
         "— buckets give every band its own vector.",
         choices="ABC",
-        wrong={"A": "the numeric field has one vector v_t for every temperature; its interaction "
-                    "⟨v_i, v_t⟩·t is linear in t, not any function of it",
-               "B": "it is not about the size of V: one row or eight, the interaction ⟨v_i, v_t⟩·t stays "
-                    "linear in t"},
+        wrong={
+            "A": "the numeric field has one vector v_t for every temperature; its interaction "
+            "⟨v_i, v_t⟩·t is linear in t, not any function of it",
+            "B": "it is not about the size of V: one row or eight, the interaction ⟨v_i, v_t⟩·t stays "
+            "linear in t",
+        },
     ),
     question(
-        "q_cap_31a", NB31, "shapes of the gate",
+        "q_cap_31a",
+        NB31,
+        "shapes of the gate",
         16,
         "A has one row per warmth level and one column per knot, (L, M): with L = 8 levels and the two "
         "knots (0 °C, 20 °C), 8 × 2 = 16 numbers.",
-        rtol=0.0, atol=0.5,
-        wrong={8: "that is one number per level; each level has one height per knot (M = 2 here)",
-               2: "that is one level's heights; there are L = 8 levels"},
+        rtol=0.0,
+        atol=0.5,
+        wrong={
+            8: "that is one number per level; each level has one height per knot (M = 2 here)",
+            2: "that is one level's heights; there are L = 8 levels",
+        },
     ),
     question(
-        "q_cap_31b", NB31, "warm start within a retention window",
+        "q_cap_31b",
+        NB31,
+        "warm start within a retention window",
         "A",
         "Warm start keeps what the old months taught (user and outfit vectors) and only needs to adapt to "
         "the new month; the retention window keeps enough old rows that it does not forget them.",
         choices="ABC",
-        wrong={"B": "a warm start begins from the trained weights, so it needs fewer epochs than a model "
-                    "from scratch, not more",
-               "C": "training only on the new month forgets the other seasons; the retention window keeps "
-                    "recent old months in the training set"},
+        wrong={
+            "B": "a warm start begins from the trained weights, so it needs fewer epochs than a model "
+            "from scratch, not more",
+            "C": "training only on the new month forgets the other seasons; the retention window keeps "
+            "recent old months in the training set",
+        },
     ),
 ]

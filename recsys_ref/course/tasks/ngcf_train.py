@@ -57,8 +57,17 @@ def _candidates(g: torch.Generator, R: Tensor, users: Tensor, T: int) -> Tensor:
     return cand
 
 
-def _triple_case(g: torch.Generator, name: str, U: int, M: int, density: float, per_user: bool,
-                 B: int | None = None, T: int = 4, empty_user: bool = False) -> Case:
+def _triple_case(
+    g: torch.Generator,
+    name: str,
+    U: int,
+    M: int,
+    density: float,
+    per_user: bool,
+    B: int | None = None,
+    T: int = 4,
+    empty_user: bool = False,
+) -> Case:
     R, indptr, indices = _csr(g, U, M, density, empty_user)
     nnz = len(indices)
     if per_user:
@@ -68,7 +77,9 @@ def _triple_case(g: torch.Generator, name: str, U: int, M: int, density: float, 
         users = picks
     else:
         picks = torch.randperm(nnz, generator=g)[: B or nnz]
-        picks = torch.cat([torch.tensor([1]), picks[picks != 1]])[: B or nnz]  # user 0's 2nd item first
+        picks = torch.cat([torch.tensor([1]), picks[picks != 1]])[
+            : B or nnz
+        ]  # user 0's 2nd item first
         rows = torch.repeat_interleave(torch.arange(U), indptr[1:] - indptr[:-1])
         users = rows[picks]
     fractions = torch.rand(len(picks), generator=g, dtype=torch.float64)
@@ -83,7 +94,9 @@ def _triple_cases(seed: int) -> list[Case]:
     g = _gen(seed)
     return [
         _triple_case(g, "one epoch per interaction, 6 users, 9 items", 6, 9, 0.3, False),
-        _triple_case(g, "half an epoch, a user with no items", 7, 6, 0.35, False, B=6, empty_user=True),
+        _triple_case(
+            g, "half an epoch, a user with no items", 7, 6, 0.35, False, B=6, empty_user=True
+        ),
         _triple_case(g, "per user (official code), 5 users, 8 items", 5, 8, 0.35, True, B=10),
         _triple_case(g, "a batch of one", 4, 5, 0.4, False, B=1),
         _triple_case(g, "per user, 8 candidates", 6, 12, 0.4, True, B=12, T=8),
@@ -101,9 +114,12 @@ def _triple_guard_cases(seed: int) -> list[Case]:
     picks = torch.randperm(len(i), generator=g)[:3000]
     cand = torch.randint(0, M, (3000, 4), generator=g)
     cand[:, -1] = M - 1
-    return [Case("3,000 triples from 800 users × 500 items", (indptr, i, picks,
-                                                              torch.rand(3000, generator=g, dtype=torch.float64),
-                                                              cand, False))]
+    return [
+        Case(
+            "3,000 triples from 800 users × 500 items",
+            (indptr, i, picks, torch.rand(3000, generator=g, dtype=torch.float64), cand, False),
+        )
+    ]
 
 
 def _guard_numel(case: Case) -> int:
@@ -138,7 +154,10 @@ def _triples_contract(out: object, case: Case) -> str | None:
     for name, t in zip(("users", "pos", "neg"), out):
         if not isinstance(t, Tensor) or t.dtype != torch.long or t.ndim != 1:
             return f"{name} must be a 1-d int64 tensor (torch.long), got " + (
-                f"{t.dtype} of shape {tuple(t.shape)}" if isinstance(t, Tensor) else type(t).__name__)
+                f"{t.dtype} of shape {tuple(t.shape)}"
+                if isinstance(t, Tensor)
+                else type(t).__name__
+            )
     return None
 
 
@@ -156,33 +175,53 @@ def _step_cases(seed: int) -> list[Case]:
     def state(U: int, M: int, d: int, n_layers: int, training: bool = False) -> dict:
         R = (torch.rand(U, M, generator=g) < 0.4).double()
         R[torch.arange(U), torch.randint(0, M, (U,), generator=g)] = 1.0
-        L = laplacian_from_interactions(R.to_sparse(), "sym").to_sparse_coo().coalesce()  # COO: copyable
+        L = (
+            laplacian_from_interactions(R.to_sparse(), "sym").to_sparse_coo().coalesce()
+        )  # COO: copyable
         N = U + M
 
         def randn(*s: int, scale: float = 0.3) -> Tensor:
             return torch.randn(*s, generator=g) * scale
 
-        return {"E": randn(N, d), "W1": [randn(d, d, scale=0.5) for _ in range(n_layers)],
-                "W2": [randn(d, d, scale=0.5) for _ in range(n_layers)],
-                "grad_E": randn(N, d, scale=1.0), "grad_W1": [randn(d, d, scale=1.0) for _ in range(n_layers)],
-                "grad_W2": [randn(d, d, scale=1.0) for _ in range(n_layers)], "L": L, "n_users": U,
-                "message_dropout": 0.3, "lr": 0.1, "seed": int(torch.randint(0, 2**31 - 1, (1,), generator=g)),
-                "training": training}
+        return {
+            "E": randn(N, d),
+            "W1": [randn(d, d, scale=0.5) for _ in range(n_layers)],
+            "W2": [randn(d, d, scale=0.5) for _ in range(n_layers)],
+            "grad_E": randn(N, d, scale=1.0),
+            "grad_W1": [randn(d, d, scale=1.0) for _ in range(n_layers)],
+            "grad_W2": [randn(d, d, scale=1.0) for _ in range(n_layers)],
+            "L": L,
+            "n_users": U,
+            "message_dropout": 0.3,
+            "lr": 0.1,
+            "seed": int(torch.randint(0, 2**31 - 1, (1,), generator=g)),
+            "training": training,
+        }
 
     def batch(U: int, M: int, B: int) -> tuple[Tensor, Tensor, Tensor]:
-        return (torch.randint(0, U, (B,), generator=g), torch.randint(0, M, (B,), generator=g),
-                torch.randint(0, M, (B,), generator=g))
+        return (
+            torch.randint(0, U, (B,), generator=g),
+            torch.randint(0, M, (B,), generator=g),
+            torch.randint(0, M, (B,), generator=g),
+        )
 
     return [
-        Case("6 users, 8 items, 2 layers, a batch of 5, model in eval mode", (state(6, 8, 4, 2), *batch(6, 8, 5), 0.01)),
+        Case(
+            "6 users, 8 items, 2 layers, a batch of 5, model in eval mode",
+            (state(6, 8, 4, 2), *batch(6, 8, 5), 0.01),
+        ),
         Case("a batch of one", (state(4, 5, 3, 1), *batch(4, 5, 1), 0.05)),
-        Case("model already in training mode", (state(5, 6, 3, 2, training=True), *batch(5, 6, 4), 0.02)),
+        Case(
+            "model already in training mode",
+            (state(5, 6, 3, 2, training=True), *batch(5, 6, 4), 0.02),
+        ),
     ]
 
 
 def _wrap(step):
     def run(state, users, pos, neg, lam):
         return run_step(step, state, users, pos, neg, lam)
+
     return run
 
 
@@ -221,7 +260,9 @@ def _step_batch_l2(model, optimizer, users, pos, neg, lam):
     model.train()
     optimizer.zero_grad()
     pos_s, neg_s = model.bpr_scores(users, pos, neg)
-    loss = F.softplus(neg_s - pos_s).mean() + lam * sum(e.pow(2).sum() for e in model.ego_rows(users, pos, neg))
+    loss = F.softplus(neg_s - pos_s).mean() + lam * sum(
+        e.pow(2).sum() for e in model.ego_rows(users, pos, neg)
+    )
     loss.backward()
     optimizer.step()
     model.eval()
@@ -246,54 +287,92 @@ def _step_left_training(model, optimizer, users, pos, neg, lam):
 
 EXERCISES = [
     Exercise(
-        task_id="ngcf_8", title="BPR triple sampler, vectorised", notebook=NB12, func_name="sample_triples",
-        reference=sample_triples, make_cases=_triple_cases,
+        task_id="ngcf_8",
+        title="BPR triple sampler, vectorised",
+        notebook=NB12,
+        func_name="sample_triples",
+        reference=sample_triples,
+        make_cases=_triple_cases,
         equation="eq. 11's triples O = {(u, i, j) | i ∈ N_u, j ∉ N_u}",
         output_check=_triples_contract,
         misconceptions=(
-            Misconception("negatives_from_all_items", _triples_all_negatives,
-                          "your negative j is the first candidate even when u has interacted with it; eq. 11 "
-                          "needs j ∉ N_u: skip the candidates that are training items of u"),
-            Misconception("negative_not_positive_only", _triples_not_positive_only,
-                          "you only avoided j = i; j must avoid every training item of u (j ∉ N_u), "
-                          "not just this triple's positive"),
-            Misconception("positives_with_replacement", _triples_with_replacement,
-                          "in the per-interaction protocol (per_user=False) the positive is the picked "
-                          "interaction itself, indices[picks]; you drew a positive per user with the "
-                          "fractions, with replacement (the official code's protocol)"),
+            Misconception(
+                "negatives_from_all_items",
+                _triples_all_negatives,
+                "your negative j is the first candidate even when u has interacted with it; eq. 11 "
+                "needs j ∉ N_u: skip the candidates that are training items of u",
+            ),
+            Misconception(
+                "negative_not_positive_only",
+                _triples_not_positive_only,
+                "you only avoided j = i; j must avoid every training item of u (j ∉ N_u), "
+                "not just this triple's positive",
+            ),
+            Misconception(
+                "positives_with_replacement",
+                _triples_with_replacement,
+                "in the per-interaction protocol (per_user=False) the positive is the picked "
+                "interaction itself, indices[picks]; you drew a positive per user with the "
+                "fractions, with replacement (the official code's protocol)",
+            ),
         ),
         guard=ComplexityGuard(
-            _guard_numel, _triple_guard_cases,
+            _guard_numel,
+            _triple_guard_cases,
             "the sampler must stay linear in the batch: a tensor far larger than B×T or nnz was created.",
             max_ops=GUARD_OPS,
             loop_message="a Python loop per triple: the sampler must work on the whole batch at once "
-                        "(repeat_interleave, searchsorted, argmax over the candidates), not row by row."),
+            "(repeat_interleave, searchsorted, argmax over the candidates), not row by row.",
+        ),
     ),
     Exercise(
-        task_id="ngcf_9", title="one training step: forward, BPR + λ‖Θ‖², backward, step", notebook=NB12,
-        func_name="step_on_state", reference=step_on_state, make_cases=_step_cases,
+        task_id="ngcf_9",
+        title="one training step: forward, BPR + λ‖Θ‖², backward, step",
+        notebook=NB12,
+        func_name="step_on_state",
+        reference=step_on_state,
+        make_cases=_step_cases,
         equation="eq. 11 and §2.4.2: one SGD step on mean −ln σ(ŷ_ui − ŷ_uj) + λ‖Θ‖²",
-        rtol=1e-5, atol=1e-6,
+        rtol=1e-5,
+        atol=1e-6,
         misconceptions=(
-            Misconception("no_zero_grad", _wrap(_step_no_zero_grad),
-                          "the gradients of the previous step were still in .grad: backward() adds to them. "
-                          "Call optimizer.zero_grad() before loss.backward()"),
-            Misconception("no_update", _wrap(_step_zero_grad_after_backward),
-                          "the parameters did not move: optimizer.step() is missing, or zero_grad() ran "
-                          "between backward() and step() and left it no gradient; the order is zero_grad, "
-                          "forward, backward, step"),
-            Misconception("eval_mode_left_on", _wrap(_step_eval_mode),
-                          "the model arrived in evaluation mode and stayed there, so message dropout "
-                          "(§2.4.2) never acted during the step: call model.train() first"),
-            Misconception("l2_on_batch_only", _wrap(_step_batch_l2),
-                          "you regularised only the batch's ego embeddings; eq. 11's λ‖Θ‖² runs over all "
-                          "parameters, list(model.parameters())"),
-            Misconception("l2_on_batch_only", _wrap(_step_batch_l2_official),
-                          "you used the official code's batch term λ(‖e_u‖²+‖e_i‖²+‖e_j‖²)/2/B; eq. 11's "
-                          "λ‖Θ‖² runs over all parameters, list(model.parameters())"),
-            Misconception("dropout_at_evaluation", _wrap(_step_left_training),
-                          "the model is still in training mode after the step, so the evaluation that "
-                          "follows would apply dropout; end the step with model.eval()"),
+            Misconception(
+                "no_zero_grad",
+                _wrap(_step_no_zero_grad),
+                "the gradients of the previous step were still in .grad: backward() adds to them. "
+                "Call optimizer.zero_grad() before loss.backward()",
+            ),
+            Misconception(
+                "no_update",
+                _wrap(_step_zero_grad_after_backward),
+                "the parameters did not move: optimizer.step() is missing, or zero_grad() ran "
+                "between backward() and step() and left it no gradient; the order is zero_grad, "
+                "forward, backward, step",
+            ),
+            Misconception(
+                "eval_mode_left_on",
+                _wrap(_step_eval_mode),
+                "the model arrived in evaluation mode and stayed there, so message dropout "
+                "(§2.4.2) never acted during the step: call model.train() first",
+            ),
+            Misconception(
+                "l2_on_batch_only",
+                _wrap(_step_batch_l2),
+                "you regularised only the batch's ego embeddings; eq. 11's λ‖Θ‖² runs over all "
+                "parameters, list(model.parameters())",
+            ),
+            Misconception(
+                "l2_on_batch_only",
+                _wrap(_step_batch_l2_official),
+                "you used the official code's batch term λ(‖e_u‖²+‖e_i‖²+‖e_j‖²)/2/B; eq. 11's "
+                "λ‖Θ‖² runs over all parameters, list(model.parameters())",
+            ),
+            Misconception(
+                "dropout_at_evaluation",
+                _wrap(_step_left_training),
+                "the model is still in training mode after the step, so the evaluation that "
+                "follows would apply dropout; end the step with model.eval()",
+            ),
         ),
     ),
 ]

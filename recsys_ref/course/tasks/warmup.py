@@ -49,17 +49,29 @@ EXERCISES = [
         equation="eq. 10, ŷ_ui = e_uᵀ e_i",
         differentiable=True,
         misconceptions=(
-            Misconception("cosine", _cosine,
-                          "you normalised the vectors (cosine similarity); eq. 10 is the raw inner "
-                          "product e_uᵀ e_i, whose length carries the popularity signal"),
-            Misconception("transposed", _transposed,
-                          "you returned items × users; rows must be users: compute U Iᵀ"),
-            Misconception("sigmoid", _sigmoid,
-                          "you applied the sigmoid; eq. 10's score is the raw inner product e_uᵀ e_i "
-                          "(a ranking needs no probability, and σ flattens large scores)"),
-            Misconception("sums", _elementwise_sum,
-                          "you multiplied the sums of the vectors; the inner product sums the "
-                          "element-wise products Σ_f u_f i_f"),
+            Misconception(
+                "cosine",
+                _cosine,
+                "you normalised the vectors (cosine similarity); eq. 10 is the raw inner "
+                "product e_uᵀ e_i, whose length carries the popularity signal",
+            ),
+            Misconception(
+                "transposed",
+                _transposed,
+                "you returned items × users; rows must be users: compute U Iᵀ",
+            ),
+            Misconception(
+                "sigmoid",
+                _sigmoid,
+                "you applied the sigmoid; eq. 10's score is the raw inner product e_uᵀ e_i "
+                "(a ranking needs no probability, and σ flattens large scores)",
+            ),
+            Misconception(
+                "sums",
+                _elementwise_sum,
+                "you multiplied the sums of the vectors; the inner product sums the "
+                "element-wise products Σ_f u_f i_f",
+            ),
         ),
     )
 ]
