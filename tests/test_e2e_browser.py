@@ -460,7 +460,8 @@ def learner_run_all(page, lab: Lab, course: Path, relpath: str, record_property)
     assert checks, f"{relpath} has no check cell"
     for index, task in checks:
         loc = cell(page, index)
-        assert "check(" in loc.locator(".cm-content").inner_text()
+        code = loc.locator(".cm-content").inner_text()
+        assert "check(" in code or "answer(" in code, code  # a task's check, a question's answer
         assert f"{task} not started" in outputs(loc), (
             f"{relpath}: the check cell of {task} does not say 'not started':\n{outputs(loc)}"
         )

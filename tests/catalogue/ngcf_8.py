@@ -120,9 +120,9 @@ WRONG = [
         wrong_with_replacement,
         "positives_with_replacement",
     ),
-    Variant("a Python loop per triple", wrong_loop_per_triple, "complexity"),
+    Variant("a Python loop per triple", wrong_loop_per_triple, "loop"),
     Variant("always the last candidate", wrong_last_candidate, None),
-    Variant("float tensors returned", wrong_float_output, None),
+    Variant("float tensors returned", wrong_float_output, "dtype"),
     Variant("picks taken as user ids", wrong_picks_as_users, None),
 ]
 

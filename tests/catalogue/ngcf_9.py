@@ -132,9 +132,9 @@ WRONG = [
     Variant("model.train() never called", _on_state(wrong_no_train_mode), "eval_mode_left_on"),
     Variant("L2 on the batch's ego rows", _on_state(wrong_batch_l2), "l2_on_batch_only"),
     Variant("model left in training mode", _on_state(wrong_left_in_train), "dropout_at_evaluation"),
-    Variant("loss recomputed after the step", _on_state(wrong_loss_after_step), None),
+    Variant("loss recomputed after the step", _on_state(wrong_loss_after_step), "loss_after_step"),
     Variant("no optimizer.step()", _on_state(wrong_no_step), "no_update"),
-    Variant("BPR summed, not averaged", _on_state(wrong_sum_not_mean), None),
+    Variant("BPR summed, not averaged", _on_state(wrong_sum_not_mean), "bpr_sum"),
 ]
 
 CORRECT = [

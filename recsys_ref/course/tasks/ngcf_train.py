@@ -235,6 +235,30 @@ def _step_no_zero_grad(model, optimizer, users, pos, neg, lam):
     return float(loss.detach())
 
 
+def _step_loss_after_step(model, optimizer, users, pos, neg, lam):
+    model.train()
+    optimizer.zero_grad()
+    pos_s, neg_s = model.bpr_scores(users, pos, neg)
+    bpr_loss(pos_s, neg_s, list(model.parameters()), lam).backward()
+    optimizer.step()
+    model.eval()
+    with torch.no_grad():
+        pos_s, neg_s = model.bpr_scores(users, pos, neg)
+        return float(bpr_loss(pos_s, neg_s, list(model.parameters()), lam))
+
+
+def _step_bpr_sum(model, optimizer, users, pos, neg, lam):
+    model.train()
+    optimizer.zero_grad()
+    pos_s, neg_s = model.bpr_scores(users, pos, neg)
+    l2 = sum((w**2).sum() for w in model.parameters())
+    loss = F.softplus(neg_s - pos_s).sum() + lam * l2
+    loss.backward()
+    optimizer.step()
+    model.eval()
+    return float(loss.detach())
+
+
 def _step_zero_grad_after_backward(model, optimizer, users, pos, neg, lam):
     model.train()
     pos_s, neg_s = model.bpr_scores(users, pos, neg)
@@ -372,6 +396,18 @@ EXERCISES = [
                 _wrap(_step_left_training),
                 "the model is still in training mode after the step, so the evaluation that "
                 "follows would apply dropout; end the step with model.eval()",
+            ),
+            Misconception(
+                "loss_after_step",
+                _wrap(_step_loss_after_step),
+                "you returned the loss recomputed after optimizer.step(); return the loss the "
+                "gradient step was taken on (the one you called backward() on)",
+            ),
+            Misconception(
+                "bpr_sum",
+                _wrap(_step_bpr_sum),
+                "your BPR term sums −ln σ(ŷ_ui − ŷ_uj) over the batch; the course's loss averages it "
+                "(a sum makes the step size grow with the batch size and dwarfs λ‖Θ‖²)",
             ),
         ),
     ),
