@@ -40,7 +40,10 @@ def test_stub_solution_wrong_answer_and_broken_notebook(tmp_path: Path, capsys) 
     stub = shutil.copy(ROOT / "notebooks" / START, tmp_path / "a" / START)
     rows = progress_json(capsys, str(stub))
     assert [(r["task"], r["status"]) for r in rows] == [
-        ("warmup", "not started"), ("q_start_00a", "not started"), ("q_start_00b", "not started")]
+        ("warmup", "not started"),
+        ("q_start_00a", "not started"),
+        ("q_start_00b", "not started"),
+    ]
 
     done = with_warmup(ROOT / "notebooks" / START, tmp_path / "b" / START, "return U @ I.T")
     assert progress_json(capsys, str(done))[0]["status"] == "passed"
