@@ -121,9 +121,9 @@ WRONG = [
         "positives_with_replacement",
     ),
     Variant("a Python loop per triple", wrong_loop_per_triple, "loop"),
-    Variant("always the last candidate", wrong_last_candidate, None),
+    Variant("always the last candidate", wrong_last_candidate, "last_candidate"),
     Variant("float tensors returned", wrong_float_output, "dtype"),
-    Variant("picks taken as user ids", wrong_picks_as_users, None),
+    Variant("picks taken as user ids", wrong_picks_as_users, "picks_as_users"),
 ]
 
 CORRECT = [

@@ -130,6 +130,22 @@ def _guard_numel(case: Case) -> int:
 GUARD_OPS = 400  # the reference dispatches about 40; a loop over 3,000 triples, thousands
 
 
+def _triples_last_candidate(indptr, indices, picks, fractions, candidates, per_user):
+    users, pos, _ = sample_triples(indptr, indices, picks, fractions, candidates, per_user)
+    return users, pos, candidates[:, -1]
+
+
+def _triples_picks_as_users(indptr, indices, picks, fractions, candidates, per_user):
+    users = picks.clamp(max=len(indptr) - 2)  # interaction ids read as user ids
+    deg = indptr[1:] - indptr[:-1]
+    pos = indices[
+        indptr[users]
+        + torch.minimum((fractions * deg[users]).long(), (deg[users] - 1).clamp(min=0))
+    ]
+    _, _, neg = sample_triples(indptr, indices, users, fractions, candidates, True)
+    return users, pos, neg
+
+
 def _triples_all_negatives(indptr, indices, picks, fractions, candidates, per_user):
     users, pos, _ = sample_triples(indptr, indices, picks, fractions, candidates, per_user)
     return users, pos, candidates[:, 0]
@@ -338,6 +354,18 @@ EXERCISES = [
                 "in the per-interaction protocol (per_user=False) the positive is the picked "
                 "interaction itself, indices[picks]; you drew a positive per user with the "
                 "fractions, with replacement (the official code's protocol)",
+            ),
+            Misconception(
+                "last_candidate",
+                _triples_last_candidate,
+                "your negative is the last candidate whether or not u trained on it; j is the "
+                "first candidate of the row that is not a training item of u (rejection sampling)",
+            ),
+            Misconception(
+                "picks_as_users",
+                _triples_picks_as_users,
+                "with per_user=False the picks are interaction ids, not user ids: u is the row of "
+                "interaction picks[b] (repeat_interleave(arange(n_users), degrees)[picks])",
             ),
         ),
         guard=ComplexityGuard(
