@@ -19,6 +19,7 @@ import pytest
 
 import tests.catalogue as catalogue
 from recsys_ref.course import all_exercises, run_check
+from recsys_ref.course.evaluate import DIAGNOSES
 
 SEEDS = (0, 1, 2)
 MIN_WRONG, MIN_NAMED = 6, 0.9
@@ -41,17 +42,7 @@ def verdicts(task_id: str, fn) -> list:
 def test_catalogue(task_id: str, capsys: pytest.CaptureFixture) -> None:
     module = importlib.import_module(f"tests.catalogue.{task_id}")
     wrong, correct = module.WRONG, module.CORRECT
-    known = {m.name for m in TASKS[task_id].misconceptions} | {
-        "container",
-        "dtype",
-        "layout",
-        "no_gradient",
-        "gradient",
-        "guard_value",
-        "complexity",
-        "loop",
-        "in_place",
-    }
+    known = {m.name for m in TASKS[task_id].misconceptions} | set(DIAGNOSES)
     passed, misnamed, refused, named, generic = [], [], [], 0, 0
     for v in wrong:
         assert v.expect is None or v.expect in known, (

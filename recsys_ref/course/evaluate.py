@@ -44,6 +44,17 @@ CONTAINER, DTYPE, LAYOUT, NO_GRADIENT, GRADIENT, GUARD_VALUE, COMPLEXITY, LOOP, 
     "loop",
     "in_place",
 )
+DIAGNOSES = (
+    CONTAINER,
+    DTYPE,
+    LAYOUT,
+    NO_GRADIENT,
+    GRADIENT,
+    GUARD_VALUE,
+    COMPLEXITY,
+    LOOP,
+    IN_PLACE,
+)
 
 
 @dataclass
