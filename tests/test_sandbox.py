@@ -27,7 +27,7 @@ import torch
 from nbformat.v4 import new_code_cell, new_notebook
 
 from recsys_ref.course import evaluate as ev
-from recsys_ref.course import grade, sandbox
+from recsys_ref.course import grade, isolation, sandbox
 from recsys_ref.course.evaluate import CRASHED, FAILED, PASSED
 from recsys_ref.course.questions import question
 from recsys_ref.course.registry import all_exercises, get
@@ -259,7 +259,7 @@ def test_memfd_and_disk_fill_are_bounded(tmp_path, lay):
         "                for _ in range(60):\n                    f.write(block)\n"
         "                    written += len(block)\n"
         "        except OSError:\n            break\n"
-        f"    if written > {sandbox.WORKDIR_BYTES}:\n"
+        f"    if written > {isolation.WORKDIR_BYTES}:\n"
         "        raise RuntimeError(f'wrote {written} bytes')\n"
         "    return U @ I.T\n"
     )
@@ -504,9 +504,9 @@ def test_ansi_escapes_are_stripped_and_learner_text_cut(tmp_path):
 def test_refuses_as_root_without_bubblewrap_and_landlock(tmp_path, monkeypatch):
     """Both layers made to fail (no bwrap binary, no Landlock syscall): refused unless
     --unsafe-no-sandbox, which is then written into every row and class.csv's header."""
-    monkeypatch.setattr(sandbox, "BWRAP", "/nonexistent/bwrap")
-    monkeypatch.setattr(sandbox, "_landlock_abi", lambda: None)
-    monkeypatch.setattr(sandbox, "_LAYERS", None)
+    monkeypatch.setattr(isolation, "BWRAP", "/nonexistent/bwrap")
+    monkeypatch.setattr(isolation, "_landlock_abi", lambda: None)
+    monkeypatch.setattr(isolation, "_LAYERS", None)
     monkeypatch.setattr(sandbox._ForkServer, "_instance", None)
     monkeypatch.setattr(os, "geteuid", lambda: 0)
     assert not sandbox.layers()["bwrap"] and not sandbox.layers()["landlock"]

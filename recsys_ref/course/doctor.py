@@ -448,7 +448,7 @@ def check_notebooks(report: Report, notebooks: Path, exercises: dict | None = No
 def check_isolation(report: Report, lay: dict | None = None) -> None:
     """Which of the grader's isolation layers this machine offers (notes: learners do not grade).
 
-    See sandbox.py's docstring and INSTRUCTORS.md ("What is protected") for each layer.
+    See sandbox.py's docstring (and isolation.py, confine.py) and INSTRUCTORS.md ("What is protected") for each layer.
     """
     from .sandbox import describe_layers, layers, refusal
 

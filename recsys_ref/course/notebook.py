@@ -11,12 +11,15 @@ defines the task's function.
 from __future__ import annotations
 
 import ast
+import functools
 import json
 import threading
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import nbformat
+if TYPE_CHECKING:  # imported where a notebook is read: ~3 s (jsonschema's format checkers)
+    import nbformat
 
 TASK_TAG, CHECK_TAG = "task:", "check:"
 
@@ -59,6 +62,8 @@ def read_notebook(path: str | Path) -> nbformat.NotebookNode:
             f"{path}: has nbformat {major!r}; the course needs nbformat 4 "
             "(save it again with JupyterLab)"
         )
+    import nbformat
+
     try:
         return nbformat.reads(text, as_version=4)
     except Exception as exc:  # noqa: BLE001 - nbformat raises many types
@@ -101,19 +106,33 @@ def _tree(code: str) -> ast.Module | None:
         return None
 
 
-def defined_functions(code: str) -> list[str]:
+@functools.lru_cache(maxsize=4096)
+def _outline(code: str) -> tuple[tuple[str, ...], tuple[str, ...]] | None:
+    """(top-level function names, top-level import lines) of a cell, None on a syntax error.
+
+    Cached by source: the grader asks this of every cell for every task of every
+    notebook, and parsing is most of a submission's grading time otherwise."""
     tree = _tree(code)
     if tree is None:
-        return []
-    return [n.name for n in tree.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))]
+        return None
+    funcs = tuple(
+        n.name for n in tree.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))
+    )
+    with _AST_LOCK:
+        imports = tuple(
+            ast.unparse(n) for n in tree.body if isinstance(n, (ast.Import, ast.ImportFrom))
+        )
+    return funcs, imports
+
+
+def defined_functions(code: str) -> list[str]:
+    outline = _outline(code)
+    return [] if outline is None else list(outline[0])
 
 
 def top_level_imports(code: str) -> list[str]:
-    tree = _tree(code)
-    if tree is None:
-        return []
-    with _AST_LOCK:
-        return [ast.unparse(n) for n in tree.body if isinstance(n, (ast.Import, ast.ImportFrom))]
+    outline = _outline(code)
+    return [] if outline is None else list(outline[1])
 
 
 def find_exercise(nb: nbformat.NotebookNode, task_id: str, func_name: str) -> ExerciseSource | None:
@@ -137,7 +156,7 @@ def find_exercise(nb: nbformat.NotebookNode, task_id: str, func_name: str) -> Ex
         if len(funcs) == 1:
             chosen, name = (i, c), funcs[0]
             note = f"the function is called {funcs[0]} here; the task asks for {func_name} (graded as is)"
-        elif _tree(cell_source(c)) is None:
+        elif _outline(cell_source(c)) is None:
             chosen = (i, c)  # a syntax error: let the run report it
             note = f"cell {i + 1} has a syntax error"
     if chosen is None:
