@@ -211,3 +211,72 @@ def test_ffm_backward_reuses_its_buffer_safely():
         assert_close(first, ref)
         assert_close(second, ref)
         assert torch.equal(E.detach(), before)
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    B=st.integers(1, 40),
+    n_fields=st.integers(1, 6),
+    k=st.integers(1, 5),
+    seed=st.integers(0, 10_000),
+    dtype=st.sampled_from([torch.float32, torch.float64]),
+)
+def test_swapped_fields_are_the_transpose_bit_for_bit(B, n_fields, k, seed, dtype):
+    from recsys_ref.ffm import _swap_fields
+
+    E = torch.randn(B, n_fields, n_fields, k, generator=_g(seed), dtype=dtype)
+    assert torch.equal(_swap_fields(E), E.transpose(1, 2).contiguous())
+
+
+@pytest.mark.parametrize("sparse", [False, True])
+@pytest.mark.parametrize("n_fields,k,B", [(1, 2, 3), (3, 3, 7), (5, 4, 200), (4, 8, 1)])
+def test_ffm_from_the_table_matches_the_pair_loop(monkeypatch, sparse, n_fields, k, B):
+    """The chunked table form against the literal loop over field pairs (float64), values and
+    the gradient of W; chunks of 16 rows so that B = 200 spans several, repeated features so
+    that the coalesced sparse gradient has to add rows up; a second backward looks rows up again."""
+    from recsys_ref import ffm as ffm_mod
+
+    monkeypatch.setattr(ffm_mod, "_CHUNK_BYTES", 16 * n_fields * n_fields * k * 8)
+    n = 6 * n_fields
+    W = torch.randn(n, n_fields * k, generator=_g(B + k), dtype=torch.float64, requires_grad=True)
+    idx = torch.randint(0, n, (B, n_fields), generator=_g(3))
+    g = torch.randn(B, generator=_g(4), dtype=torch.float64)
+    out = ffm_mod.ffm_pairwise_table(idx, W, sparse=sparse)
+    want = ffm_pairwise_loops(idx, W.view(n, n_fields, k))
+    assert_close(out, want)
+    (first,) = torch.autograd.grad(out, W, g, retain_graph=True)
+    (second,) = torch.autograd.grad(out, W, g)
+    # one field has no pairs: the loop's zeros do not depend on W, the gradient is 0
+    ref = torch.autograd.grad(want, W, g)[0] if want.requires_grad else torch.zeros_like(W)
+    for got in (first, second):
+        assert got.is_sparse == sparse
+        assert_close(got.to_dense() if sparse else got, ref)
+    if sparse:
+        assert first.is_coalesced() and first._nnz() == len(torch.unique(idx))
+
+
+def test_ffm_model_trains_the_same_through_the_table_and_the_look_up():
+    """FFM.forward (table form) against the look-up form it replaced, for sparse Adagrad steps:
+    the same losses and the same weights after three steps (float64)."""
+    from recsys_ref.ffm import pairwise_from_field_embeddings
+
+    idx = torch.randint(0, 30, (64, 5), generator=_g(11))
+    y = torch.rand(64, generator=_g(12)).round().double()
+    models = [FFM(30, 5, k=3, seed=1, normalize=True).double() for _ in range(2)]
+    opts = [torch.optim.Adagrad(m.parameters(), lr=0.1) for m in models]
+
+    def look_up(m: FFM, idx: torch.Tensor) -> torch.Tensor:
+        s = 5**-0.5
+        E = m.W(idx).view(64, 5, 5, 3) * s
+        return m.w0 + m.w(idx).squeeze(2).sum(1) * s + pairwise_from_field_embeddings(E)
+
+    for _ in range(3):
+        losses = []
+        for m, opt, fwd in zip(models, opts, (lambda m, x: m(x), look_up)):
+            loss = torch.nn.functional.binary_cross_entropy_with_logits(fwd(m, idx), y)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+            losses.append(loss.item())
+        assert losses[0] == pytest.approx(losses[1], rel=1e-12)
+    assert_close(models[0].W.weight, models[1].W.weight)
