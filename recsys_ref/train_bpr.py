@@ -140,6 +140,7 @@ def train_bpr(
     max_batches: int | None = None,
     step: Callable[..., Any] | None = None,
     sampler: Any = None,
+    num_threads: int | None = 1,
 ) -> History:
     """Train ``model`` in place with BPR; returns the ``History`` (loss per epoch, val metrics).
 
@@ -154,7 +155,57 @@ def train_bpr(
     step: ``step(model, optimizer, users, pos, neg, lam) -> loss`` replacing ``bpr_train_step``
     (a learner's ngcf_9; then ``l2_on`` is the step's business).  sampler: an object with
     ``epoch(batch_size, max_batches)`` replacing ``BPRSampler(train, seed)`` (a learner's ngcf_8).
+    num_threads: torch threads while training (restored afterwards; None keeps the current
+    setting).  One by default, as ``train_ctr``: on a shared 2-core machine a second thread
+    mostly waits for the first (``benchmarks/bench_ngcf.py --threads``).
     """
+    saved = torch.get_num_threads()
+    if num_threads is not None:
+        torch.set_num_threads(num_threads)
+    try:
+        return _train_bpr(
+            model,
+            train,
+            val,
+            epochs=epochs,
+            batch_size=batch_size,
+            lr=lr,
+            lam=lam,
+            l2_on=l2_on,
+            k=k,
+            eval_every=eval_every,
+            patience=patience,
+            seed=seed,
+            device=device,
+            progress=progress,
+            max_batches=max_batches,
+            step=step,
+            sampler=sampler,
+        )
+    finally:
+        torch.set_num_threads(saved)
+
+
+def _train_bpr(
+    model: nn.Module,
+    train: sp.spmatrix,
+    val: sp.spmatrix | None = None,
+    *,
+    epochs: int = 30,
+    batch_size: int = 1024,
+    lr: float = 1e-3,
+    lam: float | None = None,
+    l2_on: str | None = None,
+    k: int = 20,
+    eval_every: int = 5,
+    patience: int | None = 3,
+    seed: int = 0,
+    device: str | torch.device | None = None,
+    progress: bool = True,
+    max_batches: int | None = None,
+    step: Callable[..., Any] | None = None,
+    sampler: Any = None,
+) -> History:
     import warnings
 
     with warnings.catch_warnings():  # no ipywidgets: tqdm.auto falls back to the text bar, quietly

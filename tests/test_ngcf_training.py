@@ -104,3 +104,27 @@ def test_train_bpr_bad_input() -> None:
     data = make_implicit(n_users=20, n_items=15, seed=0)
     with pytest.raises(ValueError, match="epochs"):
         train_bpr(MF(20, 15, 4), data.train, epochs=0, progress=False)
+
+
+@pytest.mark.parametrize("num_threads", [1, None])
+def test_train_bpr_sets_its_threads_and_restores_them(num_threads) -> None:
+    """One torch thread while training by default (as train_ctr), the caller's setting after;
+    None leaves the setting alone.  The step records what it ran with."""
+    data = make_implicit(n_users=20, n_items=30, seed=0)
+    seen: list[int] = []
+
+    def step(model, opt, users, pos, neg, lam):
+        seen.append(torch.get_num_threads())
+        return 0.0
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        train_bpr(
+            MF(data.n_users, data.n_items, dim=4), data.train, epochs=1, max_batches=2,
+            progress=False, step=step, num_threads=num_threads, device="cpu",
+        )  # fmt: skip
+        assert seen and set(seen) == {1 if num_threads == 1 else 2}
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(before)
