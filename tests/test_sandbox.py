@@ -318,6 +318,46 @@ def test_sigkill_of_the_grader_leaves_no_worker(tmp_path):
     assert not alive, alive
 
 
+def _syscall_names(header: str) -> dict[int, str]:
+    import re
+
+    text = Path(header).read_text()
+    return {
+        int(n): name
+        for name, n in re.findall(r"^#define __NR(?:3264)?_(\w+)\s+(\d+)\s*$", text, re.M)
+    }
+
+
+@pytest.mark.skipif(
+    not (
+        Path("/usr/include/asm-generic/unistd.h").is_file()
+        and Path("/usr/include/x86_64-linux-gnu/asm/unistd_64.h").is_file()
+    ),
+    reason="the kernel's syscall headers are not installed (Debian: linux-libc-dev)",
+)
+def test_seccomp_tables_refuse_the_same_calls_on_both_architectures():
+    """Every number in confine.SECCOMP_ARCH names the call its comment says, and aarch64 refuses
+    what x86_64 refuses, except the legacy calls aarch64 does not have (their *at forms are in)."""
+    from recsys_ref.course.confine import SECCOMP_ARCH
+
+    x86 = _syscall_names("/usr/include/x86_64-linux-gnu/asm/unistd_64.h")
+    arm = _syscall_names("/usr/include/asm-generic/unistd.h") | {452: "fchmodat2"}
+    x86[452] = "fchmodat2"
+    names = {}
+    for arch, table in (("x86_64", x86), ("aarch64", arm)):
+        _, forks, clone, clone3, setrlimit, prlimit64, refused, memfd = SECCOMP_ARCH[arch]
+        assert [table[n] for n in (clone, clone3, setrlimit, prlimit64, memfd)] == [
+            "clone", "clone3", "setrlimit", "prlimit64", "memfd_create",
+        ]  # fmt: skip
+        assert {table[n] for n in forks} == ({"fork", "vfork"} if arch == "x86_64" else set())
+        names[arch] = {table[n] for n in refused}
+    legacy = {"chmod", "chown", "lchown", "mknod", "utime", "utimes", "futimesat"}
+    assert names["x86_64"] - legacy == names["aarch64"]
+    assert {"socket", "mknodat", "fchmodat", "reboot", "kexec_load", "init_module"} <= names[
+        "aarch64"
+    ]
+
+
 # ---------------------------------------------------------------- 5. the complexity guard
 
 

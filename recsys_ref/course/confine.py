@@ -222,7 +222,12 @@ SECCOMP_ARCH = {  # (audit arch, forks, clone, clone3, setrlimit, prlimit64, ref
          248, 249, 428, 429, 430, 432, 442],
         319,
     ),
-    "aarch64": (0xC00000B7, [], 220, 435, 164, 261, [117], 279),
+    "aarch64": (  # the generic table (asm-generic/unistd.h): no fork/vfork, no chmod/chown/mknod
+        0xC00000B7, [], 220, 435, 164, 261,
+        [198, 33, 52, 53, 452, 54, 55, 88, 40, 39, 97, 268, 41, 51, 117, 142, 104, 294, 105,
+         273, 106, 280, 241, 282, 425, 270, 271, 219, 217, 218, 428, 429, 430, 432, 442],
+        279,
+    ),
 }
 # fmt: on
 
