@@ -19,6 +19,7 @@ import scipy.sparse as sp
 import torch
 from torch import nn
 
+from ._threads import torch_threads
 from .history import History
 from .losses import bpr_loss
 from .metrics import evaluate_model
@@ -159,104 +160,62 @@ def train_bpr(
     setting).  One by default, as ``train_ctr``: on a shared 2-core machine a second thread
     mostly waits for the first (``benchmarks/bench_ngcf.py --threads``).
     """
-    saved = torch.get_num_threads()
-    if num_threads is not None:
-        torch.set_num_threads(num_threads)
-    try:
-        return _train_bpr(
-            model,
-            train,
-            val,
-            epochs=epochs,
-            batch_size=batch_size,
-            lr=lr,
-            lam=lam,
-            l2_on=l2_on,
-            k=k,
-            eval_every=eval_every,
-            patience=patience,
-            seed=seed,
-            device=device,
-            progress=progress,
-            max_batches=max_batches,
-            step=step,
-            sampler=sampler,
+    with torch_threads(num_threads):
+        import warnings
+
+        with (
+            warnings.catch_warnings()
+        ):  # no ipywidgets: tqdm.auto falls back to the text bar, quietly
+            warnings.simplefilter("ignore")
+            from tqdm.auto import tqdm
+
+        from .data.sampler import BPRSampler
+
+        if epochs <= 0:
+            raise ValueError(f"epochs must be a positive integer, got {epochs}")
+        if lam is None and l2_on is None:
+            lam, l2_on = getattr(model, "DEFAULT_L2", (1e-5, "theta"))
+        elif lam is None:
+            lam = 1e-5 if l2_on == "theta" else 1e-4
+        elif l2_on is None:
+            l2_on = "theta"
+        device = torch.device(device) if device is not None else default_device()
+        model.to(device)
+        torch.manual_seed(seed)
+        sampler = BPRSampler(train, seed=seed) if sampler is None else sampler
+        opt = torch.optim.Adam(model.parameters(), lr=lr)
+        history = History()
+        best, best_state, bad_evals = -1.0, None, 0
+        bar = tqdm(
+            range(1, epochs + 1), disable=not progress, desc=type(model).__name__, unit="epoch"
         )
-    finally:
-        torch.set_num_threads(saved)
-
-
-def _train_bpr(
-    model: nn.Module,
-    train: sp.spmatrix,
-    val: sp.spmatrix | None = None,
-    *,
-    epochs: int = 30,
-    batch_size: int = 1024,
-    lr: float = 1e-3,
-    lam: float | None = None,
-    l2_on: str | None = None,
-    k: int = 20,
-    eval_every: int = 5,
-    patience: int | None = 3,
-    seed: int = 0,
-    device: str | torch.device | None = None,
-    progress: bool = True,
-    max_batches: int | None = None,
-    step: Callable[..., Any] | None = None,
-    sampler: Any = None,
-) -> History:
-    import warnings
-
-    with warnings.catch_warnings():  # no ipywidgets: tqdm.auto falls back to the text bar, quietly
-        warnings.simplefilter("ignore")
-        from tqdm.auto import tqdm
-
-    from .data.sampler import BPRSampler
-
-    if epochs <= 0:
-        raise ValueError(f"epochs must be a positive integer, got {epochs}")
-    if lam is None and l2_on is None:
-        lam, l2_on = getattr(model, "DEFAULT_L2", (1e-5, "theta"))
-    elif lam is None:
-        lam = 1e-5 if l2_on == "theta" else 1e-4
-    elif l2_on is None:
-        l2_on = "theta"
-    device = torch.device(device) if device is not None else default_device()
-    model.to(device)
-    torch.manual_seed(seed)
-    sampler = BPRSampler(train, seed=seed) if sampler is None else sampler
-    opt = torch.optim.Adam(model.parameters(), lr=lr)
-    history = History()
-    best, best_state, bad_evals = -1.0, None, 0
-    bar = tqdm(range(1, epochs + 1), disable=not progress, desc=type(model).__name__, unit="epoch")
-    for epoch in bar:
-        model.train()
-        t0, total, n = time.perf_counter(), 0.0, 0
-        for users, pos, neg in sampler.epoch(batch_size, max_batches):
-            users, pos, neg = users.to(device), pos.to(device), neg.to(device)
-            if step is None:
-                loss = bpr_train_step(model, opt, users, pos, neg, lam, l2_on)
-            else:
-                loss = float(step(model, opt, users, pos, neg, lam))
-            total += loss * len(users)
-            n += len(users)
-        row = {"epoch": epoch, "loss": total / max(n, 1), "seconds": time.perf_counter() - t0}
-        if val is not None and (epoch % eval_every == 0 or epoch == epochs):
-            m = evaluate_model(model, train, val, k=k)
-            row.update({f"val_recall@{k}": m["recall"], f"val_ndcg@{k}": m["ndcg"]})
-            if m["recall"] > best:
-                best, bad_evals, history.best_epoch = m["recall"], 0, epoch
-                best_state = copy.deepcopy(model.state_dict())
-            else:
-                bad_evals += 1
-            bar.set_postfix(loss=f"{row['loss']:.4f}", recall=f"{m['recall']:.4f}")
-        history.log(**row)
-        if patience is not None and bad_evals >= patience:
-            history.stopped_early = True
-            break
-    bar.close()
-    if best_state is not None:
-        model.load_state_dict(best_state)
-    model.eval()
-    return history
+        for epoch in bar:
+            model.train()
+            t0, total, n = time.perf_counter(), 0.0, 0
+            for users, pos, neg in sampler.epoch(batch_size, max_batches):
+                users, pos, neg = users.to(device), pos.to(device), neg.to(device)
+                if step is None:
+                    loss = bpr_train_step(model, opt, users, pos, neg, lam, l2_on)
+                else:
+                    loss = float(step(model, opt, users, pos, neg, lam))
+                total += loss * len(users)
+                n += len(users)
+            row = {"epoch": epoch, "loss": total / max(n, 1), "seconds": time.perf_counter() - t0}
+            if val is not None and (epoch % eval_every == 0 or epoch == epochs):
+                m = evaluate_model(model, train, val, k=k)
+                row.update({f"val_recall@{k}": m["recall"], f"val_ndcg@{k}": m["ndcg"]})
+                if m["recall"] > best:
+                    best, bad_evals, history.best_epoch = m["recall"], 0, epoch
+                    best_state = copy.deepcopy(model.state_dict())
+                else:
+                    bad_evals += 1
+                bar.set_postfix(loss=f"{row['loss']:.4f}", recall=f"{m['recall']:.4f}")
+            history.log(**row)
+            if patience is not None and bad_evals >= patience:
+                history.stopped_early = True
+                break
+        bar.close()
+        if best_state is not None:
+            model.load_state_dict(best_state)
+        model.eval()
+        return history

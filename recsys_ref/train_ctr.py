@@ -16,6 +16,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 from tqdm import tqdm
 
+from ._threads import torch_threads
 from .ctr_metrics import UndefinedAUCWarning, auc, logloss_logits
 from .history import History
 
@@ -106,10 +107,7 @@ def train_ctr(
     current setting).  One by default: CTR batches are small, and on a busy machine a
     second thread mostly waits for the first (measured 5× slower wall time under load).
     """
-    saved = torch.get_num_threads()
-    if num_threads is not None:
-        torch.set_num_threads(num_threads)
-    try:
+    with torch_threads(num_threads):
         return _train(
             model,
             train,
@@ -123,8 +121,6 @@ def train_ctr(
             eval_train_rows,
             progress,
         )
-    finally:
-        torch.set_num_threads(saved)
 
 
 def _train(
