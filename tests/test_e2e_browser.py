@@ -42,20 +42,10 @@ from pathlib import Path
 import pytest
 
 from recsys_ref.course.notebook import cell_source, read_notebook, tags
+from tests.browser import CHROMIUM, CHROMIUM_ARGS
 
 ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "artifacts" / "e2e"
-CHROMIUM = Path(os.environ.get("RECSYS_CHROMIUM", "/usr/bin/chromium"))
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-dev-shm-usage",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--disable-extensions",
-]
 VIEWPORT = {"width": 1280, "height": 800}
 README_VIEWPORT = {"width": 1600, "height": 960}
 
