@@ -34,7 +34,7 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
-from machine import describe  # benchmarks/machine.py
+from machine import describe, shared_data  # benchmarks/machine.py
 
 from recsys_ref.data.avazu import read_avazu
 from recsys_ref.data.criteo import read_criteo
@@ -43,14 +43,7 @@ from recsys_ref.ffm import FFM
 from recsys_ref.fm import FM, fm_pairwise, fm_pairwise_naive
 from recsys_ref.train_ctr import evaluate_ctr, train_ctr
 
-SAMPLES = next(
-    (
-        p / "shared" / "data" / "samples"
-        for p in Path(__file__).resolve().parents
-        if (p / "shared" / "data" / "samples").is_dir()
-    ),
-    Path("shared/data/samples"),
-)
+SAMPLES = shared_data("samples", Path("shared/data/samples"))
 
 # Criteo-like cardinalities: 13 discretised integer fields + 26 categorical ones, ~1M in all.
 CRITEO_DIMS = [

@@ -38,7 +38,7 @@ import torch.nn.functional as F
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from machine import describe  # benchmarks/machine.py  # noqa: E402
+from machine import describe, shared_data  # benchmarks/machine.py  # noqa: E402
 
 from recsys_ref.data.loaders import load_ngcf_split  # noqa: E402
 from recsys_ref.data.sampler import BPRSampler, sample_triples_loop  # noqa: E402
@@ -47,14 +47,7 @@ from recsys_ref.losses import bpr_loss  # noqa: E402
 from recsys_ref.metrics import evaluate_model  # noqa: E402
 from recsys_ref.ngcf import NGCF  # noqa: E402
 
-DEFAULT_DATA = next(
-    (
-        p / "shared" / "data" / "gowalla"
-        for p in ROOT.parents
-        if (p / "shared" / "data" / "gowalla").is_dir()
-    ),
-    ROOT.parent / "shared" / "data" / "gowalla",
-)
+DEFAULT_DATA = shared_data("gowalla", ROOT.parent / "shared" / "data" / "gowalla")
 
 
 def timed(fn, repeat: int = 1):

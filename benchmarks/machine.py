@@ -38,3 +38,11 @@ def describe() -> str:
     return (
         f"{cores}-core CPU ({cpu_model()}), Python {platform.python_version()}, {torch_info}{load}"
     )
+
+
+def shared_data(name: str, fallback: Path) -> Path:
+    """``<ancestor>/shared/data/<name>`` for the nearest ancestor of this folder that has it,
+    else ``fallback`` (the benchmarks then skip with a message naming it)."""
+    here = Path(__file__).resolve()
+    found = (p / "shared" / "data" / name for p in here.parents)
+    return next((d for d in found if d.is_dir()), fallback)

@@ -37,7 +37,7 @@ import torch
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from machine import describe  # benchmarks/machine.py  # noqa: E402
+from machine import describe, shared_data  # benchmarks/machine.py  # noqa: E402
 
 from recsys_ref.data.loaders import load_ngcf_split  # noqa: E402
 from recsys_ref.data.sampler import BPRSampler  # noqa: E402
@@ -45,14 +45,7 @@ from recsys_ref.graph import laplacian_from_interactions  # noqa: E402
 from recsys_ref.ngcf import NGCF  # noqa: E402
 from recsys_ref.train_bpr import set_seed, train_bpr  # noqa: E402
 
-DEFAULT_DATA = next(
-    (
-        p / "shared" / "data" / "gowalla"
-        for p in ROOT.parents
-        if (p / "shared" / "data" / "gowalla").is_dir()
-    ),
-    ROOT / "data" / "gowalla",
-)
+DEFAULT_DATA = shared_data("gowalla", ROOT / "data" / "gowalla")
 PAPER = {"recall": 0.1569, "ndcg": 0.1327}
 PROTOCOL = dict(batch_size=1024, lr=1e-4, lam=1e-5, l2_on="batch", eval_every=10, patience=None)
 
