@@ -57,7 +57,7 @@ format: install
 
 # Remove volatile metadata (execution timestamps, kernel noise) from solutions/, keeping outputs.
 clean-notebooks: install
-	$(BIN)/python -m recsys_ref.course.clean solutions/*.ipynb
+	$(BIN)/python -m recsys_ref.course.nbtools.clean solutions/*.ipynb
 
 # The course website, offline: solutions (with their stored outputs) + the start page → site/html.
 site:

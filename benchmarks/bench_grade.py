@@ -89,7 +89,7 @@ def summary(out: Path) -> tuple[list[float], float, float]:
 
 def start_costs(n: int) -> tuple[float, list[float]]:
     """(fork server start s, worker start s × n), measured in this process."""
-    from recsys_ref.course import sandbox
+    from recsys_ref.course.sandbox import client as sandbox
 
     t = time.perf_counter()
     sandbox._ForkServer.get()

@@ -10,9 +10,9 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-from recsys_ref.course import build as B
 from recsys_ref.course.cli import main
-from recsys_ref.course.notebook import cell_source, read_notebook, task_ids
+from recsys_ref.course.nbtools import build as B
+from recsys_ref.course.nbtools.notebook import cell_source, read_notebook, task_ids
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from recsys_ref.course import grade
-from recsys_ref.course.evaluate import NOT_STARTED_STATUS, PASSED
-from recsys_ref.course.notebook import read_notebook
-from recsys_ref.course.registry import all_exercises
-from recsys_ref.course.sandbox import tasks_for_notebook
+from recsys_ref.course.engine.evaluate import NOT_STARTED_STATUS, PASSED
+from recsys_ref.course.engine.registry import all_exercises
+from recsys_ref.course.grading import grade
+from recsys_ref.course.nbtools.notebook import read_notebook
+from recsys_ref.course.sandbox.client import tasks_for_notebook
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = ["30_what_to_wear", "31_your_own_model"]

@@ -19,7 +19,7 @@ import pytest
 
 import tests.catalogue as catalogue
 from recsys_ref.course import all_exercises, run_check
-from recsys_ref.course.evaluate import DIAGNOSES
+from recsys_ref.course.engine.evaluate import DIAGNOSES
 
 SEEDS = (0, 1, 2)
 MIN_WRONG, MIN_NAMED = 6, 0.9

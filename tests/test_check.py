@@ -9,10 +9,11 @@ import pytest
 import scipy.sparse as sp
 import torch
 
-from recsys_ref.course import check, registry, run_check, runner
-from recsys_ref.course.evaluate import difference
-from recsys_ref.course.runner import NumelRecorder
-from recsys_ref.course.spec import Case, ComplexityGuard, Exercise, Misconception
+from recsys_ref.course import check, run_check
+from recsys_ref.course.engine import registry, runner
+from recsys_ref.course.engine.evaluate import difference
+from recsys_ref.course.engine.runner import NumelRecorder
+from recsys_ref.course.engine.spec import Case, ComplexityGuard, Exercise, Misconception
 
 
 def t(*values, dtype=torch.float64):
@@ -170,7 +171,7 @@ TOY = Exercise(
 
 @pytest.fixture(autouse=True)
 def toy_registered(monkeypatch: pytest.MonkeyPatch):
-    check_module = sys.modules["recsys_ref.course.check"]  # the module, not the function
+    check_module = sys.modules["recsys_ref.course.engine.check"]  # the module, not the function
     monkeypatch.setattr(
         check_module, "get", lambda tid: registry.get(tid) if tid != "toy_1" else TOY
     )
@@ -454,7 +455,7 @@ def test_op_count_bound_on_the_loop_tasks() -> None:
 
 
 def test_when_two_misconceptions_agree_a_case_where_they_differ_decides() -> None:
-    from recsys_ref.course.evaluate import evaluate
+    from recsys_ref.course.engine.evaluate import evaluate
 
     tricky = Exercise(
         task_id="toy_3",
@@ -499,7 +500,7 @@ def test_the_output_element_is_named() -> None:
     )
     assert r.misconception is None and "the `ndcg` output differs" in r.message
     assert registry.get("fm_1").outputs == ("idx", "field_dims")
-    from recsys_ref.course.spec import output_names
+    from recsys_ref.course.engine.spec import output_names
 
     def two(a, b):
         if a:
@@ -533,7 +534,7 @@ def test_evaluate_never_raises_on_objects_that_cannot_be_compared() -> None:
 
 
 def test_what_the_worker_sends_back_is_codec_encodable() -> None:
-    from recsys_ref.course import codec
+    from recsys_ref.course.sandbox import codec
 
     ex = registry.get("ngcf_6")
     case = ex.make_cases(0)[-1]

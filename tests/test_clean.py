@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from recsys_ref.course.clean import clean, clean_text, main, volatile
+from recsys_ref.course.nbtools.clean import clean, clean_text, main, volatile
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "solutions").glob("*.ipynb")) + sorted(
@@ -70,7 +70,7 @@ def test_clean_is_idempotent(tmp_path: Path) -> None:
 def test_refresh_writes_clean_notebooks(tmp_path: Path) -> None:
     """``recsys-course refresh`` (execute_solutions) leaves no timestamps behind."""
     pytest.importorskip("nbclient")
-    from recsys_ref.course.build import execute_solutions
+    from recsys_ref.course.nbtools.build import execute_solutions
 
     nb = {
         "cells": [
@@ -103,7 +103,7 @@ def test_pre_commit_hooks_clean_notebooks_and_find_the_venv() -> None:
     config = yaml.safe_load((ROOT / ".pre-commit-config.yaml").read_text())
     hooks = {h["id"]: h for repo in config["repos"] for h in repo["hooks"]}
     assert {"ruff", "ruff-format", "clean-notebooks", "notebooks-match-solutions"} <= set(hooks)
-    assert "recsys_ref.course.clean" in hooks["clean-notebooks"]["entry"]
+    assert "recsys_ref.course.nbtools.clean" in hooks["clean-notebooks"]["entry"]
     for hook in hooks.values():  # none needs an activated venv
         assert hook["entry"].startswith("tools/in-venv "), hook
     assert (ROOT / "tools" / "in-venv").stat().st_mode & 0o111

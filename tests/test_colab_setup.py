@@ -23,7 +23,7 @@ from pathlib import Path
 import pytest
 
 from recsys_ref.course.bootstrap import missing_requirements
-from recsys_ref.course.build import BOOTSTRAP, BOOTSTRAP_TAG
+from recsys_ref.course.nbtools.build import BOOTSTRAP, BOOTSTRAP_TAG
 
 ROOT = Path(__file__).resolve().parents[1]
 

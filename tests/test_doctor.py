@@ -18,9 +18,9 @@ import nbformat
 import pytest
 
 from recsys_ref.course import all_exercises, doctor
-from recsys_ref.course import build as build_mod
 from recsys_ref.course.cli import main
-from recsys_ref.course.notebook import read_notebook, task_ids
+from recsys_ref.course.nbtools import build as build_mod
+from recsys_ref.course.nbtools.notebook import read_notebook, task_ids
 
 ROOT = Path(__file__).resolve().parents[1]
 

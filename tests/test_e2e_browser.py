@@ -41,7 +41,7 @@ from pathlib import Path
 
 import pytest
 
-from recsys_ref.course.notebook import cell_source, read_notebook, tags
+from recsys_ref.course.nbtools.notebook import cell_source, read_notebook, tags
 from tests.browser import CHROMIUM, CHROMIUM_ARGS
 
 ROOT = Path(__file__).resolve().parents[1]

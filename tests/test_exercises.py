@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from recsys_ref.course import all_exercises, check, run_check
-from recsys_ref.course.notebook import load_exercise
+from recsys_ref.course.nbtools.notebook import load_exercise
 
 ROOT = Path(__file__).resolve().parents[1]
 EXERCISES = all_exercises()

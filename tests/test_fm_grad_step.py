@@ -8,8 +8,8 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from recsys_ref.course import run_check
-from recsys_ref.course.evaluate import FAILED, NOT_STARTED_STATUS
-from recsys_ref.course.registry import get
+from recsys_ref.course.engine.evaluate import FAILED, NOT_STARTED_STATUS
+from recsys_ref.course.engine.registry import get
 from recsys_ref.fm import fm_pairwise, fm_pairwise_grad, fm_score
 from recsys_ref.fm_sgd import fm_logloss_grads, fm_sgd_step, train_fm_sgd
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from recsys_ref.course import run_check
-from recsys_ref.course.evaluate import FAILED, NOT_STARTED_STATUS
-from recsys_ref.course.registry import all_exercises
+from recsys_ref.course.engine.evaluate import FAILED, NOT_STARTED_STATUS
+from recsys_ref.course.engine.registry import all_exercises
 from recsys_ref.course.tasks import questions_fm
 
 IDS = [ex.task_id for ex in questions_fm.EXERCISES]

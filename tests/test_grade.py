@@ -22,10 +22,11 @@ import pytest
 import torch
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
-from recsys_ref.course import grade, sandbox
-from recsys_ref.course.check import run_check
-from recsys_ref.course.evaluate import CRASHED, FAILED, MISSING, NOT_STARTED_STATUS, PASSED
-from recsys_ref.course.registry import all_exercises, get
+from recsys_ref.course.engine.check import run_check
+from recsys_ref.course.engine.evaluate import CRASHED, FAILED, MISSING, NOT_STARTED_STATUS, PASSED
+from recsys_ref.course.engine.registry import all_exercises, get
+from recsys_ref.course.grading import grade
+from recsys_ref.course.sandbox import client as sandbox
 
 ROOT = Path(__file__).resolve().parents[1]
 SEED = 987_654_321  # the grading run's seed; the cheat below only knows seeds 0..19
@@ -89,8 +90,8 @@ def hardcoded_cell() -> str:
 MONKEYPATCH = """import numpy as np
 import torch
 import recsys_ref.course as course
-import recsys_ref.course.evaluate as ev
-import recsys_ref.course.runner as runner
+import recsys_ref.course.engine.evaluate as ev
+import recsys_ref.course.engine.runner as runner
 
 torch.allclose = lambda *a, **k: True
 torch.equal = lambda *a, **k: True

@@ -15,7 +15,7 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from recsys_ref.course import codec
+from recsys_ref.course.sandbox import codec
 
 
 def same(a, b) -> bool:

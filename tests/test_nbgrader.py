@@ -19,9 +19,9 @@ from pathlib import Path
 import pytest
 
 from recsys_ref.course import all_exercises
-from recsys_ref.course.build import export_nbgrader, nbgrader_source
-from recsys_ref.course.check import check, strict
-from recsys_ref.course.notebook import read_notebook, tags
+from recsys_ref.course.engine.check import check, strict
+from recsys_ref.course.nbtools.build import export_nbgrader, nbgrader_source
+from recsys_ref.course.nbtools.notebook import read_notebook, tags
 
 ROOT = Path(__file__).resolve().parents[1]
 SOLUTIONS = sorted((ROOT / "solutions").glob("*.ipynb"))
@@ -176,6 +176,6 @@ def test_autograde_gives_the_solution_full_marks_and_the_stub_zero(course: Path)
 
 
 def _render(path: Path) -> str:
-    from recsys_ref.course.build import render
+    from recsys_ref.course.nbtools.build import render
 
     return render(nbgrader_source(read_notebook(path), path.stem))

@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 import torch
 
-from recsys_ref.course.check import run_check
-from recsys_ref.course.evaluate import FAILED, NOT_STARTED_STATUS, PASSED
-from recsys_ref.course.registry import all_exercises, get
+from recsys_ref.course.engine.check import run_check
+from recsys_ref.course.engine.evaluate import FAILED, NOT_STARTED_STATUS, PASSED
+from recsys_ref.course.engine.registry import all_exercises, get
 from recsys_ref.data.implicit import make_implicit
 from recsys_ref.data.sampler import BPRSampler, DrawSampler, sample_triples
 from recsys_ref.train_bpr import bpr_train_step, run_step
@@ -117,7 +117,7 @@ def test_bpr_sampler_per_user_mode():
 
 @pytest.mark.ngcf_8
 def test_op_guard_counts_ops_not_time():
-    from recsys_ref.course.runner import call
+    from recsys_ref.course.engine.runner import call
     from recsys_ref.course.tasks.ngcf_train import GUARD_OPS, _triple_guard_cases
 
     case = _triple_guard_cases(0)[0]

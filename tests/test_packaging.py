@@ -12,7 +12,7 @@ import pytest
 import yaml
 
 from recsys_ref.course import all_exercises
-from recsys_ref.course.course_map import task_table
+from recsys_ref.course.nbtools.course_map import task_table
 
 ROOT = Path(__file__).resolve().parents[1]
 

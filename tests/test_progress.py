@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from recsys_ref.course.build import render
 from recsys_ref.course.cli import main
-from recsys_ref.course.notebook import cell_source, read_notebook, task_ids
+from recsys_ref.course.nbtools.build import render
+from recsys_ref.course.nbtools.notebook import cell_source, read_notebook, task_ids
 
 ROOT = Path(__file__).resolve().parents[1]
 START = "00_start_here.ipynb"

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from recsys_ref.course.check import run_check
-from recsys_ref.course.evaluate import FAILED, NOT_STARTED_STATUS, PASSED
-from recsys_ref.course.questions import answer, question
+from recsys_ref.course.engine.check import run_check
+from recsys_ref.course.engine.evaluate import FAILED, NOT_STARTED_STATUS, PASSED
+from recsys_ref.course.engine.questions import answer, question
 
 CHOICE = question(
     "q_demo_1a",
@@ -24,7 +24,7 @@ NUMBER = question(
 
 @pytest.fixture(autouse=True)
 def _registered(monkeypatch):
-    from recsys_ref.course import registry
+    from recsys_ref.course.engine import registry
 
     found = dict(registry.all_exercises())
     found.update({CHOICE.task_id: CHOICE, NUMBER.task_id: NUMBER})

@@ -26,12 +26,14 @@ import pytest
 import torch
 from nbformat.v4 import new_code_cell, new_notebook
 
-from recsys_ref.course import evaluate as ev
-from recsys_ref.course import grade, isolation, sandbox
-from recsys_ref.course.evaluate import CRASHED, FAILED, PASSED
-from recsys_ref.course.questions import question
-from recsys_ref.course.registry import all_exercises, get
-from recsys_ref.course.runner import OK, Outcome
+from recsys_ref.course.engine import evaluate as ev
+from recsys_ref.course.engine.evaluate import CRASHED, FAILED, PASSED
+from recsys_ref.course.engine.questions import question
+from recsys_ref.course.engine.registry import all_exercises, get
+from recsys_ref.course.engine.runner import OK, Outcome
+from recsys_ref.course.grading import grade
+from recsys_ref.course.sandbox import client as sandbox
+from recsys_ref.course.sandbox import isolation
 
 ROOT = Path(__file__).resolve().parents[1]
 GOOD = "import torch\n\n\ndef dot_scores(U, I):\n    return U @ I.T\n"
@@ -338,7 +340,7 @@ def _syscall_names(header: str) -> dict[int, str]:
 def test_seccomp_tables_refuse_the_same_calls_on_both_architectures():
     """Every number in confine.SECCOMP_ARCH names the call its comment says, and aarch64 refuses
     what x86_64 refuses, except the legacy calls aarch64 does not have (their *at forms are in)."""
-    from recsys_ref.course.confine import SECCOMP_ARCH
+    from recsys_ref.course.sandbox.confine import SECCOMP_ARCH
 
     x86 = _syscall_names("/usr/include/x86_64-linux-gnu/asm/unistd_64.h")
     arm = _syscall_names("/usr/include/asm-generic/unistd.h") | {452: "fchmodat2"}
@@ -434,7 +436,7 @@ ROUTES = {
         "importlib.import_module('recsys_' + 'ref.fm').fm_pairwise",
     ),
     "dunder_import": ("", "__import__('recsys_ref.fm', fromlist=['x']).fm_pairwise"),
-    "registry": ("from recsys_ref.course.registry import get\n", "get('fm_4').reference"),
+    "registry": ("from recsys_ref.course.engine.registry import get\n", "get('fm_4').reference"),
     "globals": ("from recsys_ref.fm import fm_pairwise as _p\n", "globals()['_' + 'p']"),
 }
 

@@ -17,8 +17,8 @@ from pathlib import Path
 
 import pytest
 
-from recsys_ref.course import workspace
-from recsys_ref.course.workspace import MARKER, CourseNotFound, find_course, init
+from recsys_ref.course.nbtools import workspace
+from recsys_ref.course.nbtools.workspace import MARKER, CourseNotFound, find_course, init
 
 ROOT = Path(__file__).resolve().parents[1]
 LEARNER = sorted(p.name for p in (ROOT / "notebooks").glob("*.ipynb"))

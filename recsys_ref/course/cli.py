@@ -18,12 +18,12 @@ import os
 import sys
 from pathlib import Path
 
-from . import build as build_mod
+from .nbtools import build as build_mod
 
 
 def _root() -> Path:
     """The checkout build and refresh work in (``workspace.find_course``); exits saying why not."""
-    from .workspace import CourseNotFound, find_course
+    from .nbtools.workspace import CourseNotFound, find_course
 
     try:
         course = find_course()
@@ -119,15 +119,19 @@ def _run_refresh(args: argparse.Namespace) -> int:
 
 SUBCOMMANDS = {
     # name: (help, add_arguments, run) — the latter two given as callables or "module" names
-    "init": ("copy the learner notebooks into a workspace", "workspace", "workspace"),
+    "init": (
+        "copy the learner notebooks into a workspace",
+        ".nbtools.workspace",
+        ".nbtools.workspace",
+    ),
     "build": ("generate notebooks/ from solutions/", _build_args, _run_build),
     "refresh": (
         "re-execute solutions/ in place, then build (maintainers)",
         _refresh_args,
         _run_refresh,
     ),
-    "progress": ("check your notebooks, task by task", "progress", "progress"),
-    "grade": ("grade submissions (TAs)", "grade", "grade"),
+    "progress": ("check your notebooks, task by task", ".grading.progress", ".grading.progress"),
+    "grade": ("grade submissions (TAs)", ".grading.grade", ".grading.grade"),
     "doctor": ("check the installation", "doctor", "doctor"),
     "data": (
         "download a public data set: data fetch NAME, data list",

@@ -80,7 +80,7 @@ class Report:
 
 def course_root() -> Path:
     """The course folder (a checkout or a workspace: ``workspace.find_course``), else the current one."""
-    from .workspace import CourseNotFound, find_course
+    from .nbtools.workspace import CourseNotFound, find_course
 
     try:
         return find_course().root
@@ -352,7 +352,7 @@ def check_writable(report: Report, notebooks: Path) -> bool:
 
 
 def _valid_checkpoint(path: Path) -> Path | None:
-    from .notebook import NotebookError, read_notebook
+    from .nbtools.notebook import NotebookError, read_notebook
 
     cp = path.parent / ".ipynb_checkpoints" / f"{path.stem}-checkpoint.ipynb"
     if not cp.is_file():
@@ -366,11 +366,11 @@ def _valid_checkpoint(path: Path) -> Path | None:
 
 def check_notebooks(report: Report, notebooks: Path, exercises: dict | None = None) -> None:
     """Each notebook readable, each task's exercise cell present (``exercises``: default all)."""
-    from .notebook import NotebookError, find_exercise, read_notebook
+    from .nbtools.notebook import NotebookError, find_exercise, read_notebook
 
     if exercises is None:
         try:
-            from .registry import all_exercises
+            from .engine.registry import all_exercises
 
             exercises = all_exercises()
         except Exception as exc:  # noqa: BLE001 - a broken install shows up here
@@ -450,7 +450,7 @@ def check_isolation(report: Report, lay: dict | None = None) -> None:
 
     See sandbox.py's docstring (and isolation.py, confine.py) and INSTRUCTORS.md ("What is protected") for each layer.
     """
-    from .sandbox import describe_layers, layers, refusal
+    from .sandbox.client import describe_layers, layers, refusal
 
     lay = layers() if lay is None else lay
     for line in describe_layers(lay):
@@ -516,7 +516,7 @@ def format_report(report: Report) -> str:
 
 
 def run(args: argparse.Namespace) -> int:
-    from .workspace import CourseNotFound, find_course
+    from .nbtools.workspace import CourseNotFound, find_course
 
     print("recsys-course doctor: checking the installation")
     notebooks = args.notebooks

@@ -22,8 +22,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from .check import run_check
-from .registry import get
+from .engine.check import run_check
+from .engine.registry import get
 
 NOTEBOOK_OF = {
     "ngcf_1": "10_graph_laplacian",
@@ -87,7 +87,7 @@ def _reference_pieces() -> dict[str, Callable[..., Any]]:
 
 
 def _load(folder: Path, task_id: str) -> tuple[Callable[..., Any] | None, str]:
-    from .notebook import load_exercise
+    from .nbtools.notebook import load_exercise
 
     path = folder / f"{NOTEBOOK_OF[task_id]}.ipynb"
     if not path.exists():

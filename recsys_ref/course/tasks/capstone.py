@@ -21,8 +21,8 @@ from torch import Tensor
 
 from ...context_fm import bucketize, cyclic_features, hat_basis, stratified_logloss, top_k_outfits
 from ...feels_like import feels_like, wind_chill
-from ..questions import question
-from ..spec import Case, Exercise, Misconception
+from ..engine.questions import question
+from ..engine.spec import Case, Exercise, Misconception
 
 NB30, NB31 = "30_what_to_wear", "31_your_own_model"
 

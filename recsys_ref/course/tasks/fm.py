@@ -20,7 +20,7 @@ from ...fm import (
     fm_score,
     pairwise_from_embeddings,
 )
-from ..spec import Case, ComplexityGuard, Exercise, Misconception
+from ..engine.spec import Case, ComplexityGuard, Exercise, Misconception
 
 NB20, NB21, NB22 = "20_ctr_data_encoding", "21_fm_okn_trick", "22_fm_ffm_generalisation"
 

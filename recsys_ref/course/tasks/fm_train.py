@@ -14,7 +14,7 @@ from torch import Tensor
 from ...data.encoding import field_offsets
 from ...fm import fm_pairwise_grad, fm_score
 from ...fm_sgd import fm_logloss_grads, fm_sgd_step
-from ..spec import Case, ComplexityGuard, Exercise, Misconception
+from ..engine.spec import Case, ComplexityGuard, Exercise, Misconception
 
 NB21, NB22 = "21_fm_okn_trick", "22_fm_ffm_generalisation"
 

@@ -19,7 +19,7 @@ from ...graph import bipartite_adjacency, normalized_laplacian
 from ...losses import bpr_loss
 from ...metrics import recall_ndcg_at_k
 from ...ngcf import NEGATIVE_SLOPE, concat_layers, ngcf_layer, ngcf_scores, node_update
-from ..spec import Case, ComplexityGuard, Exercise, Misconception
+from ..engine.spec import Case, ComplexityGuard, Exercise, Misconception
 
 NB10, NB11, NB12 = "10_graph_laplacian", "11_embedding_propagation", "12_model_bpr_training"
 

@@ -18,7 +18,7 @@ from ...data.sampler import sample_triples
 from ...graph import laplacian_from_interactions
 from ...losses import bpr_loss
 from ...train_bpr import bpr_train_step, run_step
-from ..spec import Case, ComplexityGuard, Exercise, Misconception
+from ..engine.spec import Case, ComplexityGuard, Exercise, Misconception
 
 NB12 = "12_model_bpr_training"
 

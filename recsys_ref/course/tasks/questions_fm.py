@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..questions import question
+from ..engine.questions import question
 
 NB20, NB21, NB22 = "20_ctr_data_encoding", "21_fm_okn_trick", "22_fm_ffm_generalisation"
 

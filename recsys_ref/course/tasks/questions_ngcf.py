@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..questions import question
+from ..engine.questions import question
 
 NB10, NB11, NB12, NB13 = (
     "10_graph_laplacian",

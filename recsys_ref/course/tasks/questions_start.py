@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..questions import question
+from ..engine.questions import question
 
 EXERCISES = [
     question(

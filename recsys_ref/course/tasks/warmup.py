@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 
 from ...scores import inner_product_scores
-from ..spec import Case, Exercise, Misconception
+from ..engine.spec import Case, Exercise, Misconception
 
 
 def _cases(seed: int) -> list[Case]:

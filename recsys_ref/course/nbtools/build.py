@@ -119,7 +119,7 @@ def nbgrader_metadata(cell, used: set[str]) -> dict | None:
     ``check:<id>`` cell is a locked graded test cell worth the spec's points
     (``grade_id`` = ``check_<id>``).  ``used`` keeps grade ids unique per notebook.
     """
-    from .registry import all_exercises
+    from ..engine.registry import all_exercises
 
     tasks, checks = task_ids(cell), check_ids(cell)
     if cell.cell_type != "code" or not (tasks or checks):

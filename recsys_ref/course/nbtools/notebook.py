@@ -188,7 +188,7 @@ def load_exercise(path: str | Path, task_id: str):
     learner's own code, in the learner's own kernel; the grader never does this).
     Lets a later notebook plug in a function written in an earlier one.
     """
-    from .registry import get
+    from ..engine.registry import get
 
     src = find_exercise(read_notebook(path), task_id, get(task_id).func_name)
     if src is None:

@@ -23,10 +23,10 @@ import sys
 import tempfile
 from typing import Any
 
+from ..engine.runner import SIGNATURE, Outcome
+from ..engine.spec import Case
 from .confine import PACKAGE_DIR, confine, prctl
 from .isolation import clean_env
-from .runner import SIGNATURE, Outcome
-from .spec import Case
 
 # Imported once by the fork server, so that the notebooks' own imports (replayed
 # before each exercise cell) cost nothing in a worker.  A fixed list: the
@@ -45,7 +45,7 @@ PRELOAD = (
 
 # The TA's and instructor's commands: never imported by a notebook, and ``build`` alone
 # costs the fork server ~3 s (nbformat's schema validators).
-_NOT_PRELOADED = ("__main__", ".cli", ".build", ".doctor", ".grade", ".sandbox", ".isolation")
+_NOT_PRELOADED = ("__main__", ".cli", ".build", ".doctor", ".grade", ".client", ".isolation")
 
 
 def _preload() -> None:  # pragma: no cover - runs in the fork server
@@ -55,7 +55,8 @@ def _preload() -> None:  # pragma: no cover - runs in the fork server
     import torch
 
     torch.set_num_threads(1)
-    from . import codec, runner  # noqa: F401
+    from ..engine import runner
+    from . import codec  # noqa: F401
 
     try:
         with runner.NumelRecorder():  # the first dispatch mode in a process costs ~1 s: pay it once
@@ -78,7 +79,7 @@ def _preload() -> None:  # pragma: no cover - runs in the fork server
             importlib.import_module(info.name)
         except Exception:  # noqa: BLE001, S112 - a module under construction
             continue
-    from .registry import all_exercises
+    from ..engine.registry import all_exercises
 
     all_exercises()  # cached: a worker cannot list the package's folder
 
@@ -236,7 +237,7 @@ class _Watch:  # pragma: no cover - runs in the worker
     def __init__(self) -> None:
         import linecache
 
-        from .registry import all_exercises
+        from ..engine.registry import all_exercises
 
         self.task = ""
         self.calls: list[str] = []
@@ -308,7 +309,8 @@ def _handle(
     """One task in the worker: exec the imports and the cell, call the function, return outcomes."""
     import builtins
 
-    from . import codec, runner
+    from ..engine import runner
+    from . import codec
 
     run_cases, signature_problem = runner.run_cases, runner.signature_problem
     ns: dict[str, Any] = {"__name__": "__main__", "__builtins__": builtins}

@@ -112,7 +112,7 @@ class Exercise:
     - ``misconceptions``: tried in order on the first case that differs.
     - ``guard``: optional complexity guard.
     - ``kind``: "task" (a function to write) or "question" (a concept
-      question, ``recsys_ref.course.questions``: a zero-argument function that
+      question, ``recsys_ref.course.engine.questions``: a zero-argument function that
       returns the answer).
     - ``explanation``: for questions, why the right answer is right; shown
       only once the learner has answered.

@@ -59,10 +59,10 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
-from .evaluate import CRASHED, MISSING, PASSED, Result
-from .notebook import NotebookError, find_exercise, read_notebook
-from .registry import all_exercises, get
-from .sandbox import (
+from ..engine.evaluate import CRASHED, MISSING, PASSED, Result
+from ..engine.registry import all_exercises, get
+from ..nbtools.notebook import NotebookError, find_exercise, read_notebook
+from ..sandbox.client import (
     LEARNER_TEXT_LIMIT,
     SandboxError,
     abort_all,

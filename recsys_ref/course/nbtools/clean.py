@@ -1,4 +1,4 @@
-"""Keep notebooks reviewable: remove volatile metadata, keep outputs (``python -m recsys_ref.course.clean``).
+"""Keep notebooks reviewable: remove volatile metadata, keep outputs (``python -m recsys_ref.course.nbtools.clean``).
 
 ``solutions/`` keep their outputs (nbval compares them) and execution counts,
 but nothing that changes on every run without changing the notebook: per-cell
@@ -8,8 +8,8 @@ the interpreter's patch version and widget state.  ``refresh`` writes clean
 notebooks itself; the pre-commit hook and ``tests/test_clean.py`` catch the
 rest (a notebook saved from JupyterLab, say).
 
-    python -m recsys_ref.course.clean solutions/*.ipynb          # clean in place
-    python -m recsys_ref.course.clean --check solutions/*.ipynb  # exit 1 when one is not clean
+    python -m recsys_ref.course.nbtools.clean solutions/*.ipynb          # clean in place
+    python -m recsys_ref.course.nbtools.clean --check solutions/*.ipynb  # exit 1 when one is not clean
 """
 
 from __future__ import annotations
@@ -68,7 +68,7 @@ def clean_text(text: str) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(
-        prog="python -m recsys_ref.course.clean", description=__doc__.split("\n")[0]
+        prog="python -m recsys_ref.course.nbtools.clean", description=__doc__.split("\n")[0]
     )
     p.add_argument("notebooks", nargs="+", type=Path)
     p.add_argument(
@@ -93,7 +93,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"cleaned {path} ({len(found)} volatile entries)")
     if args.check and dirty:
         print(
-            "Run `python -m recsys_ref.course.clean` on them (or `make clean-notebooks`).",
+            "Run `python -m recsys_ref.course.nbtools.clean` on them (or `make clean-notebooks`).",
             file=sys.stderr,
         )
     return 1 if args.check and dirty else 0

@@ -92,7 +92,7 @@ class InitReport:
 
 def init(target: Path, source: Path | None = None) -> InitReport:
     """Copy the learner notebooks into ``target/notebooks``, never over an existing file."""
-    from .. import __version__
+    from ... import __version__
     from .build import MANIFEST, sha256
 
     source = source or learner_notebook_source()

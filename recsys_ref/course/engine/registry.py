@@ -16,7 +16,7 @@ from .spec import Exercise
 @cache
 def all_exercises() -> dict[str, Exercise]:
     """Every registered exercise, ordered by notebook then task id."""
-    from . import tasks
+    from .. import tasks
 
     found: dict[str, Exercise] = {}
     for info in sorted(pkgutil.iter_modules(tasks.__path__), key=lambda m: m.name):

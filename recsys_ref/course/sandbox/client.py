@@ -60,7 +60,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .evaluate import CRASHED, FAILED, MISSING, Result, evaluate
+from ..engine.evaluate import CRASHED, FAILED, MISSING, Result, evaluate
+from ..engine.registry import all_exercises, get
+from ..engine.runner import ERROR, OK, Outcome
+from ..engine.spec import Case, Exercise
+from ..nbtools.notebook import ExerciseSource, NotebookError, find_exercise, read_notebook
 from .isolation import (
     SANDBOX_ROOT,
     bwrap_args,
@@ -70,10 +74,6 @@ from .isolation import (
     mpl_config_dir,
     refusal,
 )
-from .notebook import ExerciseSource, NotebookError, find_exercise, read_notebook
-from .registry import all_exercises, get
-from .runner import ERROR, OK, Outcome
-from .spec import Case, Exercise
 
 __all__ = [
     "run_tasks",
@@ -523,7 +523,7 @@ class _Died(Exception):
 
 _BOOT = (
     "import sys; sys.path.insert(0, sys.argv[1]); "
-    "from recsys_ref.course import worker; worker.server_main(sys.argv[2])"
+    "from recsys_ref.course.sandbox import worker; worker.server_main(sys.argv[2])"
 )
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 
-from .registry import all_exercises
+from ..engine.registry import all_exercises
 
 TRACKS = OrderedDict(
     [

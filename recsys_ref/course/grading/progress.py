@@ -12,9 +12,9 @@ import json
 import sys
 from pathlib import Path
 
-from .evaluate import MISSING, PASSED, Result
-from .notebook import NotebookError, read_notebook
-from .registry import all_exercises
+from ..engine.evaluate import MISSING, PASSED, Result
+from ..engine.registry import all_exercises
+from ..nbtools.notebook import NotebookError, read_notebook
 
 SYMBOL = {PASSED: "✓", "failed": "✗", "not started": "…", MISSING: "?", "crashed": "!"}
 
@@ -44,7 +44,7 @@ def collect(
     paths: list[Path], *, task_timeout: float = 30.0, seed: int | None = None
 ) -> list[dict]:
     """One row per task: notebook, task, function, status, message."""
-    from .sandbox import run_tasks
+    from ..sandbox.client import run_tasks
 
     exercises = all_exercises()
     rows: list[dict] = []
@@ -123,13 +123,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def default_paths() -> list[Path]:
     """The notebooks/ of the checkout or workspace around the current folder."""
-    from .workspace import find_course
+    from ..nbtools.workspace import find_course
 
     return [find_course().notebooks]
 
 
 def run(args: argparse.Namespace) -> int:
-    from .workspace import CourseNotFound
+    from ..nbtools.workspace import CourseNotFound
 
     if not args.paths:
         try:
