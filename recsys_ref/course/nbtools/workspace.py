@@ -26,8 +26,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 MARKER = ".recsys-course"
-PACKAGED = Path(__file__).resolve().parent / "learner_notebooks"  # filled by setup.py in a wheel
-CHECKOUT = Path(__file__).resolve().parents[2]  # the repository, for an editable install
+PACKAGED = Path(__file__).resolve().parents[1] / "learner_notebooks"  # setup.py fills it in a wheel
+CHECKOUT = Path(__file__).resolve().parents[3]  # the repository, for an editable install
 
 
 class CourseNotFound(LookupError):

@@ -97,7 +97,7 @@ LEARNER_TEXT_LIMIT = 300  # characters of learner-chosen text in any feedback
 STARTUP_TIMEOUT = 120.0  # seconds for a worker to become ready (not the learner's time)
 START_TRIES = 3
 GUARD_MIN_MB = 4  # headroom of a guard worker: max(this, 64 bytes x the guard's element limit)
-_PACKAGE_ROOT = str(Path(__file__).resolve().parents[2])
+_PACKAGE_ROOT = str(Path(__file__).resolve().parents[3])
 
 
 class SandboxError(RuntimeError):

@@ -17,7 +17,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-PACKAGE_DIR = str(Path(__file__).resolve().parents[1])  # recsys_ref/
+PACKAGE_DIR = str(Path(__file__).resolve().parents[2])  # recsys_ref/
 
 
 def prctl(option: int, arg: int) -> None:  # pragma: no cover - runs in the server/worker
