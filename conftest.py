@@ -9,6 +9,11 @@
 
 Passive: it never changes an outcome.  ``benchmarks/bench_notebooks.py``
 enforces the budgets (non-zero exit, "OVER BUDGET").
+
+It also registers one marker per registered exercise (``pytest -m fm_4`` runs
+every test of that task, docs/design.md §9), read from the registry, so that a
+new task needs no hand-kept marker list; ``--strict-markers`` still rejects a
+misspelt one.
 """
 
 from __future__ import annotations
@@ -24,6 +29,15 @@ _notebook_seconds: dict[str, float] = defaultdict(float)
 _notebook_failed: set[str] = set()
 _screenshots: list[str] = []
 _run_all: list[tuple[str, float]] = []
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    from recsys_ref.course.engine.registry import all_exercises
+
+    for task_id, ex in all_exercises().items():
+        config.addinivalue_line(
+            "markers", f"{task_id}: {ex.kind} {task_id}, {ex.title} ({ex.notebook})"
+        )
 
 
 def _notebook_of(nodeid: str) -> str | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ast
+import os
 import re
 import subprocess
 import sys
@@ -141,11 +142,42 @@ def test_pyproject_reads_requirements_txt() -> None:
     assert project["project"]["scripts"]["recsys-course"] == "recsys_ref.course.cli:main"
 
 
-def test_every_task_has_a_registered_marker() -> None:
-    project = pyproject()
-    markers = {m.split(":", 1)[0] for m in project["tool"]["pytest"]["ini_options"]["markers"]}
-    missing = set(all_exercises()) - markers
-    assert not missing, f"register these markers in pyproject.toml: {sorted(missing)}"
+def test_every_task_has_a_registered_marker(pytestconfig: pytest.Config) -> None:
+    """conftest.py registers one marker per exercise from the registry; none is kept by hand."""
+    registered = {m.split(":", 1)[0] for m in pytestconfig.getini("markers")}
+    missing = set(all_exercises()) - registered
+    assert not missing, f"conftest.py's pytest_configure did not register {sorted(missing)}"
+    ini = pyproject()["tool"]["pytest"]["ini_options"]
+    by_hand = {m.split(":", 1)[0] for m in ini["markers"]} & set(all_exercises())
+    assert not by_hand, f"task markers come from the registry, not pyproject.toml: {by_hand}"
+    assert "--strict-markers" in ini["addopts"].split()
+
+
+def test_a_misspelt_task_marker_is_an_error(tmp_path: Path) -> None:
+    """--strict-markers with the registry's markers: `fm_4` collects, `fm_99` is refused."""
+    for name, marker in (("known", "fm_4"), ("typo", "fm_99")):
+        test = f"import pytest\n\n\n@pytest.mark.{marker}\ndef test_{name}():\n    pass\n"
+        (tmp_path / f"test_{name}.py").write_text(test)
+    pytest_args = ["-p", "no:cacheprovider", "-p", "conftest", "--continue-on-collection-errors"]
+    run = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "-q",
+            *pytest_args,
+            "-c",
+            str(ROOT / "pyproject.toml"),
+            ".",
+        ],
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},  # `-p conftest`: the repository's
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert "1 passed" in run.stdout and "1 error" in run.stdout, run.stdout + run.stderr
+    assert "'fm_99' not found in `markers`" in run.stdout, run.stdout
 
 
 def test_ci_runs_the_readme_test_command() -> None:

@@ -1,48 +1,33 @@
 """Course machinery: exercise specs, ``check()``, notebook build, progress, grading.
 
 Notebooks use ``from recsys_ref.course import check``.  Importing the package
-pays the one-time costs of a check (the registry's task modules, torch's first
-dispatch-mode entry, the first sparse and autograd calls), so that a learner's
-first ``check()`` takes as long as the later ones.
+does no work: each public name is imported where it is first used, so that
+``recsys-course --help`` starts without torch.  The one-time costs of a check
+(the registry's task modules, torch's first dispatch-mode entry, the first
+sparse and autograd calls) are paid by ``warm_up()``, which the first
+``check()`` calls and a notebook's setup may call earlier.
+
+Subpackages, by where their code runs (docs/design.md §3): ``engine`` (the
+learner's kernel, the grader's parent, the workers), ``tasks`` (wherever the
+engine runs), ``nbtools`` (the author's and learner's shell), ``grading`` (the
+grader's parent only), ``sandbox`` (the grader's parent and its workers).
 """
 
-import sys
+from __future__ import annotations
 
-from .engine import runner as _runner
-from .engine.check import check, ready, run_check
-from .engine.questions import answer, question
-from .engine.registry import all_exercises, get
-from .engine.spec import Case, ComplexityGuard, Exercise, Misconception
-from .nbtools import course_map as _course_map
-from .nbtools.notebook import load_exercise
+from typing import TYPE_CHECKING, Any
 
-# Notebooks 00 and 21 import two modules by the paths they had before the
-# subpackages: kept working until those cells name ``recsys_ref.course.nbtools.course_map``
-# and ``recsys_ref.course.engine.runner``.
-sys.modules[f"{__name__}.course_map"] = _course_map
-sys.modules[f"{__name__}.runner"] = _runner
+from . import _moved
 
+_moved.install()
 
-def _warm_up() -> None:
-    import torch
-
-    from .engine.runner import NumelRecorder
-
-    all_exercises()
-    x = torch.ones(2, 2, dtype=torch.float64, requires_grad=True)
-    with NumelRecorder():
-        s = torch.sparse_coo_tensor(
-            torch.tensor([[0, 1], [1, 0]]),
-            torch.ones(2, dtype=torch.float64),
-            (2, 2),
-            check_invariants=False,
-        ).coalesce()
-        y = (s @ x.detach()).sum() + torch.zeros(1).topk(1).values.sum()
-    torch.autograd.grad((x * 2).sum(), [x])
-    del y
-
-
-_warm_up()
+if TYPE_CHECKING:
+    from .engine.check import check, ready, run_check
+    from .engine.questions import answer, question
+    from .engine.registry import all_exercises, get
+    from .engine.spec import Case, ComplexityGuard, Exercise, Misconception
+    from .engine.warm import warm_up
+    from .nbtools.notebook import load_exercise
 
 __all__ = [
     "answer",
@@ -53,8 +38,34 @@ __all__ = [
     "all_exercises",
     "get",
     "load_exercise",
+    "warm_up",
     "Case",
     "ComplexityGuard",
     "Exercise",
     "Misconception",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """The public names, imported on first use (PEP 562)."""
+    if name in ("check", "ready", "run_check"):
+        from .engine import check as module
+    elif name in ("answer", "question"):
+        from .engine import questions as module
+    elif name in ("all_exercises", "get"):
+        from .engine import registry as module
+    elif name in ("Case", "ComplexityGuard", "Exercise", "Misconception"):
+        from .engine import spec as module
+    elif name == "warm_up":
+        from .engine import warm as module
+    elif name == "load_exercise":
+        from .nbtools import notebook as module
+    else:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(module, name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted([*globals(), *__all__])

@@ -13,12 +13,14 @@ Subcommands:
 from __future__ import annotations
 
 import argparse
-import importlib
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import NamedTuple
 
-from .nbtools import build as build_mod
+AddArguments = Callable[[argparse.ArgumentParser], None]
+Run = Callable[[argparse.Namespace], int]
 
 
 def _root() -> Path:
@@ -62,6 +64,8 @@ def _build_args(p: argparse.ArgumentParser) -> None:
 
 
 def _run_build(args: argparse.Namespace) -> int:
+    from .nbtools import build as build_mod
+
     root = _root()
     solutions = args.solutions or root / "solutions"
     notebooks = args.notebooks or root / "notebooks"
@@ -104,6 +108,8 @@ def _refresh_args(p: argparse.ArgumentParser) -> None:
 
 
 def _run_refresh(args: argparse.Namespace) -> int:
+    from .nbtools import build as build_mod
+
     root = _root()
     paths = args.notebooks or sorted((root / "solutions").glob("*.ipynb"))
     try:
@@ -117,27 +123,61 @@ def _run_refresh(args: argparse.Namespace) -> int:
     return _run_build(ns)
 
 
-SUBCOMMANDS = {
-    # name: (help, add_arguments, run) — the latter two given as callables or "module" names
-    "init": (
-        "copy the learner notebooks into a workspace",
-        ".nbtools.workspace",
-        ".nbtools.workspace",
-    ),
-    "build": ("generate notebooks/ from solutions/", _build_args, _run_build),
-    "refresh": (
-        "re-execute solutions/ in place, then build (maintainers)",
-        _refresh_args,
-        _run_refresh,
-    ),
-    "progress": ("check your notebooks, task by task", ".grading.progress", ".grading.progress"),
-    "grade": ("grade submissions (TAs)", ".grading.grade", ".grading.grade"),
-    "doctor": ("check the installation", "doctor", "doctor"),
-    "data": (
-        "download a public data set: data fetch NAME, data list",
-        "..data.fetch",
-        "..data.fetch",
-    ),
+class Command(NamedTuple):
+    """A subcommand: its one-line help, and how to load its ``add_arguments`` and ``run``."""
+
+    help: str
+    load: Callable[[], tuple[AddArguments, Run]]
+
+
+def _build() -> tuple[AddArguments, Run]:
+    return _build_args, _run_build
+
+
+def _refresh() -> tuple[AddArguments, Run]:
+    return _refresh_args, _run_refresh
+
+
+# Each loader imports its module explicitly, and only for the command given, so that
+# ``recsys-course --help`` imports no torch; a module that fails to import fails loudly.
+def _init() -> tuple[AddArguments, Run]:
+    from .nbtools import workspace
+
+    return workspace.add_arguments, workspace.run
+
+
+def _progress() -> tuple[AddArguments, Run]:
+    from .grading import progress
+
+    return progress.add_arguments, progress.run
+
+
+def _grade() -> tuple[AddArguments, Run]:
+    from .grading import grade
+
+    return grade.add_arguments, grade.run
+
+
+def _doctor() -> tuple[AddArguments, Run]:
+    from . import doctor
+
+    return doctor.add_arguments, doctor.run
+
+
+def _data() -> tuple[AddArguments, Run]:
+    from ..data import fetch
+
+    return fetch.add_arguments, fetch.run
+
+
+COMMANDS = {
+    "init": Command("copy the learner notebooks into a workspace", _init),
+    "build": Command("generate notebooks/ from solutions/", _build),
+    "refresh": Command("re-execute solutions/ in place, then build (maintainers)", _refresh),
+    "progress": Command("check your notebooks, task by task", _progress),
+    "grade": Command("grade submissions (TAs)", _grade),
+    "doctor": Command("check the installation", _doctor),
+    "data": Command("download a public data set: data fetch NAME, data list", _data),
 }
 
 
@@ -154,28 +194,23 @@ def _is_posix() -> bool:
     return os.name == "posix"
 
 
-def _resolve(spec, attr: str):
-    if callable(spec):
-        return spec
-    # "progress" is recsys_ref.course.progress; a relative name ("..data.fetch") is taken as such
-    module = importlib.import_module(spec if spec.startswith(".") else f".{spec}", __package__)
-    return getattr(module, attr)
-
-
-def parser() -> argparse.ArgumentParser:
+def parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The command line; the arguments of ``command`` alone are added (its module imported)."""
     p = argparse.ArgumentParser(prog="recsys-course", description=__doc__.split("\n\n")[0])
     sub = p.add_subparsers(dest="command", metavar="COMMAND")
-    for name, (help_text, add, _) in SUBCOMMANDS.items():
-        sp = sub.add_parser(name, help=help_text, description=help_text)
-        try:
-            _resolve(add, "add_arguments")(sp)
-        except ModuleNotFoundError:
-            pass
+    for name, cmd in COMMANDS.items():
+        sp = sub.add_parser(name, help=cmd.help, description=cmd.help)
+        if name == command:
+            add_arguments, _ = cmd.load()
+            add_arguments(sp)
     return p
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = parser()
+    argv = sys.argv[1:] if argv is None else list(argv)
+    # The top-level parser has no option that takes a value: the first word is the command.
+    command = next((a for a in argv if not a.startswith("-")), None)
+    p = parser(command if command in COMMANDS else None)
     args = p.parse_args(argv)
     if not args.command:
         p.print_help()
@@ -183,7 +218,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command in POSIX_ONLY and not _is_posix():
         print(POSIX_ONLY_SENTENCE.format(command=args.command), file=sys.stderr)
         return 2
-    run = _resolve(SUBCOMMANDS[args.command][2], "run")
+    _, run = COMMANDS[args.command].load()
     return int(run(args) or 0)
 
 

@@ -19,6 +19,7 @@ from typing import Any
 from .evaluate import FAILED, Result, evaluate
 from .registry import get
 from .runner import SIGNATURE, Outcome, run_cases, signature_problem
+from .warm import warm_up
 
 
 def fresh_seed() -> int:
@@ -27,6 +28,7 @@ def fresh_seed() -> int:
 
 def run_check(task_id: str, fn: Callable[..., Any], *, seed: int | None = None) -> Result:
     """The verdict on ``fn`` for ``task_id`` as a ``Result``; never raises for learner errors."""
+    warm_up()
     ex = get(task_id)
     seed = fresh_seed() if seed is None else seed
     cases = ex.make_cases(seed)
