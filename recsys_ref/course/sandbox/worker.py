@@ -80,8 +80,10 @@ def _preload() -> None:  # pragma: no cover - runs in the fork server
         except Exception:  # noqa: BLE001, S112 - a module under construction
             continue
     from ..engine.registry import all_exercises
+    from ..engine.warm import warm_up
 
     all_exercises()  # cached: a worker cannot list the package's folder
+    warm_up()  # a first check's one-time costs (first autograd, sparse), paid before forking
 
 
 def server_main(config_json: str) -> None:  # pragma: no cover - runs in the fork server
