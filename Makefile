@@ -48,9 +48,11 @@ check-build: install
 	$(BIN)/recsys-course build --check
 
 LINTED := recsys_ref tests benchmarks docs conftest.py setup.py
-lint: install
+lint:
+	$(MAKE) install EXTRAS=dev
 	$(BIN)/ruff format --check $(LINTED)
 	$(BIN)/ruff check $(LINTED)
+	$(BIN)/mypy
 
 format: install
 	$(BIN)/ruff format $(LINTED)

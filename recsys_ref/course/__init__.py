@@ -49,20 +49,27 @@ __all__ = [
 def __getattr__(name: str) -> Any:
     """The public names, imported on first use (PEP 562)."""
     if name in ("check", "ready", "run_check"):
-        from .engine import check as module
+        from .engine import check as _check
+
+        value = getattr(_check, name)
     elif name in ("answer", "question"):
-        from .engine import questions as module
+        from .engine import questions as _questions
+
+        value = getattr(_questions, name)
     elif name in ("all_exercises", "get"):
-        from .engine import registry as module
+        from .engine import registry as _registry
+
+        value = getattr(_registry, name)
     elif name in ("Case", "ComplexityGuard", "Exercise", "Misconception"):
-        from .engine import spec as module
+        from .engine import spec as _spec
+
+        value = getattr(_spec, name)
     elif name == "warm_up":
-        from .engine import warm as module
+        from .engine.warm import warm_up as value
     elif name == "load_exercise":
-        from .nbtools import notebook as module
+        from .nbtools.notebook import load_exercise as value
     else:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(module, name)
     globals()[name] = value
     return value
 
