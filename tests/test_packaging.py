@@ -195,7 +195,10 @@ def test_ci_runs_the_readme_test_command() -> None:
 def test_readme_task_table_matches_the_registry() -> None:
     readme = (ROOT / "README.md").read_text()
     rows = re.findall(r"^\| `(\w+)` \| `([\w.]+)` \| `(\w+)` \| `pytest -m (\w+)` \|", readme, re.M)
-    assert [(t, nb, fn) for t, nb, fn, _ in rows] == [(t, nb, fn) for t, nb, fn, _ in task_table()]
+    fix = "run `recsys-course refresh` or `python -m recsys_ref.course.nbtools.course_map`"
+    assert [(t, nb, fn) for t, nb, fn, _ in rows] == [
+        (t, nb, fn) for t, nb, fn, _ in task_table()
+    ], fix
     assert all(t == m for t, _, _, m in rows)
 
 

@@ -119,8 +119,20 @@ def _run_refresh(args: argparse.Namespace) -> int:
         return 1
     for p in paths:
         print(f"executed {p}")
+    _write_task_table(root / "README.md")
     ns = argparse.Namespace(check=False, force=False, solutions=None, notebooks=None, nbgrader=None)
     return _run_build(ns)
+
+
+def _write_task_table(readme: Path) -> None:
+    """README's task table, regenerated from the registry (a new task needs no hand edit)."""
+    from .nbtools.course_map import with_task_table
+
+    text = readme.read_text(encoding="utf-8")
+    new = with_task_table(text)
+    if new != text:
+        readme.write_text(new, encoding="utf-8")
+        print(f"wrote the task table of {readme}")
 
 
 class Command(NamedTuple):

@@ -107,3 +107,57 @@ def draw(ax=None):
         fontsize=10,
     )
     return ax.figure
+
+
+TABLE_HEADER = "| task | notebook | function | tests |"
+
+
+def readme_table() -> list[str]:
+    """README's task table, one row per task, in course order."""
+    rows = [TABLE_HEADER, "|---|---|---|---|"]
+    rows += [f"| `{t}` | `{nb}` | `{fn}` | `pytest -m {t}` |" for t, nb, fn, _ in task_table()]
+    return rows
+
+
+def with_task_table(readme: str) -> str:
+    """``readme`` with its task table (the header line up to the first non-table line) replaced."""
+    lines = readme.split("\n")
+    if TABLE_HEADER not in lines:
+        raise ValueError(f"README has no task table (a line {TABLE_HEADER!r})")
+    start = lines.index(TABLE_HEADER)
+    end = start
+    while end < len(lines) and lines[end].startswith("|"):
+        end += 1
+    return "\n".join([*lines[:start], *readme_table(), *lines[end:]])
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Regenerate README's task table from the registry (``--check``: only say if it differs)."""
+    import argparse
+    from pathlib import Path
+
+    p = argparse.ArgumentParser(
+        prog="python -m recsys_ref.course.nbtools.course_map", description=main.__doc__
+    )
+    p.add_argument("--readme", type=Path, default=Path("README.md"))
+    p.add_argument("--check", action="store_true", help="write nothing; exit 1 when it differs")
+    p.add_argument("--image", type=Path, default=None, help="also draw the map into this PNG")
+    args = p.parse_args(argv)
+    text = args.readme.read_text(encoding="utf-8")
+    new = with_task_table(text)
+    if args.check:
+        if new != text:
+            print(f"{args.readme}: the task table differs from the registry", flush=True)
+            return 1
+        return 0
+    if new != text:
+        args.readme.write_text(new, encoding="utf-8")
+        print(f"wrote the task table of {args.readme}")
+    if args.image is not None:
+        draw().savefig(args.image, dpi=100, bbox_inches="tight")
+        print(f"wrote {args.image}")
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    raise SystemExit(main())
