@@ -277,7 +277,7 @@ def test_sigkill_of_the_grader_leaves_no_worker(tmp_path):
         ("warmup", "import time\n\n\ndef dot_scores(U, I):\n    time.sleep(300)\n"),
     )
     script = (
-        "import sys\nfrom recsys_ref.course import sandbox\n"
+        "import sys\nfrom recsys_ref.course.sandbox import client as sandbox\n"
         f"sandbox.run_tasks({str(nb)!r}, ['warmup'], seed=1, task_timeout=300)\n"
     )
     proc = subprocess.Popen(
