@@ -6,6 +6,7 @@ Subcommands:
   refresh   re-execute solutions/ notebooks in place, then build (maintainers)
   progress  check the learner's notebooks task by task
   grade     grade a class of submissions (TAs)
+  report    office hours from the grades: common mistakes and where the course answers them
   doctor    check that the course is installed and ready
   data      fetch a public data set into a cache (``data fetch NAME``, ``data list``)
 """
@@ -128,6 +129,7 @@ SUBCOMMANDS = {
     ),
     "progress": ("check your notebooks, task by task", "progress", "progress"),
     "grade": ("grade submissions (TAs)", "grade", "grade"),
+    "report": ("office hours from the grades: what the class got wrong (TAs)", "report", "report"),
     "doctor": ("check the installation", "doctor", "doctor"),
     "data": (
         "download a public data set: data fetch NAME, data list",
