@@ -218,3 +218,24 @@ def test_report_files_from_the_command(graded, capsys):
     for i in range(N):
         assert f"learner{i:02d}" not in html
     assert "warmup · cosine" in capsys.readouterr().out
+
+
+def test_progress_explain_on_a_learner_notebook(tmp_path, capsys):
+    """``progress --explain`` on the learner notebook with the cosine variant in its cell."""
+    from recsys_ref.course import progress
+    from recsys_ref.course.notebook import tags
+
+    nb = read_notebook(ROOT / "notebooks" / "00_start_here.ipynb")
+    index = next(i for i, c in enumerate(nb.cells) if "task:warmup" in tags(c))
+    nb.cells[index].source = variant_cell("warmup", "cosine similarity")
+    nbformat.write(nb, tmp_path / "00_start_here.ipynb")
+    parser = argparse.ArgumentParser()
+    progress.add_arguments(parser)
+    args = parser.parse_args([str(tmp_path / "00_start_here.ipynb"), "--explain"])
+    capsys.readouterr()
+    assert progress.run(args) == 0
+    out = capsys.readouterr().out
+    cosine = next(m for m in get("warmup").misconceptions if m.name == "cosine")
+    assert f"warmup (cosine): reread cell {index + 1}" in out, out
+    assert cosine.message in out
+    assert out.index("warmup") < out.index("q_start_00a")  # course order

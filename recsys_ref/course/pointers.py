@@ -222,8 +222,16 @@ def demonstration(task_id: str, diagnosis: str | None, nb: Outline) -> dict:
     if chosen is not None:
         out["experiment_cell"] = chosen.index + 1
         line = next(ln for ln in chosen.source.splitlines() if "office-hour" in ln.lower())
-        out["experiment"] = re.sub(r"^#+\s*|\*\*", "", line).strip()[:160]
+        out["experiment"] = _sentences(re.sub(r"^#+\s*|\*\*", "", line).strip(), 160)
     return out
+
+
+def _sentences(text: str, limit: int) -> str:
+    """The first sentences of ``text`` that fit in ``limit`` characters (at least one)."""
+    if len(text) <= limit:
+        return text
+    cut = text.rfind(". ", 0, limit)
+    return text[: cut + 1] if cut > 0 else text[: limit - 1] + "…"
 
 
 def _question_text(qid: str, nb: Outline, before: int) -> str:
@@ -231,7 +239,7 @@ def _question_text(qid: str, nb: Outline, before: int) -> str:
         if c.kind == "markdown" and qid in c.source:
             para = next(p for p in c.source.split("\n\n") if qid in p)
             para = re.sub(rf"^.*?\*\*(Question\s+)?{re.escape(qid)}\.?\*\*\.?\s*", "", para.strip())
-            return re.sub(r"^#+\s*Question\s+\S+\s*", "", para).strip()
+            return re.sub(r"^#+\s*Question\s+\S+\s*|\*\*", "", para).strip()
     return ""
 
 
@@ -261,8 +269,11 @@ def room_question(task_id: str, diagnosis: str | None, nb: Outline) -> dict:
     return {"id": qid, "cell": index + 1, "text": text}
 
 
+@cache
 def walkthrough(task_id: str, diagnosis: str | None, notebooks: Path | None) -> dict:
-    """Every pointer of one mistake: the cell to open, the demonstration, the question, the FAQ."""
+    """Every pointer of one mistake: the cell to open, the demonstration, the question, the FAQ.
+
+    Cached (a class report asks it once per task and diagnosis): do not change the result."""
     ex = get(task_id)
     nb = outline(ex.notebook, notebooks)
     return {

@@ -83,7 +83,8 @@ def plot_pass_rate(data: dict):
     ax.set_title(f"Pass rate per task, in course order ({data['learners']} learners)", fontsize=10)
     if data.get("trend"):
         ax.legend(fontsize=7, loc="upper right")
-    fig.tight_layout()
+    w = fig.get_figwidth()  # margins in inches (tight_layout costs a second draw)
+    fig.subplots_adjust(left=0.8 / w, right=1 - 0.2 / w, top=0.88, bottom=0.28)
     return fig
 
 
@@ -105,12 +106,15 @@ def plot_misconceptions(data: dict, top: int = 12):
     ax.barh(range(len(rows)), counts, color=colours)
     ax.set_yticks(range(len(rows)), labels, fontsize=8)
     ax.set_xlabel("learners")
-    ax.set_title(
+    ax.xaxis.get_major_locator().set_params(integer=True)
+    fig.suptitle(
         f"Top mistakes (diagnoses of fewer than {data['threshold']} learners merged)", fontsize=10
     )
     if not rows:
         ax.text(0.5, 0.5, "no diagnosis reaches the threshold", ha="center", transform=ax.transAxes)
-    fig.tight_layout()
+    label_in = 0.3 + 0.07 * max([len(s) for s in labels] + [10])  # inches for the labels
+    w, h = fig.get_size_inches()
+    fig.subplots_adjust(left=min(0.6, label_in / w), right=0.97, top=1 - 0.45 / h, bottom=0.5 / h)
     return fig
 
 
@@ -380,6 +384,7 @@ def to_html(data: dict, images: dict[str, bytes]) -> str:
 
 def write(data: dict, out: Path, plots: bool = True) -> list[Path]:
     """report.json, report.md, the plots and report.html into ``out``; the paths written."""
+    out.mkdir(parents=True, exist_ok=True)
     images: dict[str, bytes] = {}
     if plots:
         images = {
