@@ -198,6 +198,13 @@ def run_cli(*argv) -> int:
     return report.run(parser.parse_args([str(a) for a in argv]))
 
 
+def test_an_unreadable_result_is_counted_not_named(graded):
+    (graded / "learner03" / "grading.json").write_text("{not json")
+    run = report.load_run(graded)
+    assert len(run.learners) == len(CLASS) - 1 and "learner03" not in run.learners
+    assert run.skipped == ["1 submission folder(s) with unreadable results"]
+
+
 def test_not_a_grading_folder_is_a_clear_error(tmp_path, capsys):
     assert run_cli(tmp_path) == 2
     assert "grading.json" in capsys.readouterr().err
@@ -274,8 +281,9 @@ def test_change_over_time(graded, tmp_path):
     assert second["change"] == pytest.approx(4 / 10)
     assert (first["top_mistake"], first["top_count"]) == ("cosine", 4)
     assert second["top_mistake"] is None  # transposed: 2 learners, below the threshold
+    assert first["top_mistakes"] == [["cosine", 4]] and second["top_mistakes"] == []
     md = report_render.markdown(data)
-    assert "## Over time" in md and "+40" in md
+    assert "## Over time" in md and "30 %; cosine (4)" in md and "70 % (+40); –" in md
 
 
 @pytest.mark.skipif(not list(NOTEBOOKS.glob("*.ipynb")), reason="no notebooks/ (build first)")

@@ -129,7 +129,7 @@ def load_run(folder: Path, label: str | None = None) -> Run:
         )
     run = Run(label or folder.name, folder)
     known = all_exercises()
-    gradescope = 0
+    gradescope = unreadable = 0
     for sub in sorted(p for p in folder.iterdir() if p.is_dir() and not p.name.startswith("_")):
         grading, results = sub / "grading.json", sub / "results.json"
         try:
@@ -141,8 +141,8 @@ def load_run(folder: Path, label: str | None = None) -> Run:
                 gradescope += 1
             else:
                 continue
-        except (OSError, ValueError, KeyError, TypeError) as exc:
-            run.skipped.append(f"{sub.name}: unreadable ({type(exc).__name__})")
+        except (OSError, ValueError, KeyError, TypeError):
+            unreadable += 1  # counted, never named: the report names no learner
             continue
         run.learners.append(sub.name)
         for v in got:
@@ -150,6 +150,8 @@ def load_run(folder: Path, label: str | None = None) -> Run:
                 run.verdicts.append(v)
             elif f"unknown task {v.task}" not in run.skipped:
                 run.skipped.append(f"unknown task {v.task}")
+    if unreadable:
+        run.skipped.append(f"{unreadable} submission folder(s) with unreadable results")
     if not run.learners:
         raise ReportError(
             f"{folder} holds no grading results: expected <submission>/grading.json "
@@ -279,7 +281,8 @@ def agenda(mistakes: list[dict], table: list[dict], top: int = 10) -> dict:
 
 
 def trend(runs: list[Run], tasks: list[str], threshold: int = 3) -> list[dict]:
-    """Per task, each run's pass rate, its change from the run before, and its top mistake."""
+    """Per task, each run's pass rate, its change from the run before, and its top mistakes
+    (up to three, each made by at least ``threshold`` learners)."""
     tables = [{r["task"]: r for r in class_table(run, tasks)} for run in runs]
     counts = [diagnosis_counts(run) for run in runs]
     out = []
@@ -287,7 +290,7 @@ def trend(runs: list[Run], tasks: list[str], threshold: int = 3) -> list[dict]:
         cells, previous = [], None
         for run, table, c in zip(runs, tables, counts, strict=True):
             row = table[t]
-            top = [(d, n) for (d, _), n in c.get(t, Counter()).most_common() if n >= threshold]
+            top = [[d, n] for (d, _), n in c.get(t, Counter()).most_common() if n >= threshold]
             rate = row["pass_rate"] if row["learners"] else None
             cells.append(
                 {
@@ -297,6 +300,7 @@ def trend(runs: list[Run], tasks: list[str], threshold: int = 3) -> list[dict]:
                     "change": None if rate is None or previous is None else rate - previous,
                     "top_mistake": top[0][0] if top else None,
                     "top_count": top[0][1] if top else 0,
+                    "top_mistakes": top[:3],
                 }
             )
             previous = rate if rate is not None else previous

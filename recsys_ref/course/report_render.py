@@ -241,12 +241,12 @@ def markdown(data: dict) -> str:
 
 
 def _trend_table(data: dict) -> tuple[list[str], list[list[str]]]:
-    head = ["task"] + [f"{r} (pass, change, top mistake)" for r in data["runs"]]
+    head = ["task"] + [f"{r}: pass rate (change); top mistakes" for r in data["runs"]]
     rows = []
     for t in data["trend"]:
         cells = [t["task"]]
         for c in t["runs"]:
-            top = f"{c['top_mistake']} ({c['top_count']})" if c["top_mistake"] else "–"
+            top = ", ".join(f"{d} ({n})" for d, n in c["top_mistakes"]) or "–"
             change = f" ({_change(c['change'])})" if c["change"] is not None else ""
             cells.append(f"{_pct(c['pass_rate'])}{change}; {top}")
         rows.append(cells)
@@ -269,6 +269,15 @@ def terminal(data: dict, width: int = 100) -> str:
         lines.append(line if len(line) <= width else line[: width - 1] + "…")
     if data["agenda"]["nobody_started"]:
         lines.append("  nobody has started: " + ", ".join(data["agenda"]["nobody_started"]))
+    if data["trend"]:
+        changes = [
+            f"{t['task']} {_change(t['runs'][-1]['change'])}"
+            for t in data["trend"]
+            if t["runs"][-1]["change"]
+        ]
+        lines.append(
+            f"pass rate since {data['runs'][-2]} (points): " + (", ".join(changes) or "no change")
+        )
     return "\n".join(lines)
 
 
