@@ -6,6 +6,7 @@ Subcommands:
   refresh   re-execute solutions/ notebooks in place, then build (maintainers)
   progress  check the learner's notebooks task by task
   grade     grade a class of submissions (TAs)
+  report    office hours from the grades: common mistakes and where the course answers them
   doctor    check that the course is installed and ready
   data      fetch a public data set into a cache (``data fetch NAME``, ``data list``)
 """
@@ -170,6 +171,12 @@ def _grade() -> tuple[AddArguments, Run]:
     return grade.add_arguments, grade.run
 
 
+def _report() -> tuple[AddArguments, Run]:
+    from .grading import report
+
+    return report.add_arguments, report.run
+
+
 def _doctor() -> tuple[AddArguments, Run]:
     from . import doctor
 
@@ -188,6 +195,7 @@ COMMANDS = {
     "refresh": Command("re-execute solutions/ in place, then build (maintainers)", _refresh),
     "progress": Command("check your notebooks, task by task", _progress),
     "grade": Command("grade submissions (TAs)", _grade),
+    "report": Command("office hours from the grades: what the class got wrong (TAs)", _report),
     "doctor": Command("check the installation", _doctor),
     "data": Command("download a public data set: data fetch NAME, data list", _data),
 }

@@ -434,6 +434,8 @@ def gradescope(results: list[Result], seconds: float, notes: list[str] = ()) -> 
             "status": "passed" if r.passed else "failed",
             "output": f"[{r.status}] {r.message}",
             "visibility": "visible",
+            # the verdict as data, for `recsys-course report` on a Gradescope download
+            "extra_data": {"task": r.task_id, "status": r.status, "misconception": r.misconception},
         }
         for r in results
     ]

@@ -85,6 +85,7 @@ def _row(notebook: str, func: str, r: Result) -> dict:
         "message": r.message,
         "points": r.points,
         "max_points": r.max_points,
+        "misconception": r.misconception,
     }
 
 
@@ -119,6 +120,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
     parser.add_argument("--timeout", type=float, default=30.0, help="seconds per task (default 30)")
+    parser.add_argument(
+        "--explain", action="store_true", help="your failures as an agenda: the cells to reread"
+    )
 
 
 def default_paths() -> list[Path]:
@@ -142,7 +146,11 @@ def run(args: argparse.Namespace) -> int:
             print(f"recsys-course progress: {p} does not exist", file=sys.stderr)
             return 2
     rows = collect(args.paths, task_timeout=args.timeout)
-    if args.json:
+    if getattr(args, "explain", False):
+        from .explain import format_agenda, notebooks_folder, personal_agenda
+
+        print(format_agenda(personal_agenda(rows, notebooks_folder(args.paths))))
+    elif args.json:
         print(json.dumps(rows, indent=1, ensure_ascii=False))
     else:
         print(format_table(rows))
