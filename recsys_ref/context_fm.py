@@ -415,8 +415,7 @@ class GatedFM(nn.Module):
         return self.base.penalty(idx)
 
 
-def rank_for_context(
-    model: nn.Module,
+def context_rows(
     data: OutfitData,
     fields: list[str],
     *,
@@ -425,14 +424,11 @@ def rank_for_context(
     hour: int,
     feels: float,
     rain: int = 0,
-    worn: Tensor | None = None,
-    k: int = 3,
     region: int | None = None,
-) -> tuple[Tensor, Tensor, Tensor]:
-    """Score every outfit for one (user, month, hour, feels-like, rain): (top-k items, their scores, idx rows).
+) -> Tensor:
+    """The encoded rows (M, F) of every outfit for one (user, month, hour, feels-like, rain).
 
-    ``region`` overrides the user's region (the "same person in Busan" question); ``worn``
-    (M,) bool leaves out recently worn outfits (``top_k_outfits``).
+    ``region`` overrides the user's region (the "same person in Busan" question).
     """
     M = len(data.outfits)
     users = data.users
@@ -457,6 +453,32 @@ def rank_for_context(
         feels=feels,
         rain=rain,
     )
+    return idx
+
+
+def rank_for_context(
+    model: nn.Module,
+    data: OutfitData,
+    fields: list[str],
+    *,
+    user: int,
+    month: int,
+    hour: int,
+    feels: float,
+    rain: int = 0,
+    worn: Tensor | None = None,
+    k: int = 3,
+    region: int | None = None,
+) -> tuple[Tensor, Tensor, Tensor]:
+    """Score every outfit for one (user, month, hour, feels-like, rain): (top-k items, their scores, idx rows).
+
+    ``region`` overrides the user's region (the "same person in Busan" question); ``worn``
+    (M,) bool leaves out recently worn outfits (``top_k_outfits``).
+    """
+    M = len(data.outfits)
+    idx = context_rows(
+        data, fields, user=user, month=month, hour=hour, feels=feels, rain=rain, region=region
+    )
     was = model.training
     model.eval()
     with torch.no_grad():
@@ -465,6 +487,43 @@ def rank_for_context(
     worn = torch.zeros(M, dtype=torch.bool) if worn is None else worn
     top = top_k_outfits(scores.unsqueeze(0), worn.unsqueeze(0), k)[0]
     return top, scores[top], idx[top]
+
+
+def contrastive_pairs(
+    model: nn.Module,
+    candidates: Tensor,
+    row: int,
+    names: list[str],
+    n: int = 3,
+    sides: tuple[list[str], list[str]] | None = None,
+) -> list[tuple[str, float]]:
+    """Why candidate ``row`` rather than the others in the same context.
+
+    ``candidates`` (M, F) are the rows of every outfit in one context (``context_rows``).  Each field
+    pair's term of eq. 1 is taken against its mean over the candidates: a pair that is the same for
+    every candidate (user × context, user × user) contrasts to exactly 0, so what remains is what
+    sets this outfit apart today.  ``sides = (A, B)`` keeps only the pairs with one field in A and
+    the other in B (e.g. outfit fields × context fields).  Returns the ``n`` pairs with the largest
+    |contrast|, as ("a × b", value); the contrasts of all pairs sum to the logit minus the mean
+    logit of the candidates, less the linear terms' share.
+    """
+    _, _, P = pair_contributions(model, candidates)  # (M, F, F) upper triangle
+    diff = P[row] - P.mean(dim=0)  # (F, F)
+    F_ = diff.shape[0]
+    a, b = torch.triu_indices(F_, F_, offset=1)
+    keep = torch.ones(a.shape[0], dtype=torch.bool)
+    if sides is not None:
+        A, B = set(sides[0]), set(sides[1])
+        keep = torch.tensor(
+            [
+                (names[i] in A and names[j] in B) or (names[i] in B and names[j] in A)
+                for i, j in zip(a.tolist(), b.tolist())
+            ]
+        )
+    a, b = a[keep], b[keep]
+    flat = diff[a, b]  # (pairs,)
+    order = flat.abs().argsort(descending=True)[:n]
+    return [(f"{names[a[j]]} × {names[b[j]]}", float(flat[j])) for j in order]
 
 
 def draw_outfit(ax, outfit_layers: dict[str, str], title: str = "") -> None:
