@@ -22,6 +22,7 @@ from recsys_ref.course.build import stub_source
 from recsys_ref.course.notebook import cell_source, task_ids
 from recsys_ref.course.planted import (
     FM_NOTEBOOK_OF,
+    HERE,
     NOTEBOOK_OF,
     REFERENCE_STOOD_IN,
     YOURS,
@@ -34,8 +35,8 @@ from recsys_ref.course.registry import get
 
 ROOT = Path(__file__).resolve().parents[1]
 SOLUTIONS = ROOT / "solutions"
-NGCF_HERE = "12_model_bpr_training"
-FM_HERE = "22_fm_ffm_generalisation"
+NGCF_HERE = HERE  # the notebook of ngcf_9, which runs the plant-back
+FM_HERE = FM_NOTEBOOK_OF["fm_9"]
 
 
 @pytest.fixture(autouse=True)

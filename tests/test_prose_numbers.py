@@ -1,7 +1,7 @@
 """Numbers in prose come from outputs: every figure a markdown cell of a solution notebook states is
 printed by a cell of the same notebook, or stands in a measured table under ``benchmarks/`` (``*.md``).
 
-The convention (CONTRIBUTING "Notebook conventions"): a *quoted figure* is a decimal number (``0.633``,
+The convention: a *quoted figure* is a decimal number (``0.633``,
 ``2.6``), a number after ``≈``, or a factor (``78×``, ``×4.6``) in a markdown cell, outside LaTeX
 (``$…$``), inline code (```…```), links and section references (``§2.5.2``).  It is backed when an
 output of the same notebook, or a table in ``benchmarks/*.md``, holds the same number — exactly, or

@@ -1,8 +1,8 @@
 """Plant the trees back (docs/design.md §2): the learner's own NGCF pieces drive a full training and evaluation.
 
 ``plant_back`` collects the learner's functions — adjacency and Laplacian (ngcf_1, ngcf_2, notebook
-10), the layer (ngcf_4, notebook 11), scores, loss, metric, sampler and step (ngcf_5 … ngcf_9,
-notebook 12) — by task id, from the exercise cell that defines each: the running kernel's executed
+10), the layer (ngcf_4, notebook 11), scores, loss and metric (ngcf_5 … ngcf_7, notebook 12), sampler
+and step (ngcf_8, ngcf_9, notebook 14; where each is written comes from the registry) — by task id, from the exercise cell that defines each: the running kernel's executed
 inputs (``history``, IPython's ``In``: the last input that defines the task's function, re-run in a
 fresh namespace) or the saved notebooks in ``folder``.  A piece is never looked up by a global name,
 so a later cell that rebinds the name (an import of the reference under the learner's name) cannot
@@ -28,26 +28,14 @@ import torch
 from .check import run_check
 from .registry import get
 
-NOTEBOOK_OF = {
-    "ngcf_1": "10_graph_laplacian",
-    "ngcf_2": "10_graph_laplacian",
-    "ngcf_4": "11_embedding_propagation",
-    "ngcf_5": "12_model_bpr_training",
-    "ngcf_6": "12_model_bpr_training",
-    "ngcf_7": "12_model_bpr_training",
-    "ngcf_8": "12_model_bpr_training",
-    "ngcf_9": "12_model_bpr_training",
-}
+NGCF_TASKS = ("ngcf_1", "ngcf_2", "ngcf_4", "ngcf_5", "ngcf_6", "ngcf_7", "ngcf_8", "ngcf_9")
+# task id → the notebook that writes it, from the registry
+NOTEBOOK_OF = {t: get(t).notebook for t in NGCF_TASKS}
+HERE = NOTEBOOK_OF["ngcf_9"]  # the notebook that runs the plant-back (its last task's)
+
 
 # The FM track's plant-back (notebook 22, section 8): the task ids it plants and where each is written.
-FM_NOTEBOOK_OF = {
-    "fm_1": "20_ctr_data_encoding",
-    "fm_2": "20_ctr_data_encoding",
-    "fm_5": "21_fm_okn_trick",
-    "fm_6": "22_fm_ffm_generalisation",
-    "fm_7": "22_fm_ffm_generalisation",
-    "fm_9": "22_fm_ffm_generalisation",
-}
+FM_NOTEBOOK_OF = {t: get(t).notebook for t in ("fm_1", "fm_2", "fm_5", "fm_6", "fm_7", "fm_9")}
 
 
 REFERENCE_STOOD_IN = "reference stood in"
@@ -91,9 +79,8 @@ def exercise_function(
 class PlantReport:
     """Which piece came from where, and the two runs' test metrics."""
 
-    used: dict[str, str] = field(
-        default_factory=dict
-    )  # task id → "yours" or "reference stood in (why)"
+    # task id → "yours" or "reference stood in (why)"
+    used: dict[str, str] = field(default_factory=dict)
     mine: dict[str, float] = field(default_factory=dict)
     reference: dict[str, float] = field(default_factory=dict)
 
@@ -156,7 +143,7 @@ def collect(
     own: Mapping[str, Callable[..., Any]] | None = None,
     *,
     history: Sequence[str] | None = None,
-    here: str = "12_model_bpr_training",
+    here: str = HERE,
 ) -> tuple[dict[str, Callable[..., Any]], dict[str, str]]:
     """The pieces to use (the learner's when they pass their check) and where each came from.
 
