@@ -193,3 +193,14 @@ def test_the_scan_finds_the_old_ngcf_9_import():
     later = nbformat.v4.new_code_cell("from recsys_ref.losses import bpr_loss\n")
     nb.cells = [ex, later]
     assert shadowing(nb) == ["code cell 2 binds bpr_loss (task ngcf_6)"]
+
+
+def test_a_kernel_without_history_reads_the_saved_notebook(tmp_path):
+    """nbval runs cells without IPython history (``In`` stays empty): the saved notebook is read instead."""
+    folder = _folder(tmp_path, set(NOTEBOOK_OF.values()), "ngcf_8", "stub")
+    _, used = collect(folder, history=[""], here=NGCF_HERE)
+    assert _stood_in(used) == {"ngcf_8"}, used
+    references = {t: get(t).reference for t in FM_NOTEBOOK_OF}
+    folder = _folder(tmp_path, set(FM_NOTEBOOK_OF.values()), "fm_7", "stub")
+    _, report = choose(FM_NOTEBOOK_OF, references, history=[""], here=FM_HERE, folder=folder)
+    assert _stood_in(report.used) == {"fm_7"}, report.used

@@ -39,6 +39,7 @@ FM_NOTEBOOK_OF = {t: get(t).notebook for t in ("fm_1", "fm_2", "fm_5", "fm_6", "
 
 
 REFERENCE_STOOD_IN = "reference stood in"
+NOT_IN_HISTORY = "no cell run in this kernel defines"
 YOURS = "yours"
 
 
@@ -47,7 +48,8 @@ def exercise_function(
 ) -> tuple[Callable[..., Any] | None, str]:
     """The function ``name`` (the task's, by default) as the learner's exercise cell last defined it.
 
-    ``history`` is the kernel's executed inputs in order (IPython's ``In``).  The last input that
+    ``history`` is the kernel's executed inputs in order (IPython's ``In``; a kernel run without
+    history, as nbval runs it, leaves it empty, and the callers then read the saved notebook).  The last input that
     defines ``name`` with ``def`` is run again in a fresh namespace, after the top-level imports of
     the inputs run before it; a later input that rebinds the name (``from recsys_ref.losses import
     bpr_loss``) is not that cell and changes nothing.  Returns (function or None, why not).
@@ -58,7 +60,7 @@ def exercise_function(
     sources = [strip_magics(str(s or "")) for s in history]
     defining = [k for k, s in enumerate(sources) if name in defined_functions(s)]
     if not defining:
-        return None, f"no cell run in this kernel defines {name}"
+        return None, f"{NOT_IN_HISTORY} {name}"
     k = defining[-1]
     namespace: dict[str, Any] = {"__name__": f"exercise_{task_id}"}
     for s in sources[:k]:
@@ -125,10 +127,10 @@ def _reference_pieces() -> dict[str, Callable[..., Any]]:
     return {t: get(t).reference for t in NOTEBOOK_OF} | {"ngcf_9": bpr_train_step}
 
 
-def _load(folder: Path, task_id: str) -> tuple[Callable[..., Any] | None, str]:
+def _load_from(path: Path, task_id: str) -> tuple[Callable[..., Any] | None, str]:
+    """The function of ``task_id`` from the saved notebook ``path``, or None and why not."""
     from .notebook import load_exercise
 
-    path = folder / f"{NOTEBOOK_OF[task_id]}.ipynb"
     if not path.exists():
         return None, f"no {path.name} here"
     try:
@@ -136,6 +138,10 @@ def _load(folder: Path, task_id: str) -> tuple[Callable[..., Any] | None, str]:
     except Exception as exc:  # noqa: BLE001 - a broken cell: say so, use the reference
         return None, f"{path.name}'s cell does not run ({type(exc).__name__})"
     return fn, "" if fn is not None else f"no {task_id} cell in {path.name}"
+
+
+def _load(folder: Path, task_id: str) -> tuple[Callable[..., Any] | None, str]:
+    return _load_from(folder / f"{NOTEBOOK_OF[task_id]}.ipynb", task_id)
 
 
 def collect(
@@ -160,6 +166,8 @@ def collect(
         elif history is not None and NOTEBOOK_OF[t] == here:
             name = "train_step" if t == "ngcf_9" else None
             fn, why = exercise_function(history, t, name)
+            if fn is None and why.startswith(NOT_IN_HISTORY):  # a kernel that keeps no history
+                fn, why = _load(folder, t)
         else:
             fn, why = _load(folder, t)
         if t == "ngcf_9" and fn is not None:  # train_step, checked through step_on_state
@@ -281,19 +289,11 @@ def choose(
     pieces: dict[str, Callable[..., Any]] = {}
     used: dict[str, str] = {}
     for t, stem in notebook_of.items():
+        fn, why = None, NOT_IN_HISTORY
         if history is not None and stem == here:
             fn, why = exercise_function(history, t)
-        else:
-            path = folder / f"{stem}.ipynb"
-            fn, why = (None, f"no {path.name} here") if not path.exists() else (None, "")
-            if path.exists():
-                from .notebook import load_exercise
-
-                try:
-                    fn = load_exercise(path, t)
-                    why = "" if fn is not None else f"no {t} cell in {path.name}"
-                except Exception as exc:  # noqa: BLE001 - a broken cell: the reference stands in
-                    why = f"{path.name}'s cell does not run ({type(exc).__name__})"
+        if fn is None and why.startswith(NOT_IN_HISTORY):  # not this kernel's, or no history kept
+            fn, why = _load_from(folder / f"{stem}.ipynb", t)
         if fn is not None and not run_check(t, fn).passed:
             fn, why = None, "does not pass its check yet"
         pieces[t] = fn if fn is not None else references[t]
