@@ -31,6 +31,7 @@ Letters: B batch, F fields, k latent size, n features, M knots, L warmth levels.
 from __future__ import annotations
 
 import textwrap
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -126,6 +127,10 @@ def _dims(users: Users, outfits: Outfits, n_regions: int) -> dict[str, int]:
         "feels_bucket": len(FEELS_EDGES) + 1,
         "rain": 2,
         "feels": NUMERIC_CODES,
+        "hour_sin": 24,
+        "hour_cos": 24,
+        "month_sin": 12,
+        "month_cos": 12,
     }
 
 
@@ -155,8 +160,14 @@ def encode_rows(
     hour,
     feels,
     rain,
+    cyclic: Callable[[Tensor, float], Tensor] | None = None,
 ) -> tuple[Tensor, FieldLayout]:
-    """Label codes (N, F) with offsets for arrays of users, items and context (month 1..12, hour 0..23)."""
+    """Label codes (N, F) with offsets for arrays of users, items and context (month 1..12, hour 0..23).
+
+    ``hour_sin``, ``hour_cos``, ``month_sin``, ``month_cos`` are numeric fields: their code is the hour
+    (0..23) or month − 1 (0..11), their value one column of ``cyclic(code, period)`` (task cap_2;
+    ``cyclic_features`` by default).
+    """
     user, item = np.asarray(user), np.asarray(item)
     n = max(len(np.atleast_1d(user)), len(np.atleast_1d(item)))
 
@@ -185,6 +196,10 @@ def encode_rows(
         ).numpy(),
         "rain": full(rain),
         "feels": feels_codes(feels),
+        "hour_sin": full(hour),
+        "hour_cos": full(hour),
+        "month_sin": full(month) - 1,
+        "month_cos": full(month) - 1,
     }
     unknown = [f for f in fields if f not in columns]
     if unknown:
@@ -194,13 +209,22 @@ def encode_rows(
     codes = torch.from_numpy(
         np.stack([np.asarray(columns[f], dtype=np.int64) for f in fields], axis=1)
     )  # (N, F)
-    layout = FieldLayout(
-        list(fields), dims, {"feels": numeric_values()} if "feels" in fields else {}
-    )
+    tables = {"feels": numeric_values()} if "feels" in fields else {}
+    for name, period in (("hour", 24), ("month", 12)):
+        if f"{name}_sin" in fields or f"{name}_cos" in fields:
+            code = torch.arange(period, dtype=torch.float64)  # (P,)
+            v = (cyclic or cyclic_features)(code, float(period)).float()  # (P, 2) sin, cos
+            tables[f"{name}_sin"], tables[f"{name}_cos"] = v[:, 0], v[:, 1]
+    numeric = {f: tables[f] for f in fields if f in tables}
+    layout = FieldLayout(list(fields), dims, numeric)
     return codes + field_offsets(dims), layout
 
 
-def encode(data: OutfitData, fields: list[str]) -> tuple[CTRData, FieldLayout]:
+def encode(
+    data: OutfitData,
+    fields: list[str],
+    cyclic: Callable[[Tensor, float], Tensor] | None = None,
+) -> tuple[CTRData, FieldLayout]:
     """Events → ``CTRData`` (idx (N, F), y, p_true) for ``train_ctr``, and the layout."""
     idx, layout = encode_rows(
         fields,
@@ -213,6 +237,7 @@ def encode(data: OutfitData, fields: list[str]) -> tuple[CTRData, FieldLayout]:
         hour=data.hour,
         feels=data.feels,
         rain=data.rain,
+        cyclic=cyclic,
     )
     return CTRData(
         idx,
