@@ -2,15 +2,19 @@
 
 Early stopping on validation recall@20 (every 5 epochs, patience 5, at most 400 epochs), the best epoch
 restored, test recall@20 / ndcg@20; seeds 0, 1, 2.  Each model with its own regulariser (DEFAULT_L2).
-Prints the table notebook 12 quotes for its converged comparison.  One thread; about a minute of CPU.
+Prints the table notebook 12 quotes for its converged comparison; ``--write`` also writes it to
+``benchmarks/RESULTS_converged.md``, where ``tests/test_prose_numbers.py`` finds the figures the notebook
+quotes.  One thread; a few minutes of CPU.
 
-    PYTHONPATH=. python benchmarks/bench_converged.py
+    PYTHONPATH=. python benchmarks/bench_converged.py [--write]
 """
 
 from __future__ import annotations
 
+import sys
 import time
 import warnings
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -23,7 +27,7 @@ from recsys_ref.ngcf import NGCF
 from recsys_ref.train_bpr import set_seed, train_bpr
 
 
-def main(seeds=(0, 1, 2)) -> None:
+def main(seeds=(0, 1, 2), write: bool = False) -> None:
     warnings.filterwarnings("ignore")
     torch.set_num_threads(1)
     rows = {"MF-BPR": [], "NGCF": []}
@@ -68,19 +72,30 @@ def main(seeds=(0, 1, 2)) -> None:
                     time.process_time() - c,
                 )
             )
-    print(
+    load = open("/proc/loadavg").read().split()[0]
+    lines = [
         f"{'model':8s} {'recall@20':>16s} {'ndcg@20':>16s} {'best epoch':>11s} {'wall s':>7s} {'cpu s':>6s}"
-    )
+    ]
     for name, rs in rows.items():
         a = np.array(rs)
-        print(
+        lines.append(
             f"{name:8s} {a[:, 0].mean():8.3f} ± {a[:, 0].std():.3f} {a[:, 1].mean():8.3f} ± {a[:, 1].std():.3f} "
             f"{a[:, 2].mean():11.0f} {a[:, 3].mean():7.1f} {a[:, 4].mean():6.1f}"
         )
-    print(
-        f"(seeds {list(seeds)}; mean ± std; one thread; load {open('/proc/loadavg').read().split()[0]})"
-    )
+    lines.append(f"(seeds {list(seeds)}; mean ± std; one thread; load {load})")
+    print("\n".join(lines))
+    if write:
+        out = Path(__file__).with_name("RESULTS_converged.md")
+        out.write_text(
+            "# Converged MF-BPR and NGCF on the embedded data (notebook 12)\n\n"
+            "Written by `PYTHONPATH=. python benchmarks/bench_converged.py --write`: early stopping on "
+            "validation recall@20 (every 5 epochs, patience 5, at most 400 epochs), best epoch restored, "
+            "test recall@20 / ndcg@20, seeds 0–2, mean ± std (population), one thread.\n\n```\n"
+            + "\n".join(lines)
+            + "\n```\n"
+        )
+        print("wrote", out)
 
 
 if __name__ == "__main__":
-    main()
+    main(write="--write" in sys.argv[1:])

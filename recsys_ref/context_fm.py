@@ -31,6 +31,7 @@ Letters: B batch, F fields, k latent size, n features, M knots, L warmth levels.
 from __future__ import annotations
 
 import textwrap
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -126,6 +127,10 @@ def _dims(users: Users, outfits: Outfits, n_regions: int) -> dict[str, int]:
         "feels_bucket": len(FEELS_EDGES) + 1,
         "rain": 2,
         "feels": NUMERIC_CODES,
+        "hour_sin": 24,
+        "hour_cos": 24,
+        "month_sin": 12,
+        "month_cos": 12,
     }
 
 
@@ -155,8 +160,14 @@ def encode_rows(
     hour,
     feels,
     rain,
+    cyclic: Callable[[Tensor, float], Tensor] | None = None,
 ) -> tuple[Tensor, FieldLayout]:
-    """Label codes (N, F) with offsets for arrays of users, items and context (month 1..12, hour 0..23)."""
+    """Label codes (N, F) with offsets for arrays of users, items and context (month 1..12, hour 0..23).
+
+    ``hour_sin``, ``hour_cos``, ``month_sin``, ``month_cos`` are numeric fields: their code is the hour
+    (0..23) or month − 1 (0..11), their value one column of ``cyclic(code, period)`` (task cap_2;
+    ``cyclic_features`` by default).
+    """
     user, item = np.asarray(user), np.asarray(item)
     n = max(len(np.atleast_1d(user)), len(np.atleast_1d(item)))
 
@@ -185,6 +196,10 @@ def encode_rows(
         ).numpy(),
         "rain": full(rain),
         "feels": feels_codes(feels),
+        "hour_sin": full(hour),
+        "hour_cos": full(hour),
+        "month_sin": full(month) - 1,
+        "month_cos": full(month) - 1,
     }
     unknown = [f for f in fields if f not in columns]
     if unknown:
@@ -194,13 +209,22 @@ def encode_rows(
     codes = torch.from_numpy(
         np.stack([np.asarray(columns[f], dtype=np.int64) for f in fields], axis=1)
     )  # (N, F)
-    layout = FieldLayout(
-        list(fields), dims, {"feels": numeric_values()} if "feels" in fields else {}
-    )
+    tables = {"feels": numeric_values()} if "feels" in fields else {}
+    for name, period in (("hour", 24), ("month", 12)):
+        if f"{name}_sin" in fields or f"{name}_cos" in fields:
+            code = torch.arange(period, dtype=torch.float64)  # (P,)
+            v = (cyclic or cyclic_features)(code, float(period)).float()  # (P, 2) sin, cos
+            tables[f"{name}_sin"], tables[f"{name}_cos"] = v[:, 0], v[:, 1]
+    numeric = {f: tables[f] for f in fields if f in tables}
+    layout = FieldLayout(list(fields), dims, numeric)
     return codes + field_offsets(dims), layout
 
 
-def encode(data: OutfitData, fields: list[str]) -> tuple[CTRData, FieldLayout]:
+def encode(
+    data: OutfitData,
+    fields: list[str],
+    cyclic: Callable[[Tensor, float], Tensor] | None = None,
+) -> tuple[CTRData, FieldLayout]:
     """Events → ``CTRData`` (idx (N, F), y, p_true) for ``train_ctr``, and the layout."""
     idx, layout = encode_rows(
         fields,
@@ -213,6 +237,7 @@ def encode(data: OutfitData, fields: list[str]) -> tuple[CTRData, FieldLayout]:
         hour=data.hour,
         feels=data.feels,
         rain=data.rain,
+        cyclic=cyclic,
     )
     return CTRData(
         idx,
@@ -415,8 +440,7 @@ class GatedFM(nn.Module):
         return self.base.penalty(idx)
 
 
-def rank_for_context(
-    model: nn.Module,
+def context_rows(
     data: OutfitData,
     fields: list[str],
     *,
@@ -425,14 +449,11 @@ def rank_for_context(
     hour: int,
     feels: float,
     rain: int = 0,
-    worn: Tensor | None = None,
-    k: int = 3,
     region: int | None = None,
-) -> tuple[Tensor, Tensor, Tensor]:
-    """Score every outfit for one (user, month, hour, feels-like, rain): (top-k items, their scores, idx rows).
+) -> Tensor:
+    """The encoded rows (M, F) of every outfit for one (user, month, hour, feels-like, rain).
 
-    ``region`` overrides the user's region (the "same person in Busan" question); ``worn``
-    (M,) bool leaves out recently worn outfits (``top_k_outfits``).
+    ``region`` overrides the user's region (the "same person in Busan" question).
     """
     M = len(data.outfits)
     users = data.users
@@ -457,6 +478,32 @@ def rank_for_context(
         feels=feels,
         rain=rain,
     )
+    return idx
+
+
+def rank_for_context(
+    model: nn.Module,
+    data: OutfitData,
+    fields: list[str],
+    *,
+    user: int,
+    month: int,
+    hour: int,
+    feels: float,
+    rain: int = 0,
+    worn: Tensor | None = None,
+    k: int = 3,
+    region: int | None = None,
+) -> tuple[Tensor, Tensor, Tensor]:
+    """Score every outfit for one (user, month, hour, feels-like, rain): (top-k items, their scores, idx rows).
+
+    ``region`` overrides the user's region (the "same person in Busan" question); ``worn``
+    (M,) bool leaves out recently worn outfits (``top_k_outfits``).
+    """
+    M = len(data.outfits)
+    idx = context_rows(
+        data, fields, user=user, month=month, hour=hour, feels=feels, rain=rain, region=region
+    )
     was = model.training
     model.eval()
     with torch.no_grad():
@@ -465,6 +512,43 @@ def rank_for_context(
     worn = torch.zeros(M, dtype=torch.bool) if worn is None else worn
     top = top_k_outfits(scores.unsqueeze(0), worn.unsqueeze(0), k)[0]
     return top, scores[top], idx[top]
+
+
+def contrastive_pairs(
+    model: nn.Module,
+    candidates: Tensor,
+    row: int,
+    names: list[str],
+    n: int = 3,
+    sides: tuple[list[str], list[str]] | None = None,
+) -> list[tuple[str, float]]:
+    """Why candidate ``row`` rather than the others in the same context.
+
+    ``candidates`` (M, F) are the rows of every outfit in one context (``context_rows``).  Each field
+    pair's term of eq. 1 is taken against its mean over the candidates: a pair that is the same for
+    every candidate (user × context, user × user) contrasts to exactly 0, so what remains is what
+    sets this outfit apart today.  ``sides = (A, B)`` keeps only the pairs with one field in A and
+    the other in B (e.g. outfit fields × context fields).  Returns the ``n`` pairs with the largest
+    |contrast|, as ("a × b", value); the contrasts of all pairs sum to the logit minus the mean
+    logit of the candidates, less the linear terms' share.
+    """
+    _, _, P = pair_contributions(model, candidates)  # (M, F, F) upper triangle
+    diff = P[row] - P.mean(dim=0)  # (F, F)
+    F_ = diff.shape[0]
+    a, b = torch.triu_indices(F_, F_, offset=1)
+    keep = torch.ones(a.shape[0], dtype=torch.bool)
+    if sides is not None:
+        A, B = set(sides[0]), set(sides[1])
+        keep = torch.tensor(
+            [
+                (names[i] in A and names[j] in B) or (names[i] in B and names[j] in A)
+                for i, j in zip(a.tolist(), b.tolist())
+            ]
+        )
+    a, b = a[keep], b[keep]
+    flat = diff[a, b]  # (pairs,)
+    order = flat.abs().argsort(descending=True)[:n]
+    return [(f"{names[a[j]]} × {names[b[j]]}", float(flat[j])) for j in order]
 
 
 def draw_outfit(ax, outfit_layers: dict[str, str], title: str = "") -> None:

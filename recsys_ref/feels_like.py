@@ -8,7 +8,7 @@ Bluestein, BAMS 86(10), 2005):
     T_wc = 13.12 + 0.6215 T − 11.37 V^0.16 + 0.3965 T V^0.16            (wind chill)
 
 with T the air temperature in °C and V the wind speed in **km/h** at 10 m.  The formula
-is defined for T ≤ 10 °C and V ≥ 4.8 km/h (1.3 m/s); outside that range the perceived
+is defined for T ≤ 10 °C and V ≥ 4.8 km/h (1.33 m/s; KMA states 1.3 m/s, i.e. 4.68 km/h); outside that range the perceived
 temperature is the air temperature itself.  ASOS files give the wind in m/s, so
 V = 3.6 · wind_ms.
 
@@ -24,7 +24,7 @@ from ._checks import expect_same_size, expect_tensor
 
 KMH_PER_MS = 3.6  # 1 m/s = 3.6 km/h
 T_MAX_C = 10.0  # the formula applies at or below 10 °C …
-V_MIN_KMH = 4.8  # … and at or above 4.8 km/h (1.3 m/s)
+V_MIN_KMH = 4.8  # … and at or above 4.8 km/h (1.33 m/s; KMA states 1.3 m/s = 4.68 km/h)
 
 
 def wind_chill(T: Tensor, V_kmh: Tensor) -> Tensor:

@@ -44,7 +44,7 @@ def test_a_wrong_piece_is_not_used_and_the_report_says_why(tmp_path):
         return torch.nn.functional.softplus(pos_scores - neg_scores).mean()
 
     pieces, used = collect(tmp_path, own={"ngcf_6": bpr_loss})
-    assert used["ngcf_6"] == "reference (does not pass its check yet)"
+    assert used["ngcf_6"] == "reference stood in (does not pass its check yet)"
     assert pieces["ngcf_6"] is not bpr_loss
 
 

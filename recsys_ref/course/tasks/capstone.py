@@ -698,15 +698,15 @@ EXERCISES = [
     question(
         "q_cap_31b",
         NB31,
-        "warm start within a retention window",
+        "warm start within a recency window",
         "A",
         "Warm start keeps what the old months taught (user and outfit vectors) and only needs to adapt to "
-        "the new month; the retention window keeps enough old rows that it does not forget them.",
+        "the new month; the recency window keeps enough old rows that it does not forget them.",
         choices="ABC",
         wrong={
             "B": "a warm start begins from the trained weights, so it needs fewer epochs than a model "
             "from scratch, not more",
-            "C": "training only on the new month forgets the other seasons; the retention window keeps "
+            "C": "training only on the new month forgets the other seasons; the recency window keeps "
             "recent old months in the training set",
         },
     ),

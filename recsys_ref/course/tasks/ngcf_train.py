@@ -20,7 +20,7 @@ from ...losses import bpr_loss
 from ...train_bpr import bpr_train_step, run_step
 from ..engine.spec import Case, ComplexityGuard, Exercise, Misconception
 
-NB12 = "12_model_bpr_training"
+NB12 = "14_sampler_step_planted"  # ngcf_8, ngcf_9: the sampler, the step, every tree planted back
 
 
 def _gen(seed: int) -> torch.Generator:
