@@ -523,9 +523,9 @@ def test_torch_in_parent_is_untouched_by_learner_code(graded):
     assert torch.allclose(torch.ones(2), torch.ones(2) + 1) is False
 
 
-def test_calling_the_reference_keeps_the_grade_and_flags_it(tmp_path):
-    """A cell that only calls the reference passes, flagged for the TA (test_sandbox.py has
-    the other routes and the guard's bypasses)."""
+def test_calling_the_reference_gets_no_points(tmp_path):
+    """A cell that only calls the reference: withheld in the worker, so no points, and the
+    feedback says why (test_grade_withheld.py has every task and every route)."""
     ex = get("fm_4")
     ref = ex.reference
     honest = (
@@ -535,7 +535,8 @@ def test_calling_the_reference_keeps_the_grade_and_flags_it(tmp_path):
     nb = new_notebook(cells=[new_code_cell(honest, metadata={"tags": [f"task:{ex.task_id}"]})])
     nbformat.write(nb, tmp_path / "honest.ipynb")
     (ok,) = sandbox.run_tasks(tmp_path / "honest.ipynb", [ex.task_id], seed=4)
-    assert ok.status == PASSED and "flagged for review" in ok.message, ok.message
+    assert ok.status != PASSED and ok.points == 0, ok.message
+    assert "not available while grading" in ok.message, ok.message
 
 
 def test_limits_cannot_be_raised_from_inside(tmp_path, limits):

@@ -345,14 +345,20 @@ def test_seccomp_tables_refuse_the_same_calls_on_both_architectures():
     x86[452] = "fchmodat2"
     names = {}
     for arch, table in (("x86_64", x86), ("aarch64", arm)):
-        _, forks, clone, clone3, setrlimit, prlimit64, refused, memfd = SECCOMP_ARCH[arch]
+        _, forks, clone, clone3, setrlimit, prlimit64, refused, memfd, signals = SECCOMP_ARCH[arch]
         assert [table[n] for n in (clone, clone3, setrlimit, prlimit64, memfd)] == [
             "clone", "clone3", "setrlimit", "prlimit64", "memfd_create",
+        ]  # fmt: skip
+        assert [table[n] for n in signals] == [
+            "kill", "tgkill", "rt_sigqueueinfo", "rt_tgsigqueueinfo",
         ]  # fmt: skip
         assert {table[n] for n in forks} == ({"fork", "vfork"} if arch == "x86_64" else set())
         names[arch] = {table[n] for n in refused}
     legacy = {"chmod", "chown", "lchown", "mknod", "utime", "utimes", "futimesat"}
     assert names["x86_64"] - legacy == names["aarch64"]
+    ipc = {"shmget", "shmat", "shmctl", "shmdt", "semget", "semop", "semctl", "semtimedop"}
+    ipc |= {"msgget", "msgsnd", "msgrcv", "msgctl"}
+    assert ipc | {"tkill", "pidfd_open", "pidfd_send_signal"} <= names["aarch64"]
     assert {"socket", "mknodat", "fchmodat", "reboot", "kexec_load", "init_module"} <= names[
         "aarch64"
     ]
@@ -440,26 +446,25 @@ ROUTES = {
 
 
 @pytest.mark.parametrize("route", list(ROUTES))
-def test_reference_calls_are_flagged_with_the_route(tmp_path, route):
+def test_reference_calls_are_refused_and_get_no_points(tmp_path, route):
+    """The reference is withheld in the worker (``withheld``): every route reaches a stub
+    that raises, the parent sees the refusal in the outcome (tests/test_grade_withheld.py
+    has the closure, heap-walk, compile() and reply-record routes)."""
     head, expr = ROUTES[route]
     code = f"import torch\n{head}\n\ndef fm_pairwise_fast(x, V):\n    return ({expr})(x, V)\n"
     r = one(write(tmp_path / f"{route}.ipynb", ("fm_4", code)), "fm_4")
-    assert r.status == PASSED, r.message  # the grade is kept ...
-    assert "flagged for review" in r.message and "fm_pairwise" in r.message, (
-        r.message
-    )  # ... flagged
-    want = "registry.get('fm_4').reference" if route == "registry" else "reached as recsys_ref."
-    assert want in r.message, r.message
+    assert r.status != PASSED and r.points == 0, r.message
+    assert "not available while grading" in r.message, r.message
 
 
-def test_reading_the_reference_source_is_refused_and_flagged(tmp_path):
+def test_reading_the_reference_source_is_refused(tmp_path):
     code = (
         "import inspect\nimport torch\nimport recsys_ref.fm as _fm\n\n\n"
         "def fm_pairwise_fast(x, V):\n    ns = {}\n"
         "    exec(inspect.getsource(_fm), ns)\n    return ns['fm_pairwise'](x, V)\n"
     )
     r = one(write(tmp_path / "source.ipynb", ("fm_4", code)), "fm_4")
-    assert "flagged for review" in r.message and "source" in r.message, r.message
+    assert r.status != PASSED and r.points == 0, r.message
 
 
 # ---------------------------------------------------------------- 7. names and layouts

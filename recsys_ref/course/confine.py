@@ -212,21 +212,31 @@ def _landlock(workdir: str) -> int | None:  # pragma: no cover - runs in the wor
 # socket, mknod(at), chmod family, chown family, utime family, mount/umount2, unshare, setns,
 # pivot_root, chroot, ptrace, reboot, kexec_load, kexec_file_load, init/finit/delete_module,
 # bpf, perf_event_open, userfaultfd, io_uring_setup, process_vm_readv/writev, keyctl, add_key,
-# request_key, open_tree, move_mount, fsopen, fsmount, mount_setattr; memfd_create (optional).
+# request_key, open_tree, move_mount, fsopen, fsmount, mount_setattr; System V IPC (shmget,
+# shmat, shmctl, shmdt, semget, semop, semctl, semtimedop, msgget, msgsnd, msgrcv, msgctl:
+# a segment outlives its worker and another learner could attach it); tkill, pidfd_open,
+# pidfd_send_signal; memfd_create (optional).  kill, tgkill, rt_sigqueueinfo and
+# rt_tgsigqueueinfo are allowed only towards the worker itself (first argument its own pid,
+# 0 or minus its pid: its own process group), so no worker signals another.
 # fmt: off
-SECCOMP_ARCH = {  # (audit arch, forks, clone, clone3, setrlimit, prlimit64, refused, memfd_create)
+SECCOMP_ARCH = {  # (audit arch, forks, clone, clone3, setrlimit, prlimit64, refused, memfd_create,
+    #              signals)
     "x86_64": (
         0xC000003E, [57, 58], 56, 435, 160, 302,
         [41, 133, 259, 90, 91, 268, 452, 92, 93, 94, 260, 132, 235, 280, 261, 165, 166, 272,
          308, 155, 161, 101, 169, 246, 320, 175, 313, 176, 321, 298, 323, 425, 310, 311, 250,
-         248, 249, 428, 429, 430, 432, 442],
+         248, 249, 428, 429, 430, 432, 442,
+         29, 30, 31, 67, 64, 65, 66, 220, 68, 69, 70, 71, 200, 434, 424],
         319,
+        [62, 234, 129, 297],
     ),
     "aarch64": (  # the generic table (asm-generic/unistd.h): no fork/vfork, no chmod/chown/mknod
         0xC00000B7, [], 220, 435, 164, 261,
         [198, 33, 52, 53, 452, 54, 55, 88, 40, 39, 97, 268, 41, 51, 117, 142, 104, 294, 105,
-         273, 106, 280, 241, 282, 425, 270, 271, 219, 217, 218, 428, 429, 430, 432, 442],
+         273, 106, 280, 241, 282, 425, 270, 271, 219, 217, 218, 428, 429, 430, 432, 442,
+         194, 196, 195, 197, 190, 193, 191, 192, 186, 189, 188, 187, 130, 434, 424],
         279,
+        [129, 131, 138, 240],
     ),
 }
 # fmt: on
@@ -246,7 +256,8 @@ def _seccomp(block_memfd: bool) -> bool:  # pragma: no cover - runs in the worke
     arch = platform.machine()
     if sys.platform != "linux" or arch not in SECCOMP_ARCH:
         return False
-    audit, forks, clone, clone3, setrlimit, prlimit64, refused, memfd = SECCOMP_ARCH[arch]
+    audit, forks, clone, clone3, setrlimit, prlimit64, refused, memfd, signals = SECCOMP_ARCH[arch]
+    me = os.getpid()
     refused = list(refused) + ([memfd] if block_memfd else [])
     ld_w_abs, jeq, jset, jge, ret = 0x20, 0x15, 0x45, 0x35, 0x06
     returns = {
@@ -265,12 +276,20 @@ def _seccomp(block_memfd: bool) -> bool:  # pragma: no cover - runs in the worke
         (jeq, "enosys", None, clone3),
         (jeq, "eperm", None, setrlimit),
         *[(jeq, "eperm", None, nr) for nr in refused],
+        *[(jeq, "signal", None, nr) for nr in signals],
         (jeq, "prlimit", None, prlimit64),
         (jeq, None, "allow", clone),
         (ld_w_abs, None, None, 16),  # clone flags: low 32 bits of args[0]
         (jset, "allow", "eagain", 0x00010000),  # CLONE_THREAD: a thread is fine
     ]
-    labels = {"prlimit": len(code)}
+    labels = {"signal": len(code)}
+    code += [
+        (ld_w_abs, None, None, 16),  # the target: low 32 bits of args[0]
+        (jeq, "allow", None, me),
+        (jeq, "allow", None, 0),  # kill(0, ...): its own process group
+        (jeq, "allow", "eperm", (-me) & 0xFFFFFFFF),  # kill(-pgid, ...): the same group
+    ]
+    labels["prlimit"] = len(code)
     code += [
         (ld_w_abs, None, None, 32),  # prlimit64's new_limit pointer, low half
         (jeq, None, "eperm", 0),

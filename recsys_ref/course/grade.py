@@ -49,6 +49,7 @@ import os
 import re
 import secrets
 import shutil
+import stat
 import sys
 import tempfile
 import threading
@@ -59,11 +60,14 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
-from .evaluate import CRASHED, MISSING, PASSED, Result
+from .evaluate import CRASHED, MISSING, Result
 from .notebook import NotebookError, find_exercise, read_notebook
 from .registry import all_exercises, get
 from .sandbox import (
     LEARNER_TEXT_LIMIT,
+    MEMORY_MB,
+    TASK_TIMEOUT,
+    TOTAL_TIMEOUT,
     SandboxError,
     abort_all,
     clean_text,
@@ -89,7 +93,7 @@ ZIP_MAX_MEMBERS = 2000
 RESERVED = {"class.csv", "class.json"}  # files of the output folder, never a submission's folder
 UNSAFE_MARK = "UNSAFE: graded with --unsafe-no-sandbox, learners' code was not confined"
 SKIP_DIRS = {".ipynb_checkpoints", "__MACOSX", ".git", ".backups"}
-SYMBOL = {PASSED: "✓", "failed": "✗", "not started": "…", MISSING: "?", CRASHED: "!"}
+NOTEBOOK_MAX_BYTES = 50 * 2**20  # one notebook of a folder or a zip (read whole by the parent)
 
 
 class GradeError(Exception):
@@ -134,6 +138,7 @@ class Submission:
 def _notebooks_in(folder: Path, notes: list[str] | None = None) -> list[Path]:
     """The notebooks below ``folder``; symbolic links (files or folders) are skipped."""
     found = []
+    total = 0
     for dirpath, dirnames, filenames in os.walk(folder):
         here = Path(dirpath)
         for d in list(dirnames):
@@ -147,13 +152,26 @@ def _notebooks_in(folder: Path, notes: list[str] | None = None) -> list[Path]:
         for f in sorted(filenames):
             if not f.endswith(".ipynb") or f.startswith("."):
                 continue
-            if (here / f).is_symlink() or not (here / f).is_file():
+            try:
+                st = os.lstat(here / f)
+            except OSError:
+                continue
+            if not stat.S_ISREG(st.st_mode):
                 if notes is not None:
                     notes.append(
                         f"{(here / f).relative_to(folder)} is a symbolic link or not a "
                         "regular file: skipped (submit the notebook itself)"
                     )
                 continue
+            if st.st_size > NOTEBOOK_MAX_BYTES or total + st.st_size > ZIP_MAX_BYTES:
+                if notes is not None:
+                    notes.append(
+                        f"{(here / f).relative_to(folder)} is larger than "
+                        f"{NOTEBOOK_MAX_BYTES // 2**20} MB (or the notebooks together exceed "
+                        f"{ZIP_MAX_BYTES // 2**20} MB): skipped (clear the outputs and resubmit)"
+                    )
+                continue
+            total += st.st_size
             found.append(here / f)
     return found
 
@@ -183,6 +201,8 @@ def _extract_zip(path: Path) -> tuple[Path, str]:
                     continue
                 if (info.external_attr >> 16) & 0o170000 == 0o120000:
                     continue  # a symbolic link
+                if info.file_size > NOTEBOOK_MAX_BYTES:
+                    continue  # skipped like an oversized notebook of a folder
                 total += info.file_size
                 if total > ZIP_MAX_BYTES:
                     return target, f"the notebooks in the zip exceed {ZIP_MAX_BYTES // 2**20} MB"
@@ -213,6 +233,13 @@ def _submission(path: Path) -> Submission:
         notes: list[str] = []
         sub = Submission(path.name, path, _notebooks_in(path, notes), path, notes=notes)
         for z in sorted(path.glob("*.zip")):  # e.g. Gradescope's folder holding an uploaded zip
+            try:
+                regular = stat.S_ISREG(os.lstat(z).st_mode)
+            except OSError:
+                regular = False
+            if not regular:  # a link could name a classmate's zip
+                sub.notes.append(f"{z.name} is a symbolic link or not a regular file: skipped")
+                continue
             folder, problem = _extract_zip(z)
             sub.cleanup.append(folder)
             sub.notebooks += _notebooks_in(folder)
@@ -276,9 +303,9 @@ def parse_tasks(spec: str | None) -> list[str]:
 @dataclass
 class Options:
     seed: int
-    task_timeout: float = 30.0
-    total_timeout: float = 300.0
-    memory_mb: int = 3072
+    task_timeout: float = TASK_TIMEOUT
+    total_timeout: float = TOTAL_TIMEOUT
+    memory_mb: int = MEMORY_MB
     unsafe: bool = False
 
 
@@ -478,6 +505,13 @@ def table(name: str, results: list[Result], width: int = 110) -> str:
     return "\n".join(lines)
 
 
+def csv_cell(text: str) -> str:
+    """A learner-influenced CSV cell a spreadsheet shows as text: a leading ``= + - @``,
+    tab or carriage return (a formula, or a formula's smuggled start) gets a ``'``."""
+    text = clean_text(text, 200)
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
 def write_class_csv(out: Path, tasks: list[str], names: list[str], unsafe: bool = False) -> None:
     """DIR/class.csv from the results.json files of ``names`` (in that order)."""
     rows = []
@@ -488,7 +522,7 @@ def write_class_csv(out: Path, tasks: list[str], names: list[str], unsafe: bool 
         except (OSError, ValueError, KeyError, TypeError):
             continue  # not graded yet (or damaged): no row
         rows.append(
-            [name]
+            [csv_cell(name)]
             + [f"{points.get(t, 0):g}" for t in tasks]
             + [f"{sum(points.get(t, 0) for t in tasks):g}"]
         )
@@ -580,10 +614,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="comma-separated task ids or notebook names, e.g. 21_fm_okn_trick "
         "(default: every task of the course)",
     )
-    parser.add_argument("--task-timeout", type=float, default=30.0, help="seconds per task")
-    parser.add_argument("--total-timeout", type=float, default=300.0, help="seconds per submission")
+    parser.add_argument("--task-timeout", type=float, default=TASK_TIMEOUT, help="seconds per task")
     parser.add_argument(
-        "--memory-mb", type=int, default=3072, help="memory the learner's code may use, in MB"
+        "--total-timeout", type=float, default=TOTAL_TIMEOUT, help="seconds per submission"
+    )
+    parser.add_argument(
+        "--memory-mb", type=int, default=MEMORY_MB, help="memory the learner's code may use, in MB"
     )
     parser.add_argument(
         "--force", action="store_true", help="regrade submissions that already have results"
