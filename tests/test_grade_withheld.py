@@ -277,3 +277,43 @@ def test_the_learners_own_earlier_function_stands_in_for_a_given_helper(tmp_path
         seed=2,
     )
     assert_no_points(wrong, "the learner's own wrong bpr_loss")
+
+
+# ---------------------------------------------------------------- pasted reference code
+
+
+def _renamed_reference(task: str) -> str:
+    """The reference's source as a learner would paste it: the task's function name,
+    every parameter renamed, the docstring dropped, spacing changed."""
+    import inspect
+    import re
+
+    ex = get(task)
+    src = inspect.getsource(ex.reference)
+    params = list(inspect.signature(ex.reference).parameters)
+    src = src.replace(f"def {ex.reference.__name__}(", f"def {ex.func_name}(", 1)
+    for i, p in enumerate(params):
+        src = re.sub(rf"\b{re.escape(p)}\b", f"arg_{i}", src)
+    src = re.sub(r'"""(.|\n)*?"""', "", src, count=1)
+    return src.replace(" = ", "=")
+
+
+def test_pasted_reference_code_is_flagged_with_the_route(tmp_path):
+    code = "import torch\nfrom torch import Tensor\nfrom recsys_ref.fm import *\n\n\n"
+    code += _renamed_reference("fm_4")
+    assert withheld.pasted_from(code, FM4.func_name, "fm_4", all_exercises()), code
+    (r,) = sandbox.run_tasks(write(tmp_path / "pasted.ipynb", ("fm_4", code)), ["fm_4"], seed=5)
+    assert "flagged for review" in r.message and "fm_pairwise" in r.message, r.message
+
+
+def test_no_solution_is_flagged_as_pasted():
+    from recsys_ref.course.notebook import find_exercise, read_notebook
+
+    exercises = all_exercises()
+    for t in TASKS:
+        path = ROOT / "solutions" / f"{exercises[t].notebook}.ipynb"
+        if not path.exists():
+            continue
+        src = find_exercise(read_notebook(path), t, exercises[t].func_name)
+        assert src is not None, t
+        assert withheld.pasted_from(src.code, src.func_name, t, exercises) == "", t

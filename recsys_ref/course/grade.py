@@ -397,7 +397,10 @@ def redact(message: str) -> str:
 
 
 def grade_submission(sub: Submission, tasks: list[str], opts: Options) -> list[Result]:
-    """One ``Result`` per task, in ``tasks`` order; learner problems never raise."""
+    """One ``Result`` per task, in ``tasks`` order; learner problems never raise.
+
+    Steps: assign each task to a notebook (``_assign``), run and judge each notebook's
+    tasks in confined workers (``sandbox.run_tasks``), render the feedback (``render``)."""
     if sub.problem:
         return [
             Result(t, MISSING, f"? {t}: nothing to grade: {sub.problem}.", 0.0, get(t).points)
@@ -432,15 +435,21 @@ def grade_submission(sub: Submission, tasks: list[str], opts: Options) -> list[R
                 for t in ids
             ]
         for r in got:
-            r.message = redact(r.message)
-            if len(sub.notebooks) > 1 and path.name != f"{get(r.task_id).notebook}.ipynb":
-                r.message += f" [{clean_text(sub.relative(path), 200)}]"
-            if r.task_id in notes:
-                r.message += f" (note: {clean_text(notes[r.task_id], 600)})"
-            if opts.unsafe:
-                r.message += f" [{UNSAFE_MARK}]"
-            results[r.task_id] = r
+            results[r.task_id] = render(r, sub, path, notes.get(r.task_id, ""), opts)
     return [results[t] for t in tasks]
+
+
+def render(r: Result, sub: Submission, path: Path, note: str, opts: Options) -> Result:
+    """The feedback a learner sees: redacted, the notebook named when it is not the
+    course's, the assignment note, the unsafe mark; every learner-influenced part cut."""
+    r.message = redact(r.message)
+    if len(sub.notebooks) > 1 and path.name != f"{get(r.task_id).notebook}.ipynb":
+        r.message += f" [{clean_text(sub.relative(path), 200)}]"
+    if note:
+        r.message += f" (note: {clean_text(note, 600)})"
+    if opts.unsafe:
+        r.message += f" [{UNSAFE_MARK}]"
+    return r
 
 
 # ---------------------------------------------------------------- outputs
@@ -641,11 +650,28 @@ def run(args: argparse.Namespace) -> int:
         return 2
 
 
-def _run(args: argparse.Namespace) -> int:
-    from tqdm import tqdm
+@dataclass
+class GradingRun:
+    """What the steps of one ``recsys-course grade`` run share."""
 
-    subs = find_submissions(args.submissions)
-    if not subs:
+    args: argparse.Namespace
+    subs: list[Submission] = field(default_factory=list)
+    tasks: list[str] = field(default_factory=list)
+    seed: int = 0
+    unsafe: bool = False
+    limits: dict = field(default_factory=dict)
+    resumed: int = 0
+    failures: list[str] = field(default_factory=list)
+    exit_code: int | None = None  # set by a step that ends the run early
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    stop: threading.Event = field(default_factory=threading.Event)
+
+
+def discover(run: GradingRun) -> None:
+    """The submissions on the command line, the task list, the seed; a usable --out."""
+    args = run.args
+    run.subs = find_submissions(args.submissions)
+    if not run.subs:
         raise GradeError("no submissions found")
     out: Path = args.out
     try:
@@ -655,71 +681,81 @@ def _run(args: argparse.Namespace) -> int:
         probe.unlink()
     except OSError as exc:
         raise GradeError(f"cannot write to {out} ({exc})") from exc
-    tasks = parse_tasks(args.tasks)
+    run.tasks = parse_tasks(args.tasks)
     if args.jobs < 1:
         raise GradeError("--jobs must be at least 1")
-    unsafe = bool(refusal())
-    if unsafe and not getattr(args, "unsafe_no_sandbox", False):
+    run.seed = args.seed if args.seed is not None else secrets.randbits(31)
+
+
+def confine_workers(run: GradingRun) -> None:
+    """Refuse to grade unconfined unless asked; start one worker to learn its limits."""
+    args = run.args
+    run.unsafe = bool(refusal())
+    if run.unsafe and not getattr(args, "unsafe_no_sandbox", False):
         raise GradeError(refusal())
-    seed = args.seed if args.seed is not None else secrets.randbits(31)
     try:
-        limits = confinement(args.memory_mb)
+        run.limits = confinement(args.memory_mb)
     except SandboxError as exc:
         print(f"recsys-course grade: cannot start a grading worker: {exc}", file=sys.stderr)
-        return 3
+        run.exit_code = 3
+        return
     if not args.quiet:
-        print(describe_limits(limits, args), file=sys.stderr)
+        print(describe_limits(run.limits, args), file=sys.stderr)
         if not args.tasks:
             print(
-                f"grading all {len(tasks)} tasks of the course; --tasks NOTEBOOK grades one "
+                f"grading all {len(run.tasks)} tasks of the course; --tasks NOTEBOOK grades one "
                 "assignment",
                 file=sys.stderr,
             )
-    opts = Options(seed, args.task_timeout, args.total_timeout, args.memory_mb, unsafe)
-    names = [s.name for s in subs]
-    lock = threading.Lock()
-    failures: list[str] = []
 
-    stop = threading.Event()
 
-    def one(sub: Submission) -> tuple[Submission, list[Result], bool] | None:
-        if stop.is_set():
-            return None
-        digest = sub.content_hash()
-        if not args.force:
-            old = _already_graded(out, sub, digest, tasks)
-            if old is not None:
-                return sub, old, True
-        start = time.monotonic()
-        results = grade_submission(sub, tasks, opts)
-        seconds = time.monotonic() - start
-        if stop.is_set():
-            return None  # interrupted: its workers were killed, so these results are not real
-        notes = sub.notes + ([UNSAFE_MARK] if unsafe else [])
-        _write_json(out / sub.name / "results.json", gradescope(results, seconds, notes))
-        _write_json(
-            out / sub.name / "grading.json",
-            {
-                "submission": str(sub.source),
-                "content_hash": digest,
-                "task_ids": tasks,
-                "seed": seed,
-                "grader_version": GRADER_VERSION,
-                "seconds": round(seconds, 3),
-                "limits": limits,
-                "unsafe": unsafe,
-                "incomplete": sub.incomplete,
-                "notes": sub.notes,
-                "tasks": [r.to_dict() for r in results],
-            },
-        )
-        with lock:
-            write_class_csv(out, tasks, names, unsafe)
-        return sub, results, False
+def grade_one(run: GradingRun, sub: Submission) -> tuple[Submission, list[Result], bool] | None:
+    """One submission: kept from the last run when unchanged, else assigned, run, judged,
+    rendered (``grade_submission``) and reported (its results.json, grading.json, class.csv)."""
+    args, out = run.args, run.args.out
+    if run.stop.is_set():
+        return None
+    digest = sub.content_hash()
+    if not args.force:
+        old = _already_graded(out, sub, digest, run.tasks)
+        if old is not None:
+            return sub, old, True
+    start = time.monotonic()
+    opts = Options(run.seed, args.task_timeout, args.total_timeout, args.memory_mb, run.unsafe)
+    results = grade_submission(sub, run.tasks, opts)
+    seconds = time.monotonic() - start
+    if run.stop.is_set():
+        return None  # interrupted: its workers were killed, so these results are not real
+    notes = sub.notes + ([UNSAFE_MARK] if run.unsafe else [])
+    _write_json(out / sub.name / "results.json", gradescope(results, seconds, notes))
+    _write_json(
+        out / sub.name / "grading.json",
+        {
+            "submission": str(sub.source),
+            "content_hash": digest,
+            "task_ids": run.tasks,
+            "seed": run.seed,
+            "grader_version": GRADER_VERSION,
+            "seconds": round(seconds, 3),
+            "limits": run.limits,
+            "unsafe": run.unsafe,
+            "incomplete": sub.incomplete,
+            "notes": sub.notes,
+            "tasks": [r.to_dict() for r in results],
+        },
+    )
+    with run.lock:
+        write_class_csv(out, run.tasks, [s.name for s in run.subs], run.unsafe)
+    return sub, results, False
 
-    resumed = 0
+
+def grade_all(run: GradingRun) -> None:
+    """Every submission, ``--jobs`` at a time, with a progress bar and a table each."""
+    from tqdm import tqdm
+
+    args = run.args
     bar = tqdm(
-        total=len(subs),
+        total=len(run.subs),
         unit="submission",
         desc="grading",
         file=sys.stderr,
@@ -728,23 +764,25 @@ def _run(args: argparse.Namespace) -> int:
     )
     pool = ThreadPoolExecutor(max_workers=args.jobs)
     try:
-        futures = {pool.submit(one, s): s for s in subs}
+        futures = {pool.submit(grade_one, run, s): s for s in run.subs}
         for fut in as_completed(futures):
             sub = futures[fut]
             try:
                 done = fut.result()
             except SandboxError as exc:
-                failures.append(f"{sub.name}: {exc}")
+                run.failures.append(f"{sub.name}: {clean_text(exc, 500)}")
                 bar.update(1)
                 continue
             except Exception as exc:  # noqa: BLE001 - a grader bug: report it, grade the others
-                failures.append(f"{sub.name}: internal error {type(exc).__name__}: {exc}")
+                run.failures.append(
+                    f"{sub.name}: internal error {type(exc).__name__}: {clean_text(exc, 500)}"
+                )
                 bar.update(1)
                 continue
             if done is None:
                 continue
             sub, results, skipped = done
-            resumed += skipped
+            run.resumed += skipped
             if not args.quiet:
                 note = " (unchanged since the last run: kept)" if skipped else ""
                 bar.write(
@@ -754,7 +792,7 @@ def _run(args: argparse.Namespace) -> int:
                 )
             bar.update(1)
     except KeyboardInterrupt:
-        stop.set()
+        run.stop.set()
         abort_all()
         pool.shutdown(wait=True, cancel_futures=True)
         reset_abort()
@@ -764,14 +802,19 @@ def _run(args: argparse.Namespace) -> int:
             "Run the same command again to resume.",
             file=sys.stderr,
         )
-        return 130
+        run.exit_code = 130
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
         bar.close()
-        for s in subs:
+        for s in run.subs:
             for folder in s.cleanup:
                 shutil.rmtree(folder, ignore_errors=True)
-    write_class_csv(out, tasks, names, unsafe)
+
+
+def report(run: GradingRun) -> None:
+    """class.csv, and what the TA must know: incomplete notebooks, failures, the seed."""
+    out, subs = run.args.out, run.subs
+    write_class_csv(out, run.tasks, [s.name for s in subs], run.unsafe)
     incomplete = [s.name for s in subs if s.incomplete]
     if incomplete:
         print(
@@ -781,16 +824,33 @@ def _run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
     print(
-        f"graded {len(subs) - resumed - len(failures)} submissions"
-        + (f", kept {resumed} unchanged" if resumed else "")
-        + f"; seed {seed}; results in {out}/<name>/results.json and {out / 'class.csv'}"
+        f"graded {len(subs) - run.resumed - len(run.failures)} submissions"
+        + (f", kept {run.resumed} unchanged" if run.resumed else "")
+        + f"; seed {run.seed}; results in {out}/<name>/results.json and {out / 'class.csv'}"
     )
-    if failures:
+    if run.failures:
         print(
             "recsys-course grade: these submissions could not be graded (a problem of the "
             "grader, not of the submission; nothing was written for them):\n  "
-            + "\n  ".join(failures),
+            + "\n  ".join(run.failures),
             file=sys.stderr,
         )
-        return 3
+        run.exit_code = 3
+    else:
+        run.exit_code = 0
+
+
+# A grading run, step by step (in the manner of nbgrader's preprocessors).  Per
+# submission, ``grade_one`` assigns each task to a notebook (``_assign``), runs and judges
+# it in a worker (``sandbox.run_tasks``), renders the feedback (``redact``, notes) and
+# writes its reports.  A step that sets ``exit_code`` ends the run.
+STEPS = (discover, confine_workers, grade_all, report)
+
+
+def _run(args: argparse.Namespace) -> int:
+    run = GradingRun(args)
+    for step in STEPS:
+        step(run)
+        if run.exit_code is not None:
+            return run.exit_code
     return 0

@@ -74,7 +74,7 @@ from .notebook import ExerciseSource, NotebookError, find_exercise, read_noteboo
 from .registry import all_exercises, get
 from .runner import ERROR, MUTATED, NOT_STARTED, OK, SIGNATURE, Outcome
 from .spec import Case, Exercise
-from .withheld import GIVEN, NOT_AVAILABLE, key_of, withheld_keys
+from .withheld import GIVEN, NOT_AVAILABLE, key_of, pasted_from, withheld_keys
 
 __all__ = [
     "run_tasks",
@@ -272,7 +272,10 @@ def run_tasks(
     return [results[t] for t in ids]
 
 
-_EXPECTED_LOCK = threading.Lock()
+# Held whenever the parent runs course code that may draw from torch's global generator
+# (the references, the wrong variants evaluate tries): that generator is one per process,
+# shared by the --jobs threads, so two such calls at once would change each other's draws.
+_TORCH_RNG_LOCK = threading.Lock()
 
 
 def _expected(ex: Exercise, seed: int) -> tuple[list[Case], list[Any], list[Case]]:
@@ -286,7 +289,7 @@ def _expected(ex: Exercise, seed: int) -> tuple[list[Case], list[Any], list[Case
 
     import torch
 
-    with _EXPECTED_LOCK, torch.random.fork_rng(devices=[]):
+    with _TORCH_RNG_LOCK, torch.random.fork_rng(devices=[]):
         torch.manual_seed((seed * 1_000_003 + zlib.crc32(ex.task_id.encode())) % 2**63)
         cases = ex.make_cases(seed)
         expected = [ex.reference(*c.args, **c.kwargs) for c in cases]
@@ -407,15 +410,16 @@ def _run_one(
         if early is not None:
             return early, worker
     try:
-        result = evaluate(
-            ex,
-            job.cases,
-            outcomes,
-            job.guard_cases,
-            guard_outcomes,
-            expected=job.expected,
-            guard_values_required=True,
-        )
+        with _TORCH_RNG_LOCK:
+            result = evaluate(
+                ex,
+                job.cases,
+                outcomes,
+                job.guard_cases,
+                guard_outcomes,
+                expected=job.expected,
+                guard_values_required=True,
+            )
     except Exception as exc:  # noqa: BLE001 - an output the comparison cannot handle: this task only
         result = _failed(
             ex,
@@ -427,6 +431,13 @@ def _run_one(
         result.message += (
             f" (the exercise cell also raised {worker.last_cell_error} after "
             f"defining {job.source.func_name}; ignored)"
+        )
+    pasted = pasted_from(job.source.code, job.source.func_name, ex.task_id, all_exercises())
+    if pasted:
+        result = _with_note(
+            result,
+            f"flagged for review: the function repeats the course's {pasted.split(':')[-1]} "
+            f"({pasted.split(':')[0]}) up to names and formatting",
         )
     if any(NOT_AVAILABLE in o.message for o in [*outcomes, *guard_outcomes]):
         result = _with_note(
@@ -509,7 +520,7 @@ def _ask(
         )
     mb = f"{memory_mb} MB" + (" for the complexity guard's large case" if guard else "")
     raw = reply.get("outcomes")
-    if not isinstance(raw, list) or len(raw) != len(request["cases"]):
+    if not isinstance(raw, list) or len(raw) > len(request["cases"]):  # fewer: a stub stops
         return _crashed(
             ex, "the worker's reply could not be read; nothing was graded for this task."
         )
@@ -518,6 +529,13 @@ def _ask(
         return _crashed(
             ex, "the worker's reply could not be read; nothing was graded for this task."
         )
+    for i, (case, o) in enumerate(zip(request["cases"], outcomes)):
+        if case[3] and o.kind == OK and o.grads is None:  # a gradient case sent no gradients
+            outcomes[i] = Outcome(
+                ERROR,
+                message="no gradients came back from the gradient case (a missing "
+                "gradient is a failure, not an unmeasured check)",
+            )
     return outcomes, None  # type: ignore[return-value]
 
 
