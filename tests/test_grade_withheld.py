@@ -301,7 +301,7 @@ def _renamed_reference(task: str) -> str:
 def test_pasted_reference_code_is_flagged_with_the_route(tmp_path):
     code = "import torch\nfrom torch import Tensor\nfrom recsys_ref.fm import *\n\n\n"
     code += _renamed_reference("fm_4")
-    assert withheld.pasted_from(code, FM4.func_name, "fm_4", all_exercises()), code
+    assert withheld.pasted_from(code, FM4.func_name, FM4), code
     (r,) = sandbox.run_tasks(write(tmp_path / "pasted.ipynb", ("fm_4", code)), ["fm_4"], seed=5)
     assert "flagged for review" in r.message and "fm_pairwise" in r.message, r.message
 
@@ -316,4 +316,4 @@ def test_no_solution_is_flagged_as_pasted():
             continue
         src = find_exercise(read_notebook(path), t, exercises[t].func_name)
         assert src is not None, t
-        assert withheld.pasted_from(src.code, src.func_name, t, exercises) == "", t
+        assert withheld.pasted_from(src.code, src.func_name, exercises[t]) == "", t

@@ -61,6 +61,7 @@ from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
 from .evaluate import CRASHED, MISSING, Result
+from .isolation import describe_layers, refusal
 from .notebook import NotebookError, find_exercise, read_notebook
 from .registry import all_exercises, get
 from .sandbox import (
@@ -72,8 +73,6 @@ from .sandbox import (
     abort_all,
     clean_text,
     confinement,
-    describe_layers,
-    refusal,
     reset_abort,
     run_tasks,
 )

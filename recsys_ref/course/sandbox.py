@@ -61,15 +61,7 @@ from pathlib import Path
 from typing import Any
 
 from .evaluate import CRASHED, FAILED, MISSING, Result, evaluate
-from .isolation import (
-    SANDBOX_ROOT,
-    bwrap_args,
-    clean_env,
-    describe_layers,
-    layers,
-    mpl_config_dir,
-    refusal,
-)
+from .isolation import SANDBOX_ROOT, bwrap_args, clean_env, layers, mpl_config_dir
 from .notebook import ExerciseSource, NotebookError, find_exercise, read_notebook
 from .registry import all_exercises, get
 from .runner import ERROR, MUTATED, NOT_STARTED, OK, SIGNATURE, Outcome
@@ -82,9 +74,6 @@ __all__ = [
     "confinement",
     "abort_all",
     "reset_abort",
-    "layers",
-    "refusal",
-    "describe_layers",
     "SandboxError",
     "TASK_TIMEOUT",
     "TOTAL_TIMEOUT",
@@ -432,7 +421,7 @@ def _run_one(
             f" (the exercise cell also raised {worker.last_cell_error} after "
             f"defining {job.source.func_name}; ignored)"
         )
-    pasted = pasted_from(job.source.code, job.source.func_name, ex.task_id, all_exercises())
+    pasted = pasted_from(job.source.code, job.source.func_name, ex)
     if pasted:
         result = _with_note(
             result,
@@ -875,7 +864,7 @@ class _Worker:
             "fsize": FILE_LIMIT_BYTES,
             "landlock": bool(lay["landlock"]),
             "tight": tight,
-            "block_memfd": not lay["cgroup_memory"],
+            "block_memfd": True,  # no cgroup limit is written: memfd would escape RLIMIT_AS
             "withhold": list(withheld or ()),
         }
         try:

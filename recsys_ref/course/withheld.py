@@ -290,7 +290,7 @@ def _function_in(source: str, name: str) -> Any:
     return None
 
 
-def pasted_from(code: str, func_name: str, task: str, exercises: dict[str, Any]) -> str:
+def pasted_from(code: str, func_name: str, ex: Any) -> str:
     """The course function whose code the learner's ``func_name`` in ``code`` repeats up to
     names and formatting ("recsys_ref.fm:fm_pairwise"), or '' (runs in the parent)."""
     import inspect
@@ -299,8 +299,7 @@ def pasted_from(code: str, func_name: str, task: str, exercises: dict[str, Any])
     if mine is None:
         return ""
     shape = _shape_of(mine)
-    ex = exercises[task]
-    for key in (key_of(ex.reference), *EQUIVALENTS.get(task, ())):
+    for key in (key_of(ex.reference), *EQUIVALENTS.get(ex.task_id, ())):
         try:
             fn = ex.reference if key == key_of(ex.reference) else resolve(key)
             theirs = _function_in(inspect.getsource(fn), fn.__name__)

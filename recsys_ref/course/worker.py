@@ -56,6 +56,9 @@ def _preload() -> None:  # pragma: no cover - runs in the fork server
 
     torch.set_num_threads(1)
     from . import codec, runner  # noqa: F401
+    from .confine import seccomp_module
+
+    seccomp_module()  # loads libseccomp here: finding it runs ldconfig, which a worker cannot
 
     try:
         with runner.NumelRecorder():  # the first dispatch mode in a process costs ~1 s: pay it once
