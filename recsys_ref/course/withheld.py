@@ -92,34 +92,44 @@ def withheld_keys(notebook_tasks: Iterable[str], exercises: dict[str, Any]) -> s
     return keys - (exempt - forbidden_here)
 
 
+_TEMPLATES: dict[int, types.CodeType] = {}
+
+
+def _template(n: int) -> types.CodeType:
+    """The stub's code with ``n`` free variables, its key and message left as placeholders
+    (compiled once per closure size; ``__code__`` can only be swapped for one of the same)."""
+    if n not in _TEMPLATES:
+        cells = "".join(f"    v{i} = None\n" for i in range(n))
+        touch = f"        ({', '.join(f'v{i}' for i in range(n))},)\n" if n else ""
+        src = (
+            "def outer():\n"
+            f"{cells}"
+            "    def withheld(*args, **kwargs):\n"
+            f"{touch}"
+            "        import sys\n"
+            "        own = sys.modules['recsys_ref.course.withheld'].OWN.get('@KEY@')\n"
+            "        if own is not None:\n"
+            "            return own(*args, **kwargs)\n"
+            "        raise sys.modules['recsys_ref.course.withheld'].NotAvailable('@MESSAGE@')\n"
+            "    return withheld\n"
+        )
+        ns: dict[str, Any] = {}
+        exec(compile(src, "<withheld>", "exec"), ns)  # noqa: S102 - a fixed template
+        _TEMPLATES[n] = ns["outer"]().__code__
+    return _TEMPLATES[n]
+
+
 def _stub_code(fn: types.FunctionType) -> types.CodeType:
-    """A code object raising ``NotAvailable`` with as many free variables as ``fn``'s
-    (``__code__`` can only be swapped for one with the same closure size)."""
-    n = len(fn.__code__.co_freevars)
-    key = key_of(fn)
-    cells = "".join(f"    v{i} = None\n" for i in range(n))
-    touch = f"        ({', '.join(f'v{i}' for i in range(n))},)\n" if n else ""
-    src = (
-        "def outer():\n"
-        f"{cells}"
-        "    def withheld(*args, **kwargs):\n"
-        f"{touch}"
-        "        import sys\n"
-        "        own = sys.modules['recsys_ref.course.withheld'].OWN.get(KEY)\n"
-        "        if own is not None:\n"
-        "            return own(*args, **kwargs)\n"
-        "        raise sys.modules['recsys_ref.course.withheld'].NotAvailable(MESSAGE)\n"
-        "    return withheld\n"
-    )
+    """A code object raising ``NotAvailable`` (or calling the learner's own stand-in) with
+    as many free variables as ``fn``'s."""
+    code = _template(len(fn.__code__.co_freevars))
     message = (
         f"{fn.__qualname__} (from {fn.__module__}) {NOT_AVAILABLE}: the course's "
         "reference and the package functions that compute the same result are withheld "
         "from the grader's worker; write it yourself"
     )
-    src = src.replace("KEY", repr(key)).replace("MESSAGE", repr(message))
-    ns: dict[str, Any] = {}
-    exec(compile(src, "<withheld>", "exec"), ns)  # noqa: S102 - a fixed template
-    return ns["outer"]().__code__
+    swap = {"@KEY@": key_of(fn), "@MESSAGE@": message}
+    return code.replace(co_consts=tuple(swap.get(c, c) for c in code.co_consts))
 
 
 def _swap(fn: types.FunctionType) -> None:
