@@ -88,16 +88,26 @@ def summary(out: Path) -> tuple[list[float], float, float]:
 
 
 def start_costs(n: int) -> tuple[float, list[float]]:
-    """(fork server start s, worker start s × n), measured in this process."""
+    """(fork server start s, worker start s × n), measured in this process; each worker
+    withholds what a worker grading notebook 21 withholds (the references and their
+    equivalents: ``withheld``), as in a real run."""
+    from recsys_ref.course.engine.registry import all_exercises
     from recsys_ref.course.sandbox import client as sandbox
+    from recsys_ref.course.sandbox.withheld import withheld_keys
 
+    exercises = all_exercises()
+    keys = sorted(
+        withheld_keys(
+            [t for t, e in exercises.items() if e.notebook == "21_fm_okn_trick"], exercises
+        )
+    )
     t = time.perf_counter()
     sandbox._ForkServer.get()
     server = time.perf_counter() - t
     starts = []
     for _ in range(n):
         t = time.perf_counter()
-        w = sandbox._start_worker(256, 60)
+        w = sandbox._start_worker(256, 60, withheld=keys)
         starts.append(time.perf_counter() - t)
         w.close()
     return server, starts

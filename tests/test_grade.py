@@ -356,6 +356,7 @@ def test_solutions_get_full_marks(graded):
     assert data["tests"], "no task graded"
     for t in data["tests"]:
         assert t["status"] == "passed", t["output"]
+        assert "flagged" not in t["output"], t["output"]  # the reference path trips nothing
     assert data["score"] == sum(t["max_score"] for t in data["tests"])
 
 
@@ -524,9 +525,9 @@ def test_torch_in_parent_is_untouched_by_learner_code(graded):
     assert torch.allclose(torch.ones(2), torch.ones(2) + 1) is False
 
 
-def test_calling_the_reference_keeps_the_grade_and_flags_it(tmp_path):
-    """A cell that only calls the reference passes, flagged for the TA (test_sandbox.py has
-    the other routes and the guard's bypasses)."""
+def test_calling_the_reference_gets_no_points(tmp_path):
+    """A cell that only calls the reference: withheld in the worker, so no points, and the
+    feedback says why (test_grade_withheld.py has every task and every route)."""
     ex = get("fm_4")
     ref = ex.reference
     honest = (
@@ -536,7 +537,8 @@ def test_calling_the_reference_keeps_the_grade_and_flags_it(tmp_path):
     nb = new_notebook(cells=[new_code_cell(honest, metadata={"tags": [f"task:{ex.task_id}"]})])
     nbformat.write(nb, tmp_path / "honest.ipynb")
     (ok,) = sandbox.run_tasks(tmp_path / "honest.ipynb", [ex.task_id], seed=4)
-    assert ok.status == PASSED and "flagged for review" in ok.message, ok.message
+    assert ok.status != PASSED and ok.points == 0, ok.message
+    assert "not available while grading" in ok.message, ok.message
 
 
 def test_limits_cannot_be_raised_from_inside(tmp_path, limits):
@@ -552,8 +554,31 @@ def test_limits_cannot_be_raised_from_inside(tmp_path, limits):
     assert r.status == FAILED and "ValueError" in r.message, r.message
 
 
+def _pasted(fn) -> str:
+    """``fn``'s module's imports and functions, as a learner would paste them into a cell
+    (the spec modules themselves are withheld in the worker)."""
+    import ast
+    import inspect
+
+    module = inspect.getmodule(fn)
+    parts = module.__name__.split(".")
+    imports = []
+    for node in ast.parse(inspect.getsource(module)).body:
+        if isinstance(node, ast.ImportFrom) and node.module == "__future__":
+            continue
+        if isinstance(node, ast.ImportFrom) and node.level:
+            base = parts[: len(parts) - node.level]
+            node = ast.ImportFrom(
+                ".".join(base + ([node.module] if node.module else [])), node.names, 0
+            )
+        if isinstance(node, (ast.Import, ast.ImportFrom, ast.FunctionDef)):
+            imports.append(ast.unparse(node))  # the module's helpers come along
+    return "\n\n".join(imports)
+
+
 def test_misconceptions_are_named_in_the_grader(tmp_path):
-    """Registry-driven: each task's first misconception, submitted as a cell, gets its diagnosis."""
+    """Registry-driven: each task's first misconception, pasted as a cell, gets no points,
+    and at least half of them get their diagnosis by name."""
     cells, expected = [], {}
     for t, ex in all_exercises().items():
         importable = [
@@ -565,8 +590,8 @@ def test_misconceptions_are_named_in_the_grader(tmp_path):
             continue
         m = importable[0]
         code = (
-            f"from {m.wrong.__module__} import {m.wrong.__name__} as _wrong\n\n\n"
-            f"def {ex.func_name}(*args, **kwargs):\n    return _wrong(*args, **kwargs)\n"
+            _pasted(m.wrong) + f"\n\ndef {ex.func_name}(*args, **kwargs):\n"
+            f"    return {m.wrong.__name__}(*args, **kwargs)\n"
         )
         cells.append(new_code_cell(code, metadata={"tags": [f"task:{t}"]}))
         expected[t] = m
@@ -574,7 +599,13 @@ def test_misconceptions_are_named_in_the_grader(tmp_path):
         pytest.skip("no importable misconception registered")
     nbformat.write(new_notebook(cells=cells), tmp_path / "wrong.ipynb")
     results = sandbox.run_tasks(tmp_path / "wrong.ipynb", list(expected), seed=11)
+    named = 0
     for r in results:
         m = expected[r.task_id]
-        assert r.status == FAILED and r.misconception == m.name, (r.task_id, r.message)
-        assert m.message in r.message
+        assert r.status == FAILED and r.points == 0, (r.task_id, r.message)
+        if r.misconception == m.name:
+            assert m.message in r.message
+            named += 1
+    # A pasted variant that calls a withheld function (the reference, another task's) or
+    # needs its module's constants fails without the name; the others are named.
+    assert named >= len(expected) // 2, (named, len(expected), [r.message for r in results])

@@ -22,9 +22,9 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-from recsys_ref.course import grade, report
 from recsys_ref.course.engine.evaluate import FAILED, MISSING, NOT_STARTED_STATUS, PASSED
 from recsys_ref.course.engine.registry import all_exercises, get
+from recsys_ref.course.grading import grade, report
 from recsys_ref.course.nbtools.notebook import find_exercise, read_notebook
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -222,7 +222,7 @@ def test_report_files_from_the_command(graded, capsys):
 
 def test_progress_explain_on_a_learner_notebook(tmp_path, capsys):
     """``progress --explain`` on the learner notebook with the cosine variant in its cell."""
-    from recsys_ref.course import progress
+    from recsys_ref.course.grading import progress
     from recsys_ref.course.nbtools.notebook import tags
 
     nb = read_notebook(ROOT / "notebooks" / "00_start_here.ipynb")

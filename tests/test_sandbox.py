@@ -78,7 +78,7 @@ def one(path: Path, task: str = "warmup", **kw):
 
 @pytest.fixture(scope="module")
 def lay() -> dict:
-    return sandbox.layers()
+    return isolation.layers()
 
 
 def need(lay: dict, *names: str) -> None:
@@ -320,44 +320,27 @@ def test_sigkill_of_the_grader_leaves_no_worker(tmp_path):
     assert not alive, alive
 
 
-def _syscall_names(header: str) -> dict[int, str]:
-    import re
+def test_seccomp_refuses_the_same_calls_by_name_on_both_architectures():
+    """The policy names system calls; libseccomp resolves every name on x86_64 and on
+    aarch64 (only the legacy calls aarch64 never had, whose *at forms are refused too, are
+    x86_64's alone): no number table is kept by hand."""
+    from recsys_ref.course.sandbox import confine
 
-    text = Path(header).read_text()
-    return {
-        int(n): name
-        for name, n in re.findall(r"^#define __NR(?:3264)?_(\w+)\s+(\d+)\s*$", text, re.M)
-    }
-
-
-@pytest.mark.skipif(
-    not (
-        Path("/usr/include/asm-generic/unistd.h").is_file()
-        and Path("/usr/include/x86_64-linux-gnu/asm/unistd_64.h").is_file()
-    ),
-    reason="the kernel's syscall headers are not installed (Debian: linux-libc-dev)",
-)
-def test_seccomp_tables_refuse_the_same_calls_on_both_architectures():
-    """Every number in confine.SECCOMP_ARCH names the call its comment says, and aarch64 refuses
-    what x86_64 refuses, except the legacy calls aarch64 does not have (their *at forms are in)."""
-    from recsys_ref.course.sandbox.confine import SECCOMP_ARCH
-
-    x86 = _syscall_names("/usr/include/x86_64-linux-gnu/asm/unistd_64.h")
-    arm = _syscall_names("/usr/include/asm-generic/unistd.h") | {452: "fchmodat2"}
-    x86[452] = "fchmodat2"
-    names = {}
-    for arch, table in (("x86_64", x86), ("aarch64", arm)):
-        _, forks, clone, clone3, setrlimit, prlimit64, refused, memfd = SECCOMP_ARCH[arch]
-        assert [table[n] for n in (clone, clone3, setrlimit, prlimit64, memfd)] == [
-            "clone", "clone3", "setrlimit", "prlimit64", "memfd_create",
-        ]  # fmt: skip
-        assert {table[n] for n in forks} == ({"fork", "vfork"} if arch == "x86_64" else set())
-        names[arch] = {table[n] for n in refused}
+    sc = confine.seccomp_module()
+    if sc is None:
+        pytest.skip("libseccomp's Python bindings are not installed (pip install pyseccomp)")
     legacy = {"chmod", "chown", "lchown", "mknod", "utime", "utimes", "futimesat"}
-    assert names["x86_64"] - legacy == names["aarch64"]
-    assert {"socket", "mknodat", "fchmodat", "reboot", "kexec_load", "init_module"} <= names[
-        "aarch64"
-    ]
+    legacy |= {"fork", "vfork"}
+    names = set(confine.REFUSED) | set(confine.SIGNALS) | {"clone", "clone3", "prlimit64"}
+    for arch in (sc.Arch.X86_64, sc.Arch.AARCH64):
+        unknown = {n for n in names | legacy if sc.resolve_syscall(arch, n) < 0}
+        assert unknown == (legacy if arch == sc.Arch.AARCH64 else set()), (arch, unknown)
+    ipc = {"shmget", "shmat", "shmctl", "shmdt", "semget", "semop", "semctl", "semtimedop"}
+    ipc |= {"msgget", "msgsnd", "msgrcv", "msgctl"}
+    assert ipc | {"tkill", "pidfd_open", "pidfd_send_signal", "setrlimit"} <= set(confine.REFUSED)
+    assert {"socket", "mknodat", "fchmodat", "reboot", "kexec_load", "init_module"} <= set(
+        confine.REFUSED
+    )
 
 
 # ---------------------------------------------------------------- 5. the complexity guard
@@ -442,26 +425,25 @@ ROUTES = {
 
 
 @pytest.mark.parametrize("route", list(ROUTES))
-def test_reference_calls_are_flagged_with_the_route(tmp_path, route):
+def test_reference_calls_are_refused_and_get_no_points(tmp_path, route):
+    """The reference is withheld in the worker (``withheld``): every route reaches a stub
+    that raises, the parent sees the refusal in the outcome (tests/test_grade_withheld.py
+    has the closure, heap-walk, compile() and reply-record routes)."""
     head, expr = ROUTES[route]
     code = f"import torch\n{head}\n\ndef fm_pairwise_fast(x, V):\n    return ({expr})(x, V)\n"
     r = one(write(tmp_path / f"{route}.ipynb", ("fm_4", code)), "fm_4")
-    assert r.status == PASSED, r.message  # the grade is kept ...
-    assert "flagged for review" in r.message and "fm_pairwise" in r.message, (
-        r.message
-    )  # ... flagged
-    want = "registry.get('fm_4').reference" if route == "registry" else "reached as recsys_ref."
-    assert want in r.message, r.message
+    assert r.status != PASSED and r.points == 0, r.message
+    assert "not available while grading" in r.message, r.message
 
 
-def test_reading_the_reference_source_is_refused_and_flagged(tmp_path):
+def test_reading_the_reference_source_is_refused(tmp_path):
     code = (
         "import inspect\nimport torch\nimport recsys_ref.fm as _fm\n\n\n"
         "def fm_pairwise_fast(x, V):\n    ns = {}\n"
         "    exec(inspect.getsource(_fm), ns)\n    return ns['fm_pairwise'](x, V)\n"
     )
     r = one(write(tmp_path / "source.ipynb", ("fm_4", code)), "fm_4")
-    assert "flagged for review" in r.message and "source" in r.message, r.message
+    assert r.status != PASSED and r.points == 0, r.message
 
 
 # ---------------------------------------------------------------- 7. names and layouts
@@ -551,7 +533,7 @@ def test_refuses_as_root_without_bubblewrap_and_landlock(tmp_path, monkeypatch):
     monkeypatch.setattr(isolation, "_LAYERS", None)
     monkeypatch.setattr(sandbox._ForkServer, "_instance", None)
     monkeypatch.setattr(os, "geteuid", lambda: 0)
-    assert not sandbox.layers()["bwrap"] and not sandbox.layers()["landlock"]
+    assert not isolation.layers()["bwrap"] and not isolation.layers()["landlock"]
     sub = write(tmp_path / "x.ipynb", ("warmup", GOOD))
     assert grade_cli(sub, "--out", tmp_path / "o", "--tasks", "warmup", "--quiet") == 2
     assert not (tmp_path / "o" / "x").exists()
@@ -570,11 +552,11 @@ def test_refuses_as_root_without_bubblewrap_and_landlock(tmp_path, monkeypatch):
 
 def test_allowed_with_either_layer():
     base = {"bwrap": "", "landlock": None, "cgroup_memory": "", "seccomp": True, "root": True}
-    assert sandbox.refusal(base)
-    assert not sandbox.refusal({**base, "bwrap": "/usr/bin/bwrap"})
-    assert not sandbox.refusal({**base, "landlock": 3})
-    assert not sandbox.refusal({**base, "root": False})
-    assert any("cgroup" in line for line in sandbox.describe_layers(base))
+    assert isolation.refusal(base)
+    assert not isolation.refusal({**base, "bwrap": "/usr/bin/bwrap"})
+    assert not isolation.refusal({**base, "landlock": 3})
+    assert not isolation.refusal({**base, "root": False})
+    assert any("cgroup" in line for line in isolation.describe_layers(base))
 
 
 # ---------------------------------------------------------------- robustness

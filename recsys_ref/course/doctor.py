@@ -450,7 +450,7 @@ def check_isolation(report: Report, lay: dict | None = None) -> None:
 
     See sandbox.py's docstring (and isolation.py, confine.py) and INSTRUCTORS.md ("What is protected") for each layer.
     """
-    from .sandbox.client import describe_layers, layers, refusal
+    from .sandbox.isolation import describe_layers, layers, refusal
 
     lay = layers() if lay is None else lay
     for line in describe_layers(lay):

@@ -49,6 +49,7 @@ import os
 import re
 import secrets
 import shutil
+import stat
 import sys
 import tempfile
 import threading
@@ -59,20 +60,22 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
-from ..engine.evaluate import CRASHED, MISSING, PASSED, Result
+from ..engine.evaluate import CRASHED, MISSING, Result
 from ..engine.registry import all_exercises, get
 from ..nbtools.notebook import NotebookError, find_exercise, read_notebook
 from ..sandbox.client import (
     LEARNER_TEXT_LIMIT,
+    MEMORY_MB,
+    TASK_TIMEOUT,
+    TOTAL_TIMEOUT,
     SandboxError,
     abort_all,
     clean_text,
     confinement,
-    describe_layers,
-    refusal,
     reset_abort,
     run_tasks,
 )
+from ..sandbox.isolation import describe_layers, refusal
 
 __all__ = [
     "add_arguments",
@@ -89,7 +92,7 @@ ZIP_MAX_MEMBERS = 2000
 RESERVED = {"class.csv", "class.json"}  # files of the output folder, never a submission's folder
 UNSAFE_MARK = "UNSAFE: graded with --unsafe-no-sandbox, learners' code was not confined"
 SKIP_DIRS = {".ipynb_checkpoints", "__MACOSX", ".git", ".backups"}
-SYMBOL = {PASSED: "✓", "failed": "✗", "not started": "…", MISSING: "?", CRASHED: "!"}
+NOTEBOOK_MAX_BYTES = 50 * 2**20  # one notebook of a folder or a zip (read whole by the parent)
 
 
 class GradeError(Exception):
@@ -134,6 +137,7 @@ class Submission:
 def _notebooks_in(folder: Path, notes: list[str] | None = None) -> list[Path]:
     """The notebooks below ``folder``; symbolic links (files or folders) are skipped."""
     found = []
+    total = 0
     for dirpath, dirnames, filenames in os.walk(folder):
         here = Path(dirpath)
         for d in list(dirnames):
@@ -147,13 +151,26 @@ def _notebooks_in(folder: Path, notes: list[str] | None = None) -> list[Path]:
         for f in sorted(filenames):
             if not f.endswith(".ipynb") or f.startswith("."):
                 continue
-            if (here / f).is_symlink() or not (here / f).is_file():
+            try:
+                st = os.lstat(here / f)
+            except OSError:
+                continue
+            if not stat.S_ISREG(st.st_mode):
                 if notes is not None:
                     notes.append(
                         f"{(here / f).relative_to(folder)} is a symbolic link or not a "
                         "regular file: skipped (submit the notebook itself)"
                     )
                 continue
+            if st.st_size > NOTEBOOK_MAX_BYTES or total + st.st_size > ZIP_MAX_BYTES:
+                if notes is not None:
+                    notes.append(
+                        f"{(here / f).relative_to(folder)} is larger than "
+                        f"{NOTEBOOK_MAX_BYTES // 2**20} MB (or the notebooks together exceed "
+                        f"{ZIP_MAX_BYTES // 2**20} MB): skipped (clear the outputs and resubmit)"
+                    )
+                continue
+            total += st.st_size
             found.append(here / f)
     return found
 
@@ -183,6 +200,8 @@ def _extract_zip(path: Path) -> tuple[Path, str]:
                     continue
                 if (info.external_attr >> 16) & 0o170000 == 0o120000:
                     continue  # a symbolic link
+                if info.file_size > NOTEBOOK_MAX_BYTES:
+                    continue  # skipped like an oversized notebook of a folder
                 total += info.file_size
                 if total > ZIP_MAX_BYTES:
                     return target, f"the notebooks in the zip exceed {ZIP_MAX_BYTES // 2**20} MB"
@@ -213,6 +232,13 @@ def _submission(path: Path) -> Submission:
         notes: list[str] = []
         sub = Submission(path.name, path, _notebooks_in(path, notes), path, notes=notes)
         for z in sorted(path.glob("*.zip")):  # e.g. Gradescope's folder holding an uploaded zip
+            try:
+                regular = stat.S_ISREG(os.lstat(z).st_mode)
+            except OSError:
+                regular = False
+            if not regular:  # a link could name a classmate's zip
+                sub.notes.append(f"{z.name} is a symbolic link or not a regular file: skipped")
+                continue
             folder, problem = _extract_zip(z)
             sub.cleanup.append(folder)
             sub.notebooks += _notebooks_in(folder)
@@ -276,9 +302,9 @@ def parse_tasks(spec: str | None) -> list[str]:
 @dataclass
 class Options:
     seed: int
-    task_timeout: float = 30.0
-    total_timeout: float = 300.0
-    memory_mb: int = 3072
+    task_timeout: float = TASK_TIMEOUT
+    total_timeout: float = TOTAL_TIMEOUT
+    memory_mb: int = MEMORY_MB
     unsafe: bool = False
 
 
@@ -370,7 +396,10 @@ def redact(message: str) -> str:
 
 
 def grade_submission(sub: Submission, tasks: list[str], opts: Options) -> list[Result]:
-    """One ``Result`` per task, in ``tasks`` order; learner problems never raise."""
+    """One ``Result`` per task, in ``tasks`` order; learner problems never raise.
+
+    Steps: assign each task to a notebook (``_assign``), run and judge each notebook's
+    tasks in confined workers (``sandbox.run_tasks``), render the feedback (``render``)."""
     if sub.problem:
         return [
             Result(t, MISSING, f"? {t}: nothing to grade: {sub.problem}.", 0.0, get(t).points)
@@ -405,15 +434,21 @@ def grade_submission(sub: Submission, tasks: list[str], opts: Options) -> list[R
                 for t in ids
             ]
         for r in got:
-            r.message = redact(r.message)
-            if len(sub.notebooks) > 1 and path.name != f"{get(r.task_id).notebook}.ipynb":
-                r.message += f" [{clean_text(sub.relative(path), 200)}]"
-            if r.task_id in notes:
-                r.message += f" (note: {clean_text(notes[r.task_id], 600)})"
-            if opts.unsafe:
-                r.message += f" [{UNSAFE_MARK}]"
-            results[r.task_id] = r
+            results[r.task_id] = render(r, sub, path, notes.get(r.task_id, ""), opts)
     return [results[t] for t in tasks]
+
+
+def render(r: Result, sub: Submission, path: Path, note: str, opts: Options) -> Result:
+    """The feedback a learner sees: redacted, the notebook named when it is not the
+    course's, the assignment note, the unsafe mark; every learner-influenced part cut."""
+    r.message = redact(r.message)
+    if len(sub.notebooks) > 1 and path.name != f"{get(r.task_id).notebook}.ipynb":
+        r.message += f" [{clean_text(sub.relative(path), 200)}]"
+    if note:
+        r.message += f" (note: {clean_text(note, 600)})"
+    if opts.unsafe:
+        r.message += f" [{UNSAFE_MARK}]"
+    return r
 
 
 # ---------------------------------------------------------------- outputs
@@ -480,6 +515,13 @@ def table(name: str, results: list[Result], width: int = 110) -> str:
     return "\n".join(lines)
 
 
+def csv_cell(text: str) -> str:
+    """A learner-influenced CSV cell a spreadsheet shows as text: a leading ``= + - @``,
+    tab or carriage return (a formula, or a formula's smuggled start) gets a ``'``."""
+    text = clean_text(text, 200)
+    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
+
+
 def write_class_csv(out: Path, tasks: list[str], names: list[str], unsafe: bool = False) -> None:
     """DIR/class.csv from the results.json files of ``names`` (in that order)."""
     rows = []
@@ -490,7 +532,7 @@ def write_class_csv(out: Path, tasks: list[str], names: list[str], unsafe: bool 
         except (OSError, ValueError, KeyError, TypeError):
             continue  # not graded yet (or damaged): no row
         rows.append(
-            [name]
+            [csv_cell(name)]
             + [f"{points.get(t, 0):g}" for t in tasks]
             + [f"{sum(points.get(t, 0) for t in tasks):g}"]
         )
@@ -582,10 +624,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="comma-separated task ids or notebook names, e.g. 21_fm_okn_trick "
         "(default: every task of the course)",
     )
-    parser.add_argument("--task-timeout", type=float, default=30.0, help="seconds per task")
-    parser.add_argument("--total-timeout", type=float, default=300.0, help="seconds per submission")
+    parser.add_argument("--task-timeout", type=float, default=TASK_TIMEOUT, help="seconds per task")
     parser.add_argument(
-        "--memory-mb", type=int, default=3072, help="memory the learner's code may use, in MB"
+        "--total-timeout", type=float, default=TOTAL_TIMEOUT, help="seconds per submission"
+    )
+    parser.add_argument(
+        "--memory-mb", type=int, default=MEMORY_MB, help="memory the learner's code may use, in MB"
     )
     parser.add_argument(
         "--force", action="store_true", help="regrade submissions that already have results"
@@ -607,11 +651,28 @@ def run(args: argparse.Namespace) -> int:
         return 2
 
 
-def _run(args: argparse.Namespace) -> int:
-    from tqdm import tqdm
+@dataclass
+class GradingRun:
+    """What the steps of one ``recsys-course grade`` run share."""
 
-    subs = find_submissions(args.submissions)
-    if not subs:
+    args: argparse.Namespace
+    subs: list[Submission] = field(default_factory=list)
+    tasks: list[str] = field(default_factory=list)
+    seed: int = 0
+    unsafe: bool = False
+    limits: dict = field(default_factory=dict)
+    resumed: int = 0
+    failures: list[str] = field(default_factory=list)
+    exit_code: int | None = None  # set by a step that ends the run early
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    stop: threading.Event = field(default_factory=threading.Event)
+
+
+def discover(run: GradingRun) -> None:
+    """The submissions on the command line, the task list, the seed; a usable --out."""
+    args = run.args
+    run.subs = find_submissions(args.submissions)
+    if not run.subs:
         raise GradeError("no submissions found")
     out: Path = args.out
     try:
@@ -621,71 +682,81 @@ def _run(args: argparse.Namespace) -> int:
         probe.unlink()
     except OSError as exc:
         raise GradeError(f"cannot write to {out} ({exc})") from exc
-    tasks = parse_tasks(args.tasks)
+    run.tasks = parse_tasks(args.tasks)
     if args.jobs < 1:
         raise GradeError("--jobs must be at least 1")
-    unsafe = bool(refusal())
-    if unsafe and not getattr(args, "unsafe_no_sandbox", False):
+    run.seed = args.seed if args.seed is not None else secrets.randbits(31)
+
+
+def confine_workers(run: GradingRun) -> None:
+    """Refuse to grade unconfined unless asked; start one worker to learn its limits."""
+    args = run.args
+    run.unsafe = bool(refusal())
+    if run.unsafe and not getattr(args, "unsafe_no_sandbox", False):
         raise GradeError(refusal())
-    seed = args.seed if args.seed is not None else secrets.randbits(31)
     try:
-        limits = confinement(args.memory_mb)
+        run.limits = confinement(args.memory_mb)
     except SandboxError as exc:
         print(f"recsys-course grade: cannot start a grading worker: {exc}", file=sys.stderr)
-        return 3
+        run.exit_code = 3
+        return
     if not args.quiet:
-        print(describe_limits(limits, args), file=sys.stderr)
+        print(describe_limits(run.limits, args), file=sys.stderr)
         if not args.tasks:
             print(
-                f"grading all {len(tasks)} tasks of the course; --tasks NOTEBOOK grades one "
+                f"grading all {len(run.tasks)} tasks of the course; --tasks NOTEBOOK grades one "
                 "assignment",
                 file=sys.stderr,
             )
-    opts = Options(seed, args.task_timeout, args.total_timeout, args.memory_mb, unsafe)
-    names = [s.name for s in subs]
-    lock = threading.Lock()
-    failures: list[str] = []
 
-    stop = threading.Event()
 
-    def one(sub: Submission) -> tuple[Submission, list[Result], bool] | None:
-        if stop.is_set():
-            return None
-        digest = sub.content_hash()
-        if not args.force:
-            old = _already_graded(out, sub, digest, tasks)
-            if old is not None:
-                return sub, old, True
-        start = time.monotonic()
-        results = grade_submission(sub, tasks, opts)
-        seconds = time.monotonic() - start
-        if stop.is_set():
-            return None  # interrupted: its workers were killed, so these results are not real
-        notes = sub.notes + ([UNSAFE_MARK] if unsafe else [])
-        _write_json(out / sub.name / "results.json", gradescope(results, seconds, notes))
-        _write_json(
-            out / sub.name / "grading.json",
-            {
-                "submission": str(sub.source),
-                "content_hash": digest,
-                "task_ids": tasks,
-                "seed": seed,
-                "grader_version": GRADER_VERSION,
-                "seconds": round(seconds, 3),
-                "limits": limits,
-                "unsafe": unsafe,
-                "incomplete": sub.incomplete,
-                "notes": sub.notes,
-                "tasks": [r.to_dict() for r in results],
-            },
-        )
-        with lock:
-            write_class_csv(out, tasks, names, unsafe)
-        return sub, results, False
+def grade_one(run: GradingRun, sub: Submission) -> tuple[Submission, list[Result], bool] | None:
+    """One submission: kept from the last run when unchanged, else assigned, run, judged,
+    rendered (``grade_submission``) and reported (its results.json, grading.json, class.csv)."""
+    args, out = run.args, run.args.out
+    if run.stop.is_set():
+        return None
+    digest = sub.content_hash()
+    if not args.force:
+        old = _already_graded(out, sub, digest, run.tasks)
+        if old is not None:
+            return sub, old, True
+    start = time.monotonic()
+    opts = Options(run.seed, args.task_timeout, args.total_timeout, args.memory_mb, run.unsafe)
+    results = grade_submission(sub, run.tasks, opts)
+    seconds = time.monotonic() - start
+    if run.stop.is_set():
+        return None  # interrupted: its workers were killed, so these results are not real
+    notes = sub.notes + ([UNSAFE_MARK] if run.unsafe else [])
+    _write_json(out / sub.name / "results.json", gradescope(results, seconds, notes))
+    _write_json(
+        out / sub.name / "grading.json",
+        {
+            "submission": str(sub.source),
+            "content_hash": digest,
+            "task_ids": run.tasks,
+            "seed": run.seed,
+            "grader_version": GRADER_VERSION,
+            "seconds": round(seconds, 3),
+            "limits": run.limits,
+            "unsafe": run.unsafe,
+            "incomplete": sub.incomplete,
+            "notes": sub.notes,
+            "tasks": [r.to_dict() for r in results],
+        },
+    )
+    with run.lock:
+        write_class_csv(out, run.tasks, [s.name for s in run.subs], run.unsafe)
+    return sub, results, False
 
-    resumed = 0
+
+def grade_all(run: GradingRun) -> None:
+    """Every submission, ``--jobs`` at a time, with a progress bar and a table each."""
+    from tqdm import tqdm
+
+    args = run.args
     bar = tqdm(
-        total=len(subs),
+        total=len(run.subs),
         unit="submission",
         desc="grading",
         file=sys.stderr,
@@ -694,23 +765,25 @@ def _run(args: argparse.Namespace) -> int:
     )
     pool = ThreadPoolExecutor(max_workers=args.jobs)
     try:
-        futures = {pool.submit(one, s): s for s in subs}
+        futures = {pool.submit(grade_one, run, s): s for s in run.subs}
         for fut in as_completed(futures):
             sub = futures[fut]
             try:
                 done = fut.result()
             except SandboxError as exc:
-                failures.append(f"{sub.name}: {exc}")
+                run.failures.append(f"{sub.name}: {clean_text(exc, 500)}")
                 bar.update(1)
                 continue
             except Exception as exc:  # noqa: BLE001 - a grader bug: report it, grade the others
-                failures.append(f"{sub.name}: internal error {type(exc).__name__}: {exc}")
+                run.failures.append(
+                    f"{sub.name}: internal error {type(exc).__name__}: {clean_text(exc, 500)}"
+                )
                 bar.update(1)
                 continue
             if done is None:
                 continue
             sub, results, skipped = done
-            resumed += skipped
+            run.resumed += skipped
             if not args.quiet:
                 note = " (unchanged since the last run: kept)" if skipped else ""
                 bar.write(
@@ -720,7 +793,7 @@ def _run(args: argparse.Namespace) -> int:
                 )
             bar.update(1)
     except KeyboardInterrupt:
-        stop.set()
+        run.stop.set()
         abort_all()
         pool.shutdown(wait=True, cancel_futures=True)
         reset_abort()
@@ -730,14 +803,19 @@ def _run(args: argparse.Namespace) -> int:
             "Run the same command again to resume.",
             file=sys.stderr,
         )
-        return 130
+        run.exit_code = 130
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
         bar.close()
-        for s in subs:
+        for s in run.subs:
             for folder in s.cleanup:
                 shutil.rmtree(folder, ignore_errors=True)
-    write_class_csv(out, tasks, names, unsafe)
+
+
+def report(run: GradingRun) -> None:
+    """class.csv, and what the TA must know: incomplete notebooks, failures, the seed."""
+    out, subs = run.args.out, run.subs
+    write_class_csv(out, run.tasks, [s.name for s in subs], run.unsafe)
     incomplete = [s.name for s in subs if s.incomplete]
     if incomplete:
         print(
@@ -747,16 +825,33 @@ def _run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
     print(
-        f"graded {len(subs) - resumed - len(failures)} submissions"
-        + (f", kept {resumed} unchanged" if resumed else "")
-        + f"; seed {seed}; results in {out}/<name>/results.json and {out / 'class.csv'}"
+        f"graded {len(subs) - run.resumed - len(run.failures)} submissions"
+        + (f", kept {run.resumed} unchanged" if run.resumed else "")
+        + f"; seed {run.seed}; results in {out}/<name>/results.json and {out / 'class.csv'}"
     )
-    if failures:
+    if run.failures:
         print(
             "recsys-course grade: these submissions could not be graded (a problem of the "
             "grader, not of the submission; nothing was written for them):\n  "
-            + "\n  ".join(failures),
+            + "\n  ".join(run.failures),
             file=sys.stderr,
         )
-        return 3
+        run.exit_code = 3
+    else:
+        run.exit_code = 0
+
+
+# A grading run, step by step (in the manner of nbgrader's preprocessors).  Per
+# submission, ``grade_one`` assigns each task to a notebook (``_assign``), runs and judges
+# it in a worker (``sandbox.run_tasks``), renders the feedback (``redact``, notes) and
+# writes its reports.  A step that sets ``exit_code`` ends the run.
+STEPS = (discover, confine_workers, grade_all, report)
+
+
+def _run(args: argparse.Namespace) -> int:
+    run = GradingRun(args)
+    for step in STEPS:
+        step(run)
+        if run.exit_code is not None:
+            return run.exit_code
     return 0

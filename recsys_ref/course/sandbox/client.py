@@ -26,9 +26,9 @@ has; INSTRUCTORS.md, "What is protected", states each one with its test):
 bubblewrap for the fork server and its workers (``isolation.bwrap_args``:
 namespaces, uid 65534, no capabilities, read-only binds of only Python, its
 packages and ``recsys_ref``, a size-limited tmpfs); Landlock, seccomp and
-rlimits in each worker (``confine.confine``); in the worker, wrappers around
-every reference function and an audit hook on the package's sources
-(``worker._Watch``), which flag the task for review with the route named.
+rlimits in each worker (``confine.confine``); in the worker, the course's
+references, the package functions equal to them and the task specs replaced
+by stubs that raise (``withheld``), and an audit hook on the package's sources.
 
 Modules: this one is the parent (the only side that judges); ``worker.py`` is
 everything that runs in the fork server and its children; ``confine.py`` the
@@ -62,18 +62,11 @@ from typing import Any
 
 from ..engine.evaluate import CRASHED, FAILED, MISSING, Result, evaluate
 from ..engine.registry import all_exercises, get
-from ..engine.runner import ERROR, OK, Outcome
+from ..engine.runner import ERROR, MUTATED, NOT_STARTED, OK, SIGNATURE, Outcome
 from ..engine.spec import Case, Exercise
 from ..nbtools.notebook import ExerciseSource, NotebookError, find_exercise, read_notebook
-from .isolation import (
-    SANDBOX_ROOT,
-    bwrap_args,
-    clean_env,
-    describe_layers,
-    layers,
-    mpl_config_dir,
-    refusal,
-)
+from .isolation import SANDBOX_ROOT, bwrap_args, clean_env, layers, mpl_config_dir
+from .withheld import GIVEN, NOT_AVAILABLE, key_of, pasted_from, withheld_keys
 
 __all__ = [
     "run_tasks",
@@ -81,17 +74,23 @@ __all__ = [
     "confinement",
     "abort_all",
     "reset_abort",
-    "layers",
-    "refusal",
-    "describe_layers",
     "SandboxError",
+    "TASK_TIMEOUT",
+    "TOTAL_TIMEOUT",
+    "MEMORY_MB",
     "OUTPUT_LIMIT_BYTES",
     "LEARNER_TEXT_LIMIT",
 ]
 
+# The defaults of a grading run: the CLI's options (grade.add_arguments) and run_tasks use these.
+TASK_TIMEOUT = 30.0  # seconds of wall-clock time per task, enforced by the parent
+TOTAL_TIMEOUT = 300.0  # seconds per submission
+MEMORY_MB = 3072  # address space the learner's code may add, per worker
 OUTPUT_LIMIT_BYTES = 64 * 1024  # of the learner's stdout/stderr kept (never shown in feedback)
 FILE_LIMIT_BYTES = 64 * 1024 * 1024  # RLIMIT_FSIZE of the worker
 REPLY_LIMIT_BYTES = 48 * 1024 * 1024  # largest reply the parent reads
+REPLY_STRUCTURE_BYTES = 4 * 1024 * 1024  # of it, the JSON structure (parsed into objects)
+REPLY_NODES = 200_000  # entries of that structure
 HEADER_LIMIT_BYTES = 1 << 16  # one reply's JSON header line
 LEARNER_TEXT_LIMIT = 300  # characters of learner-chosen text in any feedback
 STARTUP_TIMEOUT = 120.0  # seconds for a worker to become ready (not the learner's time)
@@ -105,13 +104,21 @@ class SandboxError(RuntimeError):
 
 
 def clean_text(text: Any, limit: int = LEARNER_TEXT_LIMIT) -> str:
-    """Learner-chosen text made safe to show: control characters and ANSI escapes
-    removed, cut to ``limit`` characters."""
+    """Learner-chosen text made safe to show on one line: ANSI escapes, control
+    characters and every invisible format or separator character (Unicode Cc, Cf,
+    Zl, Zp: bidi marks, zero-width joiners, tags, line separators) removed, newlines
+    and carriage returns written as ``\\n`` and ``\\r``, tabs as spaces, cut to
+    ``limit`` characters."""
     import re
+    import unicodedata
 
     s = re.sub(r"\x1b(\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(\x07|\x1b\\)?|.)", "", str(text))
-    s = re.sub(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u200b-\u200f\u2028-\u202e\u2066-\u2069]", "", s)
+    s = s.replace("\r\n", "\\n").replace("\n", "\\n").replace("\r", "\\r").replace("\t", " ")
+    s = "".join(c for c in s if unicodedata.category(c) not in _INVISIBLE)
     return s if len(s) <= limit else s[:limit] + "… (cut)"
+
+
+_INVISIBLE = frozenset({"Cc", "Cf", "Zl", "Zp", "Cs", "Co", "Cn"})
 
 
 # ================================================================ parent side
@@ -134,6 +141,7 @@ class _Prepared:
     cases: list[Case]
     expected: list[Any]
     guard_cases: list[Case] = field(default_factory=list)
+    given: list[list[Any]] = field(default_factory=list)  # [key, code, func_name, cell]
 
 
 def _crashed(ex: Exercise, message: str) -> Result:
@@ -179,9 +187,9 @@ def run_tasks(
     task_ids: list[str] | None = None,
     *,
     seed: int | None = None,
-    task_timeout: float = 30.0,
-    total_timeout: float = 180.0,
-    memory_mb: int = 3072,
+    task_timeout: float = TASK_TIMEOUT,
+    total_timeout: float = TOTAL_TIMEOUT,
+    memory_mb: int = MEMORY_MB,
 ) -> list[Result]:
     """Grade the exercise cells of ``notebook`` in confined workers; one ``Result`` per task.
 
@@ -207,10 +215,13 @@ def run_tasks(
         if source is None:
             results[tid] = _missing(ex)
             continue
-        cases = ex.make_cases(seed)
-        expected = [ex.reference(*c.args, **c.kwargs) for c in cases]
-        guard = ex.guard.make_cases(seed) if ex.guard is not None else []
-        jobs.append(_Prepared(ex, source, cases, expected, guard))
+        cases, expected, guard = _expected(ex, seed)
+        jobs.append(_Prepared(ex, source, cases, expected, guard, _given(nb, tid)))
+    exercises = all_exercises()
+    notebooks = {get(t).notebook for t in ids}
+    withheld = sorted(
+        withheld_keys([t for t, e in exercises.items() if e.notebook in notebooks], exercises)
+    )
 
     deadline = time.monotonic() + total_timeout
     worker: _Worker | None = None
@@ -231,8 +242,18 @@ def run_tasks(
             if worker is None or not worker.alive():
                 if worker is not None:
                     worker.close()
-                worker = _start_worker(memory_mb, total_timeout + 30)
-            result, worker = _run_one(worker, job, deadline, task_timeout, memory_mb)
+                worker = _start_worker(memory_mb, total_timeout + 30, withheld=withheld)
+            try:
+                result, worker = _run_one(worker, job, deadline, task_timeout, memory_mb, withheld)
+            except SandboxError:
+                raise
+            except Exception as exc:  # noqa: BLE001 - a reply nothing foresaw: this task only
+                worker.close()
+                result = _crashed(
+                    ex,
+                    "the worker's reply could not be judged "
+                    f"({type(exc).__name__}); nothing was graded for this task.",
+                )
             results[ex.task_id] = _with_note(result, job.source.note)
     finally:
         if worker is not None:
@@ -240,12 +261,56 @@ def run_tasks(
     return [results[t] for t in ids]
 
 
-def _start_worker(memory_mb: int, cpu_seconds: float, tight: bool = False) -> _Worker:
+# Held whenever the parent runs course code that may draw from torch's global generator
+# (the references, the wrong variants evaluate tries): that generator is one per process,
+# shared by the --jobs threads, so two such calls at once would change each other's draws.
+_TORCH_RNG_LOCK = threading.Lock()
+
+
+def _expected(ex: Exercise, seed: int) -> tuple[list[Case], list[Any], list[Case]]:
+    """The cases, the reference's outputs on them, and the guard cases of ``ex``.
+
+    Computed under one lock with torch's global generator forked and seeded from
+    ``seed`` and the task id: a reference that draws random numbers (dropout in
+    ``ngcf_9``) gives the same values whatever other grading threads do.
+    """
+    import zlib
+
+    import torch
+
+    with _TORCH_RNG_LOCK, torch.random.fork_rng(devices=[]):
+        torch.manual_seed((seed * 1_000_003 + zlib.crc32(ex.task_id.encode())) % 2**63)
+        cases = ex.make_cases(seed)
+        expected = [ex.reference(*c.args, **c.kwargs) for c in cases]
+        guard = ex.guard.make_cases(seed) if ex.guard is not None else []
+    return cases, expected, guard
+
+
+def _given(nb: Any, tid: str) -> list[list[Any]]:
+    """The learner's own cells of the earlier tasks of this notebook that ``tid``'s cell
+    builds on (``withheld.GIVEN``), as [reference key, code, function name, cell]."""
+    out = []
+    for g in GIVEN.get(tid, ()):
+        dep = get(g)
+        src = find_exercise(nb, g, dep.func_name)
+        if src is not None:
+            out.append([key_of(dep.reference), src.code, src.func_name, src.cell_index])
+    return out
+
+
+def _start_worker(
+    memory_mb: int, cpu_seconds: float, tight: bool = False, withheld: list[str] | None = None
+) -> _Worker:
     """A ready worker, retried ``START_TRIES`` times (a loaded machine can fail a start)."""
     problem: SandboxError | None = None
     for attempt in range(START_TRIES):
         try:
-            return _Worker(memory_mb=memory_mb, cpu_seconds=cpu_seconds, tight=tight)
+            return _Worker(
+                memory_mb=memory_mb,
+                cpu_seconds=cpu_seconds,
+                tight=tight,
+                withheld=list(withheld or ()),
+            )
         except SandboxError as exc:
             if _ABORT.is_set():
                 raise
@@ -275,11 +340,17 @@ def _request(job: _Prepared, cases: list[Case], record: bool) -> dict[str, Any]:
         "cases": [c.to_plain() for c in cases],
         "limits": [job.ex.guard.max_numel(c) for c in cases] if record and job.ex.guard else None,
         "ops_limit": job.ex.guard.max_ops if record and job.ex.guard else None,
+        "given": job.given,
     }
 
 
 def _run_one(
-    worker: _Worker, job: _Prepared, deadline: float, task_timeout: float, memory_mb: int
+    worker: _Worker,
+    job: _Prepared,
+    deadline: float,
+    task_timeout: float,
+    memory_mb: int,
+    withheld: list[str],
 ) -> tuple[Result, _Worker]:
     """The verdict on one task (and the worker to use next)."""
     ex = job.ex
@@ -299,12 +370,11 @@ def _run_one(
     if early is not None:
         return early, worker
     guard_outcomes: list[Outcome] = []
-    flags = list(worker.last_flags)
     if job.guard_cases and len(outcomes) == len(job.cases) and all(o.kind == OK for o in outcomes):
         mb = _guard_mb(job)
         wait = min(task_timeout - (time.monotonic() - start), deadline - time.monotonic())
         try:
-            guard_worker = _start_worker(mb, task_timeout + 30, tight=True)
+            guard_worker = _start_worker(mb, task_timeout + 30, tight=True, withheld=withheld)
         except SandboxError as exc:
             return _crashed(
                 ex,
@@ -321,7 +391,6 @@ def _run_one(
                 mb,
                 guard=True,
             )
-            flags += guard_worker.last_flags
         finally:
             guard_worker.close()
         if isinstance(got, Result):
@@ -330,15 +399,16 @@ def _run_one(
         if early is not None:
             return early, worker
     try:
-        result = evaluate(
-            ex,
-            job.cases,
-            outcomes,
-            job.guard_cases,
-            guard_outcomes,
-            expected=job.expected,
-            guard_values_required=True,
-        )
+        with _TORCH_RNG_LOCK:
+            result = evaluate(
+                ex,
+                job.cases,
+                outcomes,
+                job.guard_cases,
+                guard_outcomes,
+                expected=job.expected,
+                guard_values_required=True,
+            )
     except Exception as exc:  # noqa: BLE001 - an output the comparison cannot handle: this task only
         result = _failed(
             ex,
@@ -351,8 +421,19 @@ def _run_one(
             f" (the exercise cell also raised {worker.last_cell_error} after "
             f"defining {job.source.func_name}; ignored)"
         )
-    for flag in dict.fromkeys(flags):
-        result = _with_note(result, f"flagged for review: {flag}")
+    pasted = pasted_from(job.source.code, job.source.func_name, ex)
+    if pasted:
+        result = _with_note(
+            result,
+            f"flagged for review: the function repeats the course's {pasted.split(':')[-1]} "
+            f"({pasted.split(':')[0]}) up to names and formatting",
+        )
+    if any(NOT_AVAILABLE in o.message for o in [*outcomes, *guard_outcomes]):
+        result = _with_note(
+            result,
+            "flagged for review: the code called the course's reference or a package "
+            "function computing the same result, which are withheld while grading",
+        )
     return result, worker
 
 
@@ -393,7 +474,8 @@ def _ask(
             "process tampered with? Nothing was graded for this task.",
         )
     kind = reply.get("status")
-    cell_error = clean_text(reply.get("cell_error") or "")
+    cell_error = reply.get("cell_error") or ""
+    cell_error = clean_text(cell_error if isinstance(cell_error, str) else "?")
     if any(w in cell_error for w in _DENIED):
         cell_error += " (while grading, code may write only in its working folder and read only Python's own files)"
     worker.last_cell_error = cell_error
@@ -426,11 +508,23 @@ def _ask(
             ex, "the worker's reply could not be read; nothing was graded for this task."
         )
     mb = f"{memory_mb} MB" + (" for the complexity guard's large case" if guard else "")
-    outcomes = [_outcome(o, mb) for o in reply.get("outcomes", [])]
+    raw = reply.get("outcomes")
+    if not isinstance(raw, list) or len(raw) > len(request["cases"]):  # fewer: a stub stops
+        return _crashed(
+            ex, "the worker's reply could not be read; nothing was graded for this task."
+        )
+    outcomes = [_outcome(o, mb) for o in raw]
     if not all(isinstance(o, Outcome) for o in outcomes):
         return _crashed(
             ex, "the worker's reply could not be read; nothing was graded for this task."
         )
+    for i, (case, o) in enumerate(zip(request["cases"], outcomes)):
+        if case[3] and o.kind == OK and o.grads is None:  # a gradient case sent no gradients
+            outcomes[i] = Outcome(
+                ERROR,
+                message="no gradients came back from the gradient case (a missing "
+                "gradient is a failure, not an unmeasured check)",
+            )
     return outcomes, None  # type: ignore[return-value]
 
 
@@ -443,10 +537,26 @@ def _signature_of(fn: Any) -> list[list[Any]] | None:
     return [[p.name, int(p.kind), p.default is not inspect.Parameter.empty] for p in params]
 
 
+_KINDS = (OK, NOT_STARTED, ERROR, MUTATED, SIGNATURE)
+_BIG = 2**62  # any count a real call can produce is far below this
+
+
+def _count(v: Any) -> int:
+    """A reply's count: an int (not a bool) in [0, 2**62], else ValueError."""
+    if isinstance(v, bool) or not isinstance(v, int) or not 0 <= v <= _BIG:
+        raise ValueError("not a count")
+    return v
+
+
 def _outcome(d: Any, memory: str) -> Outcome | None:
-    if not isinstance(d, dict) or not isinstance(d.get("kind"), str):
+    """One outcome of a reply, checked against its schema; None when it does not fit
+    (then the task alone is reported as unreadable)."""
+    if not isinstance(d, dict) or d.get("kind") not in _KINDS:
         return None
-    message = clean_text(d.get("message", ""))
+    texts = [d.get(k, "") for k in ("message", "creator", "grad_error")]
+    if not all(isinstance(t, str) for t in texts):
+        return None
+    message = clean_text(texts[0])
     if d["kind"] == ERROR and (
         "MemoryError" in message
         or "can't allocate" in message
@@ -459,11 +569,14 @@ def _outcome(d: Any, memory: str) -> Outcome | None:
     if d["kind"] == ERROR and any(w in message for w in _DENIED):
         message += " (while grading, code may write only in its working folder and read only Python's own files)"
     try:
-        largest = tuple(int(v) for v in (d.get("largest") or ()))
-        max_numel = int(d.get("max_numel", 0))
-        ops = None if d.get("ops") is None else int(d["ops"])
+        largest_in = d.get("largest") or []
+        if not isinstance(largest_in, (list, tuple)) or len(largest_in) > 64:
+            return None
+        largest = tuple(_count(v) for v in largest_in)
+        max_numel = _count(d.get("max_numel", 0))
+        ops = None if d.get("ops") is None else _count(d["ops"])
         grads = d.get("grads")
-        if grads is not None and not isinstance(grads, (list, tuple)):
+        if grads is not None and (not isinstance(grads, (list, tuple)) or len(grads) > 1000):
             return None
     except (TypeError, ValueError):
         return None
@@ -473,10 +586,10 @@ def _outcome(d: Any, memory: str) -> Outcome | None:
         message=message,
         max_numel=max_numel,
         largest=largest,
-        creator=clean_text(d.get("creator", ""))[:100],
+        creator=clean_text(texts[1], 100),
         ops=ops,
         grads=None if grads is None else list(grads),
-        grad_error=clean_text(d.get("grad_error", ""))[:300],
+        grad_error=clean_text(texts[2]),
     )
 
 
@@ -498,7 +611,13 @@ class _Died(Exception):
 
     def sentence(self) -> str:
         rc = self.returncode
-        if rc is not None and rc < 0:
+        if rc is None:  # no exit status: the server lost it, the learner's code is not to blame
+            return (
+                "the grader lost the process running this task (its exit was not seen: a "
+                "problem of the grading machine, not something your code is known to have "
+                "done). Nothing was graded for this task; the next tasks ran in a fresh process."
+            )
+        if rc < 0:
             try:
                 name = signal.Signals(-rc).name
             except ValueError:
@@ -718,7 +837,14 @@ def reset_abort() -> None:
 class _Worker:
     """One confined worker process and its pipes (framed requests in, framed replies out)."""
 
-    def __init__(self, *, memory_mb: int, cpu_seconds: float, tight: bool = False) -> None:
+    def __init__(
+        self,
+        *,
+        memory_mb: int,
+        cpu_seconds: float,
+        tight: bool = False,
+        withheld: list[str] | None = None,
+    ) -> None:
         if _ABORT.is_set():
             raise SandboxError("grading was interrupted")
         self.count = 0
@@ -726,7 +852,6 @@ class _Worker:
         self.buffer = b""
         self.server: _ForkServer | None = None
         self.pid = -1
-        self.last_flags: list[str] = []
         self.last_cell_error = ""
         req_r, self.req = os.pipe()
         self.rep, rep_w = os.pipe()
@@ -739,7 +864,8 @@ class _Worker:
             "fsize": FILE_LIMIT_BYTES,
             "landlock": bool(lay["landlock"]),
             "tight": tight,
-            "block_memfd": not lay["cgroup_memory"],
+            "block_memfd": True,  # no cgroup limit is written: memfd would escape RLIMIT_AS
+            "withhold": list(withheld or ()),
         }
         try:
             self.server = _ForkServer.get()
@@ -806,15 +932,20 @@ class _Worker:
         reply, data = self._receive(deadline, REPLY_LIMIT_BYTES)
         if reply.get("id") != self.count:
             raise _BadReply("unexpected reply")
-        self.last_flags = [clean_text(f) for f in reply.get("flags", []) if isinstance(f, str)][:5]
         if reply.get("status") != "ran":
             return reply
         try:
-            out = codec.loads(data, max_bytes=REPLY_LIMIT_BYTES, max_elements=max_elements)
+            out = codec.loads(
+                data,
+                max_bytes=REPLY_LIMIT_BYTES,
+                max_elements=max_elements,
+                max_structure_bytes=REPLY_STRUCTURE_BYTES,
+                max_nodes=REPLY_NODES,
+            )
         except Exception as exc:  # noqa: BLE001 - CodecError, or a decoder bug: this task only
             return {"status": "undecodable", "message": f"{type(exc).__name__}: {exc}"}
         if not isinstance(out, dict):
-            raise _BadReply("not a dict")
+            return {"status": "undecodable", "message": "the outputs are not a dict"}
         out["status"] = "ran"
         return out
 
@@ -866,7 +997,7 @@ class _Worker:
         self.req = self.rep = -1
 
 
-def confinement(memory_mb: int = 3072) -> dict[str, Any]:
+def confinement(memory_mb: int = MEMORY_MB) -> dict[str, Any]:
     """Which limits a worker gets on this machine (starts one; for ``doctor`` and the header).
 
     Keys: the layers (bwrap, landlock ABI, seccomp, cgroup_memory) and the

@@ -29,13 +29,12 @@ import io
 import json
 import math
 import zipfile
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 
-__all__ = ["CodecError", "encode", "decode", "dumps", "loads", "save", "load"]
+__all__ = ["CodecError", "encode", "decode", "dumps", "loads"]
 
 META = "__meta__"
 MAX_DEPTH = 64
@@ -182,9 +181,12 @@ def encode(value: Any, where: str = "value") -> tuple[Any, dict[str, np.ndarray]
 
 
 class _Reader:
-    def __init__(self, arrays: dict[str, np.ndarray], max_elements: int | None) -> None:
+    def __init__(
+        self, arrays: dict[str, np.ndarray], max_elements: int | None, max_nodes: int | None
+    ) -> None:
         self.arrays = arrays
         self.budget = max_elements
+        self.nodes = max_nodes
 
     def spend(self, n: int, what: str) -> None:
         if self.budget is None:
@@ -221,6 +223,10 @@ class _Reader:
     def node(self, n: Any, depth: int) -> Any:
         if depth > MAX_DEPTH or not isinstance(n, dict):
             raise CodecError("malformed or too deeply nested structure")
+        if self.nodes is not None:
+            self.nodes -= 1
+            if self.nodes < 0:
+                raise CodecError("the structure has more entries than allowed")
         t, v = n.get("t"), n.get("v")
         try:
             if t == "none":
@@ -298,12 +304,17 @@ class _Reader:
 
 
 def decode(
-    structure: Any, arrays: dict[str, np.ndarray], *, max_elements: int | None = None
+    structure: Any,
+    arrays: dict[str, np.ndarray],
+    *,
+    max_elements: int | None = None,
+    max_nodes: int | None = None,
 ) -> Any:
     """Inverse of ``encode``.  ``max_elements`` caps the elements of all arrays
-    plus the dense size of sparse values (their comparison densifies them)."""
+    plus the dense size of sparse values (their comparison densifies them);
+    ``max_nodes`` the entries of the structure (lists, numbers, strings, ...)."""
     try:
-        return _Reader(arrays, max_elements).node(structure, 0)
+        return _Reader(arrays, max_elements, max_nodes).node(structure, 0)
     except RecursionError as exc:
         raise CodecError("the structure is nested too deeply") from exc
 
@@ -318,11 +329,6 @@ def dumps(value: Any, where: str = "value") -> bytes:
     meta = np.frombuffer(json.dumps(structure).encode("utf-8"), dtype=np.uint8)
     np.savez(buf, **{META: meta}, **arrays)
     return buf.getvalue()
-
-
-def save(path: str | Path, value: Any, where: str = "value") -> None:
-    """Write ``value`` to ``path`` as an ``.npz`` (see ``dumps``)."""
-    Path(path).write_bytes(dumps(value, where))
 
 
 def _checked_arrays(data: bytes, max_bytes: int) -> dict[str, np.ndarray]:
@@ -345,7 +351,13 @@ def _check_members(zf: zipfile.ZipFile, max_bytes: int) -> None:
         with zf.open(info) as f:
             try:
                 version = np.lib.format.read_magic(f)
-                shape, _, dtype = np.lib.format._read_array_header(f, version)
+                read_header = {
+                    (1, 0): np.lib.format.read_array_header_1_0,
+                    (2, 0): np.lib.format.read_array_header_2_0,
+                }.get(version)
+                if read_header is None:
+                    raise ValueError(f"unsupported .npy version {version}")
+                shape, _, dtype = read_header(f)
             except (ValueError, SyntaxError, TypeError) as exc:
                 raise CodecError(f"member {info.filename[:60]!r} is not a valid array") from exc
             if dtype.hasobject:
@@ -354,8 +366,19 @@ def _check_members(zf: zipfile.ZipFile, max_bytes: int) -> None:
                 raise CodecError(f"member {info.filename[:60]!r} declares more data than it holds")
 
 
-def loads(data: bytes, *, max_bytes: int = 1 << 30, max_elements: int | None = None) -> Any:
-    """Inverse of ``dumps``; ``CodecError`` for anything that is not a valid encoding."""
+def loads(
+    data: bytes,
+    *,
+    max_bytes: int = 1 << 30,
+    max_elements: int | None = None,
+    max_structure_bytes: int | None = None,
+    max_nodes: int | None = None,
+) -> Any:
+    """Inverse of ``dumps``; ``CodecError`` for anything that is not a valid encoding.
+
+    ``max_structure_bytes`` caps the JSON structure before it is parsed (parsing
+    makes a Python object per entry: 24 MB of tiny entries is a gigabyte), and
+    ``max_nodes`` its entries while decoding."""
     if len(data) > max_bytes:
         raise CodecError(f"the file is larger than {max_bytes:,} bytes")
     try:
@@ -367,21 +390,10 @@ def loads(data: bytes, *, max_bytes: int = 1 << 30, max_elements: int | None = N
     meta = arrays.pop(META, None)
     if meta is None or meta.dtype != np.uint8 or meta.ndim != 1:
         raise CodecError("the file has no valid __meta__ entry")
+    if max_structure_bytes is not None and meta.size > max_structure_bytes:
+        raise CodecError(f"the structure is larger than {max_structure_bytes:,} bytes")
     try:
         structure = json.loads(meta.tobytes().decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
         raise CodecError(f"the structure is not valid JSON ({exc})") from exc
-    return decode(structure, arrays, max_elements=max_elements)
-
-
-def load(path: str | Path, *, max_bytes: int = 1 << 30, max_elements: int | None = None) -> Any:
-    """Read a value written by ``save``; ``CodecError`` when the file is not valid."""
-    path = Path(path)
-    try:
-        size = path.stat().st_size
-        if size > max_bytes:
-            raise CodecError(f"{path.name} is larger than {max_bytes:,} bytes")
-        data = path.read_bytes()
-    except OSError as exc:
-        raise CodecError(f"{path.name} cannot be read ({exc})") from exc
-    return loads(data, max_bytes=max_bytes, max_elements=max_elements)
+    return decode(structure, arrays, max_elements=max_elements, max_nodes=max_nodes)

@@ -6,7 +6,8 @@ whether it took effect, so that ``doctor`` and the grading header can say which
 layers this machine has.  Bubblewrap, which builds the process's whole view of the
 system, is set up by the parent (``isolation.py``); these are the layers it does
 not give: limits on memory, CPU and file size, per-worker file access (Landlock)
-and the system calls no worker needs (seccomp).
+and the system calls no worker needs (seccomp, a policy by system call name that
+libseccomp compiles for this machine's architecture).
 """
 
 from __future__ import annotations
@@ -208,99 +209,70 @@ def _landlock(workdir: str) -> int | None:  # pragma: no cover - runs in the wor
     return int(abi)
 
 
-# audit arch, fork/vfork, clone, clone3, setrlimit, prlimit64, and the calls refused with EPERM:
-# socket, mknod(at), chmod family, chown family, utime family, mount/umount2, unshare, setns,
-# pivot_root, chroot, ptrace, reboot, kexec_load, kexec_file_load, init/finit/delete_module,
-# bpf, perf_event_open, userfaultfd, io_uring_setup, process_vm_readv/writev, keyctl, add_key,
-# request_key, open_tree, move_mount, fsopen, fsmount, mount_setattr; memfd_create (optional).
-# fmt: off
-SECCOMP_ARCH = {  # (audit arch, forks, clone, clone3, setrlimit, prlimit64, refused, memfd_create)
-    "x86_64": (
-        0xC000003E, [57, 58], 56, 435, 160, 302,
-        [41, 133, 259, 90, 91, 268, 452, 92, 93, 94, 260, 132, 235, 280, 261, 165, 166, 272,
-         308, 155, 161, 101, 169, 246, 320, 175, 313, 176, 321, 298, 323, 425, 310, 311, 250,
-         248, 249, 428, 429, 430, 432, 442],
-        319,
-    ),
-    "aarch64": (  # the generic table (asm-generic/unistd.h): no fork/vfork, no chmod/chown/mknod
-        0xC00000B7, [], 220, 435, 164, 261,
-        [198, 33, 52, 53, 452, 54, 55, 88, 40, 39, 97, 268, 41, 51, 117, 142, 104, 294, 105,
-         273, 106, 280, 241, 282, 425, 270, 271, 219, 217, 218, 428, 429, 430, 432, 442],
-        279,
-    ),
-}
-# fmt: on
+# The system calls a worker is refused (EPERM), by name: libseccomp resolves each for this
+# machine's architecture.  Sockets (socketpair stays), device nodes, file modes, owners and
+# times, mounts and namespaces, tracing, reboot, kernel modules and keys, bpf, perf,
+# userfaultfd, io_uring, other processes' memory; System V IPC (a segment outlives its
+# worker and another learner could attach it); tkill and pidfds (signals go through kill and
+# tgkill, allowed only towards the worker itself); raising a resource limit.
+REFUSED = (
+    "socket", "mknod", "mknodat", "chmod", "fchmod", "fchmodat", "fchmodat2", "chown",
+    "fchown", "lchown", "fchownat", "utime", "utimes", "utimensat", "futimesat", "mount",
+    "umount2", "unshare", "setns", "pivot_root", "chroot", "ptrace", "reboot", "kexec_load",
+    "kexec_file_load", "init_module", "finit_module", "delete_module", "bpf",
+    "perf_event_open", "userfaultfd", "io_uring_setup", "process_vm_readv",
+    "process_vm_writev", "keyctl", "add_key", "request_key", "open_tree", "move_mount",
+    "fsopen", "fsmount", "mount_setattr",
+    "shmget", "shmat", "shmctl", "shmdt", "semget", "semop", "semctl", "semtimedop",
+    "msgget", "msgsnd", "msgrcv", "msgctl",
+    "tkill", "pidfd_open", "pidfd_send_signal", "setrlimit",
+)  # fmt: skip
+SIGNALS = ("kill", "tgkill", "rt_sigqueueinfo", "rt_tgsigqueueinfo")  # first argument: a pid
+CLONE_THREAD = 0x00010000
+
+
+def seccomp_module() -> Any:
+    """libseccomp's Python bindings: Debian's ``seccomp`` (python3-seccomp) or PyPI's
+    ``pyseccomp`` (the same API over ctypes); None when neither is installed."""
+    for name in ("seccomp", "pyseccomp"):
+        try:
+            return __import__(name)
+        except Exception:  # noqa: BLE001, S112 - ImportError; OSError: no libseccomp.so
+            continue
+    return None
 
 
 def _seccomp(block_memfd: bool) -> bool:  # pragma: no cover - runs in the worker
-    """The seccomp filter, installed last (see ``SECCOMP_ARCH`` for what it refuses).
+    """The seccomp filter, built by name with libseccomp and installed last.
 
-    ``fork``, ``vfork`` and process-creating ``clone`` fail with EAGAIN (threads
-    still work); ``clone3`` with ENOSYS (libc falls back to ``clone``);
-    ``setrlimit`` and ``prlimit64`` with a new limit fail; system calls of
-    another ABI fail.
+    Allowed by default; ``REFUSED`` fail with EPERM; ``fork``/``vfork`` and a
+    ``clone`` without CLONE_THREAD with EAGAIN (threads still work); ``clone3``
+    with ENOSYS (libc falls back to ``clone``); ``prlimit64`` setting a limit and
+    ``SIGNALS`` aimed at any pid but the worker's own with EPERM; with
+    ``block_memfd``, ``memfd_create`` too; system calls of another ABI with EPERM.
     """
-    import ctypes
-    import platform
+    import errno
 
-    arch = platform.machine()
-    if sys.platform != "linux" or arch not in SECCOMP_ARCH:
+    sc = seccomp_module()
+    if sc is None or sys.platform != "linux":
         return False
-    audit, forks, clone, clone3, setrlimit, prlimit64, refused, memfd = SECCOMP_ARCH[arch]
-    refused = list(refused) + ([memfd] if block_memfd else [])
-    ld_w_abs, jeq, jset, jge, ret = 0x20, 0x15, 0x45, 0x35, 0x06
-    returns = {
-        "allow": 0x7FFF0000,
-        "eagain": 0x00050000 | 11,
-        "enosys": 0x00050000 | 38,
-        "eperm": 0x00050000 | 1,
-    }
-    # (code, true target, false target, k); targets are labels or None (= next instruction)
-    code: list[tuple[int, str | None, str | None, int]] = [
-        (ld_w_abs, None, None, 4),  # seccomp_data.arch
-        (jeq, None, "eperm", audit),  # another ABI: refuse
-        (ld_w_abs, None, None, 0),  # seccomp_data.nr
-        (jge, "eperm", None, 0x40000000),  # x32 system calls: refuse
-        *[(jeq, "eagain", None, nr) for nr in forks],
-        (jeq, "enosys", None, clone3),
-        (jeq, "eperm", None, setrlimit),
-        *[(jeq, "eperm", None, nr) for nr in refused],
-        (jeq, "prlimit", None, prlimit64),
-        (jeq, None, "allow", clone),
-        (ld_w_abs, None, None, 16),  # clone flags: low 32 bits of args[0]
-        (jset, "allow", "eagain", 0x00010000),  # CLONE_THREAD: a thread is fine
-    ]
-    labels = {"prlimit": len(code)}
-    code += [
-        (ld_w_abs, None, None, 32),  # prlimit64's new_limit pointer, low half
-        (jeq, None, "eperm", 0),
-        (ld_w_abs, None, None, 36),  # high half
-        (jeq, "allow", "eperm", 0),  # NULL: only reading the limits
-    ]
-    for name in returns:
-        labels[name] = len(code)
-        code.append((ret, None, None, returns[name]))
-
-    def rel(target: str | None, i: int) -> int:
-        return 0 if target is None else labels[target] - i - 1
-
-    prog = [(c, rel(t, i), rel(f, i), k) for i, (c, t, f, k) in enumerate(code)]
-    assert all(0 <= j < 256 for _, jt, jf, _ in prog for j in (jt, jf))
-
-    class SockFilter(ctypes.Structure):
-        _fields_ = [
-            ("code", ctypes.c_uint16),
-            ("jt", ctypes.c_uint8),
-            ("jf", ctypes.c_uint8),
-            ("k", ctypes.c_uint32),
-        ]
-
-    class SockFprog(ctypes.Structure):
-        _fields_ = [("len", ctypes.c_uint16), ("filter", ctypes.POINTER(SockFilter))]
-
-    filters = (SockFilter * len(prog))(*[SockFilter(*p) for p in prog])
-    fprog = SockFprog(len(prog), filters)
-    libc = ctypes.CDLL(None, use_errno=True)
-    if libc.prctl(38, 1, 0, 0, 0) != 0:  # PR_SET_NO_NEW_PRIVS
+    me = os.getpid()
+    try:
+        f = sc.SyscallFilter(defaction=sc.ALLOW)
+        f.set_attr(sc.Attr.ACT_BADARCH, sc.ERRNO(errno.EPERM))
+        for name in REFUSED + (("memfd_create",) if block_memfd else ()):
+            f.add_rule(sc.ERRNO(errno.EPERM), name)
+        for name in ("fork", "vfork"):
+            try:
+                f.add_rule(sc.ERRNO(errno.EAGAIN), name)
+            except (OSError, ValueError, RuntimeError):
+                pass  # not a call on this architecture (aarch64 has only clone)
+        f.add_rule(sc.ERRNO(errno.EAGAIN), "clone", sc.Arg(0, sc.MASKED_EQ, CLONE_THREAD, 0))
+        f.add_rule(sc.ERRNO(errno.ENOSYS), "clone3")
+        f.add_rule(sc.ERRNO(errno.EPERM), "prlimit64", sc.Arg(2, sc.NE, 0))
+        for name in SIGNALS:
+            f.add_rule(sc.ERRNO(errno.EPERM), name, sc.Arg(0, sc.NE, me))
+        f.load()  # sets PR_SET_NO_NEW_PRIVS first
+    except (OSError, ValueError, RuntimeError):
         return False
-    return libc.prctl(22, 2, ctypes.byref(fprog), 0, 0) == 0  # PR_SET_SECCOMP, FILTER
+    return True

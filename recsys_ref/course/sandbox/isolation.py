@@ -18,7 +18,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from .confine import PACKAGE_DIR, SECCOMP_ARCH, python_folders
+from .confine import PACKAGE_DIR, python_folders, seccomp_module
 
 WORKDIR_BYTES = 256 * 1024 * 1024  # the tmpfs all working folders share (bubblewrap)
 UID = 65534  # nobody
@@ -75,7 +75,7 @@ def layers() -> dict[str, Any]:
             "bwrap": _bwrap_works(),
             "landlock": _landlock_abi(),
             "cgroup_memory": _cgroup_memory(),
-            "seccomp": sys.platform == "linux" and os.uname().machine in SECCOMP_ARCH,
+            "seccomp": sys.platform == "linux" and seccomp_module() is not None,
             "root": hasattr(os, "geteuid") and os.geteuid() == 0,
         }
     return _LAYERS
@@ -107,10 +107,16 @@ def describe_layers(lay: dict[str, Any] | None = None) -> list[str]:
             if lay["landlock"]
             else ": file access not confined by the kernel (Linux >= 5.13)"
         ),
-        f"{yes if lay['seccomp'] else no} seccomp: no processes, sockets, mknod, chmod/chown, mounts",
+        f"{yes if lay['seccomp'] else no} seccomp"
+        + (
+            " (libseccomp): no processes, sockets, mknod, chmod/chown, mounts, System V "
+            "IPC, signals to other processes"
+            if lay["seccomp"]
+            else ": not applied (install libseccomp's Python bindings: pip install pyseccomp)"
+        ),
         f"{yes if lay['cgroup_memory'] else no} cgroup v2 memory controller"
         + (
-            " writable (not used: rlimits apply)"
+            " writable (not used yet: RLIMIT_AS per worker and the memfd_create block apply)"
             if lay["cgroup_memory"]
             else " not writable here: memory bounded per worker by RLIMIT_AS, memfd_create blocked"
         ),

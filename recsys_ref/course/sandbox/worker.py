@@ -6,8 +6,9 @@ it never runs learner code.  A worker (``_serve``) confines itself
 (``confine.confine``), then answers framed requests on the pipes the parent
 created: run the notebook's imports and the exercise cell in a fresh namespace,
 call the function on the cases, send back the outcomes as ``codec`` bytes.
-``_Watch`` records calls of the task's reference and refuses reads of the
-package's sources, so the parent can flag the task for review.
+Before any learner code, the worker withholds the course's references and
+their equivalents (``withheld.withhold``: a call raises, and the parent sees
+it in the outcome) and refuses reads of the package's sources.
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ import inspect
 import json
 import os
 import select
-import shutil
 import signal
 import socket
 import sys
@@ -55,8 +55,11 @@ def _preload() -> None:  # pragma: no cover - runs in the fork server
     import torch
 
     torch.set_num_threads(1)
-    from ..engine import runner
+    from ..engine import runner  # noqa: F401
     from . import codec  # noqa: F401
+    from .confine import seccomp_module
+
+    seccomp_module()  # loads libseccomp here: finding it runs ldconfig, which a worker cannot
 
     try:
         with runner.NumelRecorder():  # the first dispatch mode in a process costs ~1 s: pay it once
@@ -93,11 +96,15 @@ def server_main(config_json: str) -> None:  # pragma: no cover - runs in the for
     _preload()
     import gc
 
+    from .withheld import withhold
+
+    withhold((), spec_functions=True)  # the task specs: cases, wrong variants, oracles
     gc.collect()
     gc.freeze()  # workers' collections skip the preloaded objects (no copy-on-write of the heap)
     sock = socket.socket(fileno=cfg["sock_fd"])
     sock.send(b'{"ready": true}')
     folders: dict[int, str] = {}
+    cleaners: set[int] = set()  # children removing a finished worker's folder
     made = 0
 
     def reap() -> None:
@@ -108,8 +115,11 @@ def server_main(config_json: str) -> None:  # pragma: no cover - runs in the for
                 return
             if pid == 0:
                 return
+            if pid in cleaners:
+                cleaners.discard(pid)
+                continue
             if pid in folders:
-                shutil.rmtree(folders.pop(pid), ignore_errors=True)
+                cleaners.add(_clean_in_child(folders.pop(pid)))
             sock.send(json.dumps({"exit": pid, "rc": os.waitstatus_to_exitcode(status)}).encode())
 
     while True:
@@ -151,6 +161,84 @@ def server_main(config_json: str) -> None:  # pragma: no cover - runs in the for
             os._exit(0)
 
 
+def _clean_in_child(folder: str) -> int:  # pragma: no cover - runs in the fork server
+    """Remove ``folder`` in a child process (a deep tree takes seconds: the server keeps
+    answering meanwhile); its pid, or -1 when it was removed here."""
+    try:
+        pid = os.fork()
+    except OSError:
+        remove_tree(folder)
+        return -1
+    if pid == 0:
+        try:
+            remove_tree(folder)
+        finally:
+            os._exit(0)
+    return pid
+
+
+def remove_tree(top: str) -> None:
+    """Remove the folder ``top`` and everything below it, however deep, without recursion
+    (a learner's 10,000-level tree, deeper than any path can name, must not crash the fork
+    server): one directory descriptor walks down by name and back up by "..", never
+    following a symbolic link.  Never raises: what cannot be removed is left."""
+    flags = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW
+    try:
+        os.chmod(top, 0o700)
+        fd = os.open(top, flags)
+    except (OSError, ValueError):
+        return
+    names: list[str] = []  # from top down to the folder of ``fd``
+    left: set[tuple[int, int]] = set()  # folders that could not be removed: not entered again
+    try:
+        for _ in range(10_000_000):
+            child = None
+            with os.scandir(fd) as entries:
+                for entry in entries:
+                    try:
+                        if not entry.is_dir(follow_symlinks=False):
+                            os.unlink(entry.name, dir_fd=fd)
+                            continue
+                        st = entry.stat(follow_symlinks=False)
+                        if (st.st_dev, st.st_ino) not in left:
+                            child = entry.name
+                            break
+                    except OSError:
+                        continue
+            if child is not None:
+                try:
+                    os.chmod(child, 0o700, dir_fd=fd)  # made with mode 0: still removable
+                    down = os.open(child, flags, dir_fd=fd)
+                except OSError:
+                    st = os.stat(child, dir_fd=fd, follow_symlinks=False)
+                    left.add((st.st_dev, st.st_ino))
+                    continue
+                os.close(fd)
+                fd, _ = down, names.append(child)
+                continue
+            if not names:
+                break
+            here = os.fstat(fd)
+            up = os.open("..", flags, dir_fd=fd)
+            os.close(fd)
+            fd = up
+            try:
+                os.rmdir(names.pop(), dir_fd=fd)
+            except OSError:
+                left.add((here.st_dev, here.st_ino))
+    except BaseException:  # noqa: BLE001, S110 - MemoryError or worse: leave the rest
+        pass
+    finally:
+        try:
+            os.close(fd)
+        except OSError:
+            pass
+    try:
+        os.rmdir(top)
+    except OSError:
+        pass
+
+
 def _worker_child(cfg: dict[str, Any], fds: list[int]) -> None:  # pragma: no cover - forked worker
     req_fd, rep_fd, out_fd = fds
     os.setsid()
@@ -182,8 +270,10 @@ def _read_exact(fd: int, n: int) -> bytes:  # pragma: no cover - runs in the wor
 
 def _serve(cfg: dict[str, Any], req_fd: int, rep_fd: int) -> None:  # pragma: no cover - worker
     from . import codec
+    from .withheld import withhold
 
-    watch = _Watch()  # before the limits: what it frees must not hide in a tight guard's heap
+    withhold(cfg.get("withhold", ()), spec_functions=False)  # the server withheld the specs
+    _refuse_package_sources()
     if cfg.get("tight"):
         import gc
 
@@ -207,12 +297,9 @@ def _serve(cfg: dict[str, Any], req_fd: int, rep_fd: int) -> None:  # pragma: no
             line += c
         msg = json.loads(line)
         payload = b""
-        watch.calls.clear()
-        watch.task = ""
         try:
             request = codec.loads(_read_exact(req_fd, int(msg["size"])))
-            watch.task = str(request["task"])
-            out, body = _handle(request, watch)
+            out, body = _handle(request)
             if body is not None:
                 try:
                     payload = codec.dumps(body, "the outputs")
@@ -223,104 +310,56 @@ def _serve(cfg: dict[str, Any], req_fd: int, rep_fd: int) -> None:  # pragma: no
         except BaseException as exc:  # noqa: BLE001 - report, keep serving
             out = {"status": "worker_error", "message": f"{type(exc).__name__}: {exc}"[:500]}
         out["id"] = msg["id"]
-        out["flags"] = watch.report()
         reply(out, payload)
 
 
-class _Watch:  # pragma: no cover - runs in the worker
-    """Records calls of the current task's reference and reads of ``recsys_ref``'s sources.
+def _refuse_package_sources() -> None:  # pragma: no cover - runs in the worker
+    """An audit hook refusing to open files below ``recsys_ref``'s folder (Landlock, where
+    the kernel has it, refuses them anyway: this is the layer for kernels without it)."""
+    import linecache
 
-    Every function object of a ``recsys_ref`` module that is some task's
-    reference (re-exports included) and every ``Exercise.reference`` of the
-    registry is replaced by a wrapper naming where it was found; an audit
-    hook refuses opening any file below the package folder.
-    """
+    linecache.clearcache()  # the server's cached sources
+    own = PACKAGE_DIR + os.sep
 
-    def __init__(self) -> None:
-        import linecache
-
-        from ..engine.registry import all_exercises
-
-        self.task = ""
-        self.calls: list[str] = []
-        linecache.clearcache()  # the server's cached sources
-        refs: dict[int, tuple[Any, list[str]]] = {}
-        for tid, ex in all_exercises().items():
-            refs.setdefault(id(ex.reference), (ex.reference, []))[1].append(tid)
-        for tid, ex in all_exercises().items():
-            fn, tasks = refs[id(ex.reference)]
-            object.__setattr__(
-                ex, "reference", self._wrap(fn, tasks, f"registry.get({tid!r}).reference")
-            )
-        for name, mod in list(sys.modules.items()):
-            if not name.startswith("recsys_ref") or mod is None:
-                continue
-            for attr, value in list(vars(mod).items()):
-                if id(value) in refs and refs[id(value)][0] is value:
-                    setattr(mod, attr, self._wrap(value, refs[id(value)][1], f"{name}.{attr}"))
-        sys.addaudithook(self._audit)
-
-    def _wrap(self, fn: Any, tasks: list[str], route: str) -> Any:
-        watch, own = self, PACKAGE_DIR + os.sep
-
-        def reference(*args: Any, **kwargs: Any) -> Any:
-            caller = sys._getframe(1).f_code.co_filename
-            if watch.task in tasks and not caller.startswith(own):
-                where = sys._getframe(1)
-                watch.calls.append(
-                    f"the code called the course's reference implementation "
-                    f"{getattr(fn, '__qualname__', '?')} (reached as {route}, from "
-                    f"line {where.f_lineno} of {caller}); the grade is kept for the "
-                    "TA to review"
-                )
-            return fn(*args, **kwargs)
-
-        for a in ("__name__", "__qualname__", "__doc__", "__module__"):
-            try:
-                setattr(reference, a, getattr(fn, a))
-            except (AttributeError, TypeError):
-                pass
-        return reference
-
-    def _audit(self, event: str, args: tuple[Any, ...]) -> None:
+    def audit(event: str, args: tuple[Any, ...]) -> None:
         if event != "open" or not args or not isinstance(args[0], (str, bytes, os.PathLike)):
             return
         full = os.path.realpath(os.fsdecode(args[0]))
-        if not full.startswith(PACKAGE_DIR + os.sep):
-            return
-        frame = sys._getframe(1)
-        while frame is not None and not frame.f_code.co_filename.startswith(
-            ("<exercise", "<imports")
-        ):
-            frame = frame.f_back  # learner code is compiled as "<exercise cell N>"
-        if frame is not None:
-            self.calls.append(
-                f"the code tried to read the course's source "
-                f"({os.path.relpath(full, os.path.dirname(PACKAGE_DIR))}), e.g. "
-                "with inspect.getsource; refused"
-            )
-        raise PermissionError(f"reading {os.path.basename(full)} is not allowed while grading")
+        if full.startswith(own):
+            raise PermissionError(f"reading {os.path.basename(full)} is not allowed while grading")
 
-    def report(self) -> list[str]:
-        return list(dict.fromkeys(self.calls))[:5]
+    sys.addaudithook(audit)
 
 
-def _handle(
-    request: dict[str, Any], watch: _Watch
-) -> tuple[dict[str, Any], Any]:  # pragma: no cover
+def _handle(request: dict[str, Any]) -> tuple[dict[str, Any], Any]:  # pragma: no cover
     """One task in the worker: exec the imports and the cell, call the function, return outcomes."""
     import builtins
 
     from ..engine import runner
     from . import codec
+    from .withheld import OWN
 
     run_cases, signature_problem = runner.run_cases, runner.signature_problem
-    ns: dict[str, Any] = {"__name__": "__main__", "__builtins__": builtins}
-    for line in str(request["preamble"]).splitlines():
+
+    def fresh() -> dict[str, Any]:
+        ns: dict[str, Any] = {"__name__": "__main__", "__builtins__": builtins}
+        for line in str(request["preamble"]).splitlines():
+            try:
+                exec(compile(line, "<imports of the other cells>", "exec"), ns)
+            except BaseException:  # noqa: BLE001, S110 - an import the exercise may not need
+                pass
+        return ns
+
+    OWN.clear()
+    for key, code, func_name, cell in request.get("given", ()):
+        own = fresh()  # the learner's own helper from an earlier task of this notebook
         try:
-            exec(compile(line, "<imports of the other cells>", "exec"), ns)
-        except BaseException:  # noqa: BLE001, S110 - an import the exercise may not need
+            exec(compile(code, f"<exercise cell {int(cell) + 1}>", "exec"), own)
+        except BaseException:  # noqa: BLE001, S110 - that task's verdict says why
             pass
+        if callable(own.get(func_name)):
+            OWN[str(key)] = own[func_name]
+    ns = fresh()
     name = request["func_name"]
     cell_error = ""
     try:

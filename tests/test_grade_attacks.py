@@ -1,0 +1,281 @@
+"""The worker is the adversary (issue 20, classes 5-9): forged replies, shared resources,
+links, text aimed at the TA's tools, and determinism under ``--jobs``.
+
+Each submission is written here as a learner would write it; INSTRUCTORS.md ("Threat
+model") names these tests.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import shutil
+import sys
+import zipfile
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbformat.v4 import new_code_cell, new_notebook
+
+from recsys_ref.course.engine.evaluate import PASSED
+from recsys_ref.course.grading import grade
+from recsys_ref.course.sandbox import client as sandbox
+from recsys_ref.course.sandbox import isolation
+from recsys_ref.course.sandbox.worker import remove_tree
+
+ROOT = Path(__file__).resolve().parents[1]
+pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="the sandbox's layers are Linux's")
+
+GOOD = "import torch\n\n\ndef dot_scores(U, I):\n    return U @ I.T\n"
+FAST = (
+    "import torch\n\n\ndef fm_pairwise_fast(x, V):\n"
+    "    return 0.5 * ((x @ V) ** 2 - (x * x) @ (V * V)).sum(dim=1)\n"
+)
+
+
+def write(path: Path, *cells: tuple[str, str]) -> Path:
+    nb = new_notebook(
+        cells=[new_code_cell("import torch")]
+        + [new_code_cell(code, metadata={"tags": [f"task:{t}"]}) for t, code in cells]
+    )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    nbformat.write(nb, path)
+    return path
+
+
+def grade_cli(*argv) -> int:
+    parser = argparse.ArgumentParser()
+    grade.add_arguments(parser)
+    return grade.run(parser.parse_args([str(a) for a in argv]))
+
+
+def results_of(out: Path, name: str) -> dict[str, dict]:
+    data = json.loads((out / name / "results.json").read_text())
+    return {t["name"].split(":")[0]: t for t in data["tests"]}
+
+
+# ---------------------------------------------------------------- 6. forged replies
+
+FORGED = {  # field -> what the learner's cell makes the worker send for it
+    "max_numel_inf": "d['max_numel'] = float('inf')",
+    "ops_nan": "d['ops'] = float('nan')",
+    "largest_not_list": "d['largest'] = 7",
+    "grads_not_list": "d['grads'] = 5",
+    "kind_unknown": "d['kind'] = 'passed'",
+    "message_not_text": "d['message'] = [1, 2]",
+    "huge_int": "d['max_numel'] = 10 ** 4000",
+    "many_nodes": "d['creator'] = [None] * 300_000",
+}
+
+
+@pytest.mark.parametrize("field", list(FORGED))
+def test_forged_reply_fields_fail_that_task_only(tmp_path, field):
+    """The cell rewrites how the worker writes each outcome; that task gets no points,
+    the notebook's other task is graded, results.json is written and the run exits 0."""
+    forge = (
+        "import recsys_ref.course.engine.runner as _r\n"
+        "_plain = _r.Outcome.to_plain\n"
+        "def _forged(self, *a, **k):\n"
+        "    d = _plain(self, *a, **k)\n"
+        f"    {FORGED[field]}\n"
+        "    return d\n"
+        "_r.Outcome.to_plain = _forged\n"
+    )
+    sub = write(tmp_path / "class" / "forger.ipynb", ("warmup", forge + GOOD))
+    honest = write(tmp_path / "class" / "honest.ipynb", ("warmup", GOOD), ("fm_4", FAST))
+    out = tmp_path / "out"
+    rc = grade_cli(sub, honest, "--out", out, "--tasks", "warmup,fm_4", "--quiet", "--seed", 4)
+    assert rc == 0
+    forged, ok = results_of(out, "forger"), results_of(out, "honest")
+    assert forged["warmup"]["score"] == 0, forged["warmup"]["output"]
+    assert ok["warmup"]["score"] == 1 and ok["fm_4"]["score"] == 1, ok
+
+
+# ---------------------------------------------------------------- 5. learner against learner
+
+
+def test_remove_tree_handles_trees_deeper_than_any_path(tmp_path):
+    top = tmp_path / "w1"
+    top.mkdir()
+    here = os.getcwd()
+    os.chdir(top)
+    try:
+        for _ in range(2500):  # ~5,000 characters of path: beyond what one path can name
+            os.mkdir("d")
+            os.chdir("d")
+            Path("f").write_text("x")
+        os.mkdir("locked", 0)
+    finally:
+        os.chdir(here)
+    keep = tmp_path / "keep.txt"
+    keep.write_text("mine")
+    os.symlink(keep, top / "link")
+    remove_tree(str(top))
+    assert not top.exists() and keep.read_text() == "mine"
+
+
+DEEP = (
+    "import os\n"
+    "for _ in range(3000):\n"
+    "    try:\n        os.mkdir('d')\n        os.chdir('d')\n"
+    "    except OSError:\n        break\n" + GOOD
+)
+
+
+def test_a_deep_folder_tree_does_not_harm_the_next_learner(tmp_path):
+    """A learner's 3,000-level tree in its working folder: the fork server removes it
+    without crashing, and the learners graded after keep their points, with feedback that
+    does not blame their code."""
+    first = sandbox.run_tasks(write(tmp_path / "deep.ipynb", ("warmup", DEEP)), ["warmup"], seed=1)
+    assert first[0].status == PASSED, first[0].message
+    for i in range(2):
+        (r,) = sandbox.run_tasks(
+            write(tmp_path / f"next{i}.ipynb", ("warmup", GOOD)), ["warmup"], seed=1
+        )
+        assert r.status == PASSED and "os._exit" not in r.message, r.message
+
+
+def refused_only(attempts: str) -> str:
+    """A warmup cell right only when every attempt raised PermissionError."""
+    return (
+        "import os, ctypes, signal\nimport torch\n\n\n"
+        "def dot_scores(U, I):\n"
+        f"{attempts}"
+        "    return U @ I.T\n"
+    )
+
+
+def test_system_v_ipc_is_refused(tmp_path):
+    if not isolation.layers()["seccomp"]:
+        pytest.skip("no seccomp on this machine")
+    code = refused_only(
+        "    libc = ctypes.CDLL(None, use_errno=True)\n"
+        "    for call in (lambda: libc.shmget(0, 1 << 20, 0o1666),\n"
+        "                 lambda: libc.semget(0, 1, 0o1666),\n"
+        "                 lambda: libc.msgget(0, 0o1666),\n"
+        "                 lambda: libc.shmat(0, None, 0)):\n"
+        "        if call() != -1 or ctypes.get_errno() != 1:  # EPERM from seccomp\n"
+        "            raise RuntimeError('GOT THROUGH: System V IPC')\n"
+    )
+    (r,) = sandbox.run_tasks(write(tmp_path / "ipc.ipynb", ("warmup", code)), ["warmup"], seed=2)
+    assert r.status == PASSED, r.message
+
+
+def test_a_worker_cannot_signal_any_other_process(tmp_path, monkeypatch):
+    """With Landlock hidden (as on kernels without ABI 6, whose scoping also stops signals),
+    seccomp alone refuses kill() towards any pid but the worker's own."""
+    if not isolation.layers()["seccomp"]:
+        pytest.skip("no seccomp on this machine")
+    monkeypatch.setitem(isolation.layers(), "landlock", None)
+    code = refused_only(
+        "    me = os.getpid()\n"
+        "    for pid in range(1, 600):\n"
+        "        if pid == me:\n            continue\n"
+        "        try:\n            os.kill(pid, 0)\n"
+        "        except PermissionError:\n            continue\n"
+        "        except ProcessLookupError:\n            pass\n"
+        "        raise RuntimeError(f'GOT THROUGH: pid {pid} reachable')\n"
+        "    os.kill(me, 0)\n"
+    )
+    (r,) = sandbox.run_tasks(write(tmp_path / "kill.ipynb", ("warmup", code)), ["warmup"], seed=2)
+    assert r.status == PASSED, r.message
+
+
+def test_an_unseen_exit_does_not_blame_the_learner():
+    died = sandbox._Died(None)
+    assert "os._exit" not in died.sentence() and "not something your code" in died.sentence()
+
+
+# ---------------------------------------------------------------- 7. links
+
+
+def test_a_linked_zip_is_skipped_with_a_note(tmp_path):
+    other = tmp_path / "classmate"
+    other.mkdir()
+    write(other / "00_start_here.ipynb", ("warmup", GOOD))
+    zpath = tmp_path / "classmate.zip"
+    with zipfile.ZipFile(zpath, "w") as zf:
+        zf.write(other / "00_start_here.ipynb", "00_start_here.ipynb")
+    mine = tmp_path / "learner"
+    mine.mkdir()
+    os.symlink(zpath, mine / "work.zip")
+    (sub,) = grade.find_submissions([mine])
+    assert sub.notebooks == [] and any("work.zip" in n and "link" in n for n in sub.notes)
+
+
+def test_notebooks_in_folders_are_capped_like_zips(tmp_path, monkeypatch):
+    monkeypatch.setattr(grade, "NOTEBOOK_MAX_BYTES", 1000)
+    folder = tmp_path / "learner"
+    write(folder / "00_start_here.ipynb", ("warmup", GOOD + "#" * 2000))
+    (sub,) = grade.find_submissions([folder])
+    assert sub.notebooks == [] and any("larger than" in n for n in sub.notes), sub.notes
+
+
+# ---------------------------------------------------------------- 8. text for the TA's tools
+
+
+def test_formula_like_names_are_text_in_class_csv(tmp_path):
+    out = tmp_path / "out"
+    names = ["+cmd", "-2+3", "@SUM(A1)", "=1+1", "\tx", "plain"]
+    for n in names:
+        (out / n).mkdir(parents=True)
+        (out / n / "grading.json").write_text(
+            json.dumps({"tasks": [{"task": "warmup", "points": 1}]})
+        )
+    grade.write_class_csv(out, ["warmup"], names)
+    rows = list(csv.reader((out / "class.csv").open(encoding="utf-8")))[1:]
+    for row in rows:
+        assert row[0][:1] not in ("=", "+", "-", "@", "\t", "\r"), row
+    assert [r[0] for r in rows][-1] == "plain"
+
+
+def test_newlines_and_invisible_characters_are_neutralised(tmp_path):
+    folder = tmp_path / "learner"
+    folder.mkdir()
+    os.symlink("/etc/hostname", folder / "x\nFAKE: all 45 points.ipynb")
+    (sub,) = grade.find_submissions([folder])
+    shown = [sandbox.clean_text(n) for n in sub.notes]
+    assert shown and all("\n" not in s for s in shown), shown
+    hidden = "a\u202eb\u200dc\u2066d\U000e0041e\u2028f\u2029g\u00adh"
+    assert sandbox.clean_text(hidden) == "abcdefgh"
+
+
+# ---------------------------------------------------------------- 9. determinism
+
+
+def test_jobs_1_and_jobs_4_give_identical_results(tmp_path):
+    """A class of 10 (the solution of notebook 12's ngcf_6 and ngcf_9, whose reference draws
+    random numbers, and a broken copy) graded with one seed at --jobs 1 and --jobs 4."""
+    src = ROOT / "solutions" / "12_model_bpr_training.ipynb"
+    if not src.exists():
+        pytest.skip("no solutions/")
+    nb = nbformat.read(src, as_version=4)
+    cls = tmp_path / "class"
+    cls.mkdir()
+    for i in range(10):
+        copy = nbformat.from_dict(json.loads(json.dumps(nb)))
+        if i % 3 == 2:
+            for cell in copy.cells:
+                if "task:ngcf_6" in cell.metadata.get("tags", []):
+                    cell.source = cell.source.replace("softplus(", "softplus(2 * ")
+        (cls / f"s{i}").mkdir()
+        nbformat.write(copy, cls / f"s{i}" / src.name)
+    outs = []
+    for jobs in (1, 4):
+        out = tmp_path / f"out{jobs}"
+        subs = sorted(cls.iterdir())
+        args = ["--out", out, "--tasks", "ngcf_6,ngcf_9", "--quiet", "--seed", 11]
+        assert grade_cli(*subs, *args, "--jobs", jobs) == 0
+        outs.append(
+            {
+                s.name: [(t["score"], t["output"]) for t in results_of(out, s.name).values()]
+                for s in subs
+            }
+        )
+    assert outs[0] == outs[1]
+    scores = [sum(s for s, _ in v) for v in outs[0].values()]
+    assert scores.count(2) == 7 and all("flagged" not in o for v in outs[0].values() for _, o in v)
+    shutil.rmtree(tmp_path / "out1")
