@@ -140,7 +140,9 @@ class _FMTable(torch.autograd.Function):
         if need_V:
             if e is None:  # a second backward (retain_graph=True): look the rows up again
                 e = V.index_select(0, idx.reshape(-1)).view(B, n_fields, V.shape[1])
-            de = e.neg_().add_(s.unsqueeze(1)).mul_(g_pairs.view(B, 1, 1))  # (B, F, k)  g (s − e_f)
+            de = torch.sub(s.unsqueeze(1), e, out=e).mul_(
+                g_pairs.view(B, 1, 1)
+            )  # (B, F, k)  g (s − e_f)
             grads[2] = index.gradient(index.sum(de.view(-1, V.shape[1])), V, sparse_V)  # (U, k)
         if need_w:
             dw = g_lin.unsqueeze(1).expand(B, n_fields).reshape(-1, 1)  # (B·F, 1)  ∂/∂w_{idx_f} = g

@@ -158,3 +158,17 @@ def test_row_optimisers_reject_bad_settings():
     m(torch.zeros(2, 3, dtype=torch.long)).sum().backward()
     with pytest.raises(RuntimeError, match="weight_decay does not work with sparse"):
         opt.step()
+
+
+def test_fm_table_backward_twice_with_retain_graph_gives_the_same_gradient():
+    """The first backward writes ∂/∂e into the look-up's buffer; a second one looks it up again."""
+    m = FM(20, 3, seed=12).double()
+    idx = torch.randint(0, 20, (6, 4), generator=torch.Generator().manual_seed(13))
+    lin, pairs = fm_table_terms(idx, m.w.weight, m.V.weight, sparse_w=True, sparse_V=True)
+    out = (lin + pairs * torch.arange(6.0, dtype=torch.float64)).sum()
+    first = [
+        g.to_dense() for g in torch.autograd.grad(out, [m.w.weight, m.V.weight], retain_graph=True)
+    ]
+    second = [g.to_dense() for g in torch.autograd.grad(out, [m.w.weight, m.V.weight])]
+    for a, b in zip(first, second, strict=True):
+        torch.testing.assert_close(a, b, rtol=0, atol=0)
