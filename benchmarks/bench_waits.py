@@ -183,6 +183,7 @@ def main(argv: list[str] | None = None) -> int:
             for sub, value in got.items():
                 label = f"{name}: {sub}" if sub else name
                 results.setdefault(label, []).append(value)
+                print(f"  {label}: {value[0]:.2f} s", flush=True)  # as it goes: a long run shows
         print(f"  round {r + 1} of {args.reps} done, load {os.getloadavg()[0]:.1f}", flush=True)
     load1 = os.getloadavg()
 
