@@ -10,7 +10,11 @@ Run:  python benchmarks/bench_fm.py [--quick]
    says what it measures:
    - model code: both models with sparse embedding gradients (torchfm's ``nn.Embedding``s set to
      ``sparse=True``, its model code unchanged), forward + backward alone, and the full step with
-     the same optimiser (sparse Adagrad, lr 0.05): the same inputs, gradients and update;
+     the same optimiser maths (Adagrad, lr 0.05: torchfm with ``torch.optim.Adagrad``, ours with
+     the package's ``optim.RowAdagrad``, tested equal to it; and ours with torch's too);
+   - the step ÷ its memory-traffic floor: the bytes of the rows gathered (forward), scattered
+     (backward) and updated (Adagrad: each distinct row of the parameter and its accumulator
+     read and written) ÷ the copy bandwidth of a 64 MB ``copy_`` timed in the same rounds;
    - the same with dense gradients and dense Adam (torchfm's example optimiser: lr 1e-3, weight
      decay 1e-6): here both write a full-table gradient every step, which sets the time;
    - training recipe: ours as the course trains it (nn.Embedding(sparse=True) + Adagrad, libffm's
@@ -41,7 +45,7 @@ from recsys_ref.data.criteo import read_criteo
 from recsys_ref.data.encoding import FieldEncoder
 from recsys_ref.ffm import FFM
 from recsys_ref.fm import FM, fm_pairwise, fm_pairwise_naive
-from recsys_ref.train_ctr import evaluate_ctr, train_ctr
+from recsys_ref.train_ctr import evaluate_ctr, make_optimizers, train_ctr
 
 SAMPLES = shared_data("samples", Path("shared/data/samples"))
 
@@ -219,6 +223,18 @@ def bench_training(quick: bool) -> None:
     def adagrad(model):
         return [torch.optim.Adagrad(model.parameters(), lr=0.05)]
 
+    def package_adagrad(model):  # optim.RowAdagrad: torch's Adagrad maths, row by row
+        return make_optimizers(model, "adagrad", lr=0.05)
+
+    # the memory-traffic floor: the rows gathered (forward), scattered (backward) and updated
+    # (Adagrad reads and writes each distinct row of the parameter and of its accumulator)
+    distinct = float(np.mean([torch.unique(b + offsets).numel() for b in batches]))
+    src = torch.ones(16 << 20)  # 64 MB, far above the caches
+    dst = torch.empty_like(src)
+
+    def copy() -> None:
+        dst.copy_(src)
+
     def sparse_grads(model):
         """torchfm's model with its embeddings' gradients made sparse (its model code unchanged)."""
         for m in model.modules():
@@ -241,12 +257,18 @@ def bench_training(quick: bool) -> None:
                 else FieldAwareFactorizationMachineModel(CRITEO_DIMS, k)
             )
 
-        ours_dense, ours_sparse = ours(False), ours(True)
+        ours_dense, ours_sparse, ours_plain = ours(False), ours(True), ours(True)
         ref_dense, ref_sparse = theirs(), sparse_grads(theirs())
         fns = {
             "ours fwd+bwd sparse": stepper(ours_sparse, [], logits, True, False),
             "torchfm fwd+bwd sparse": stepper(ref_sparse, [], probs, False, False),
-            "ours Adagrad sparse": stepper(ours_sparse, adagrad(ours_sparse), logits, True, True),
+            "ours Adagrad sparse": stepper(
+                ours_sparse, package_adagrad(ours_sparse), logits, True, True
+            ),
+            "ours torch.optim.Adagrad": stepper(
+                ours_plain, adagrad(ours_plain), logits, True, True
+            ),
+            "64 MB copy": copy,
             "torchfm Adagrad sparse": stepper(ref_sparse, adagrad(ref_sparse), probs, False, True),
             "ours fwd+bwd dense": stepper(ours_dense, [], logits, True, False),
             "torchfm fwd+bwd dense": stepper(ref_dense, [], probs, False, False),
@@ -263,6 +285,24 @@ def bench_training(quick: bool) -> None:
                 f"   {v:<24}  {spread(wall):>28}  {1e3 * np.median(cpu):>11.0f}  {B / np.median(wall):>10,.0f}"
             )
 
+        row_bytes = 4 * ((k if name == "FM" else F_ * k) + 1)  # a row of V (or W) and of w
+        traffic = row_bytes * (2 * B * F_ + 4 * distinct)  # gathered + scattered + updated
+        bandwidth = 2 * src.nbytes / t["64 MB copy"][0]  # bytes read + written per second
+        floor = traffic / bandwidth  # (reps,)  each repetition's floor, timed in its own round
+        print(
+            f"   memory-traffic floor: {traffic / 1e6:.1f} MB (B·F = {B * F_:,} rows gathered and "
+            f"scattered, {distinct:,.0f} distinct rows updated) ÷ copy bandwidth "
+            f"{np.median(bandwidth) / 1e9:.1f} GB/s = {spread(floor)} ms"
+        )
+        print(
+            f"   {'full step (package: sparse RowAdagrad) ÷ floor':<72}        "
+            f"step / floor = {ratio(t['ours Adagrad sparse'][0], floor)}"
+        )
+        print(
+            f"   {'full step with torch.optim.Adagrad ÷ floor':<72}        "
+            f"step / floor = {ratio(t['ours torch.optim.Adagrad'][0], floor)}"
+        )
+
         def says(what: str, slow: str, fast: str, t: dict = t) -> None:
             print(f"   {what:<72} torchfm / ours = {ratio(t[slow][0], t[fast][0])}")
 
@@ -272,9 +312,14 @@ def bench_training(quick: bool) -> None:
             "ours fwd+bwd sparse",
         )
         says(
-            "model code, full step: the same optimiser (sparse Adagrad), same gradients",
+            "full step, the same Adagrad maths (torchfm: torch.optim.Adagrad; ours: RowAdagrad)",
             "torchfm Adagrad sparse",
             "ours Adagrad sparse",
+        )
+        says(
+            "full step, both with torch.optim.Adagrad (coalesces every step)",
+            "torchfm Adagrad sparse",
+            "ours torch.optim.Adagrad",
         )
         says(
             "forward + backward with dense gradients (a full-table gradient each step)",
@@ -291,7 +336,7 @@ def bench_training(quick: bool) -> None:
             "torchfm Adam dense",
             "ours Adagrad sparse",
         )
-        del ours_dense, ours_sparse, ref_dense, ref_sparse, fns
+        del ours_dense, ours_sparse, ours_plain, ref_dense, ref_sparse, fns
     print(
         "\n   The model-code ratios compare the same work: the same inputs, gradients and optimiser."
         "\n   With dense gradients both models write a full-table gradient (~0.6 GB for FFM) every"

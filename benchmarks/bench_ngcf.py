@@ -45,9 +45,15 @@ from recsys_ref.data.sampler import BPRSampler, sample_triples_loop  # noqa: E40
 from recsys_ref.graph import laplacian_from_interactions  # noqa: E402
 from recsys_ref.losses import bpr_loss  # noqa: E402
 from recsys_ref.metrics import evaluate_model  # noqa: E402
-from recsys_ref.ngcf import NGCF  # noqa: E402
+from recsys_ref.ngcf import NGCF, ngcf_layer  # noqa: E402
 
 DEFAULT_DATA = shared_data("gowalla", ROOT.parent / "shared" / "data" / "gowalla")
+
+
+def ratio(slow: np.ndarray, fast: np.ndarray) -> str:
+    """Median of the per-round ratios (the same interleaved round) with their 10–90 % spread."""
+    p10, m, p90 = np.percentile(slow / fast, [10, 50, 90])
+    return f"{m:.2f}× [{p10:.2f}–{p90:.2f}]"
 
 
 def timed(fn, repeat: int = 1):
@@ -151,6 +157,11 @@ def main(argv: list[str] | None = None) -> int:
         "--step-reps", type=int, default=5, help="interleaved repetitions of the step comparison"
     )
     ap.add_argument("--naive-users", type=int, default=300)
+    ap.add_argument(
+        "--step-only",
+        action="store_true",
+        help="only the step comparison (skip the sampler, the epoch and the evaluations)",
+    )
     args = ap.parse_args(argv)
 
     if not (args.data / "train.txt").is_file():
@@ -191,18 +202,19 @@ def main(argv: list[str] | None = None) -> int:
     sampler = BPRSampler(data.train, seed=0)
     n_full = sampler.n_batches(1024)
 
-    # sampler: vectorised vs per-triple Python loop, 100k triples
-    n_trip = 100_000
-    w_vec, c_vec, _ = timed(
-        lambda: [b for b in BPRSampler(data.train, seed=1).epoch(1024, n_trip // 1024)]
-    )
-    w_loop, _, _ = timed(lambda: sample_triples_loop(data.train, n_trip, seed=1))
-    row(
-        f"sampler, {n_trip // 1000}k triples: vectorised",
-        w_vec,
-        c_vec,
-        f"per-triple loop {w_loop:.2f} s ({w_loop / w_vec:.0f}×)",
-    )
+    if not args.step_only:
+        # sampler: vectorised vs per-triple Python loop, 100k triples
+        n_trip = 100_000
+        w_vec, c_vec, _ = timed(
+            lambda: [b for b in BPRSampler(data.train, seed=1).epoch(1024, n_trip // 1024)]
+        )
+        w_loop, _, _ = timed(lambda: sample_triples_loop(data.train, n_trip, seed=1))
+        row(
+            f"sampler, {n_trip // 1000}k triples: vectorised",
+            w_vec,
+            c_vec,
+            f"per-triple loop {w_loop:.2f} s ({w_loop / w_vec:.0f}×)",
+        )
 
     # the step, its floor and a straightforward implementation, interleaved
     N, d = data.n_users + data.n_items, 64
@@ -217,6 +229,25 @@ def main(argv: list[str] | None = None) -> int:
         train_steps(model, opt, [batches[it["ours"] % len(batches)]])
         it["ours"] += 1
 
+    # the same model and step through the layer-by-layer autograd path (ngcf_layer called as a
+    # plain function, no hand-written backward): what the package's step was before ngcf_fused
+    unfused = NGCF(
+        data.n_users,
+        data.n_items,
+        L,
+        dim=64,
+        layer_dims=(64, 64, 64),
+        message_dropout=0.1,
+        official=args.official,
+        layer=None if args.official else (lambda E, L, W1, W2: ngcf_layer(E, L, W1, W2)),
+    )
+    unfused_opt = torch.optim.Adam(unfused.parameters(), lr=1e-4)
+    it["unfused"] = 0
+
+    def layer_by_layer() -> None:
+        train_steps(unfused, unfused_opt, [batches[it["unfused"] % len(batches)]])
+        it["unfused"] += 1
+
     base_emb = torch.nn.Parameter(model.embedding.detach().clone())
     base_W1 = [torch.nn.Parameter(W.detach().clone()) for W in model.W1]
     base_W2 = [torch.nn.Parameter(W.detach().clone()) for W in model.W2]
@@ -230,11 +261,12 @@ def main(argv: list[str] | None = None) -> int:
 
     n_layers = len(model.W1)
     parts = {"spmm": lambda: L @ E, "spmm_t": lambda: Lt @ G, "gemm": lambda: E @ Wt}
-    fns = {"ours": ours, "plain": plain, **parts}
+    fns = {"ours": ours, "unfused": layer_by_layer, "plain": plain, **parts}
     t = interleaved(fns, args.step_reps)
     m = {k: float(np.median(v[0])) for k, v in t.items()}
     mc = {k: float(np.median(v[1])) for k, v in t.items()}
     floor = n_layers * (m["spmm"] + m["spmm_t"] + 6 * m["gemm"])
+    per_round_floor = n_layers * (t["spmm"][0] + t["spmm_t"][0] + 6 * t["gemm"][0])  # (reps,)
     floor_c = n_layers * (mc["spmm"] + mc["spmm_t"] + 6 * mc["gemm"])
     variant = "official + message dropout" if args.official else "eq. 7 + message dropout"
     row(
@@ -253,6 +285,23 @@ def main(argv: list[str] | None = None) -> int:
         "ms",
     )
     row(
+        "  the same step, layer by layer through autograd (no ngcf_fused)",
+        m["unfused"],
+        mc["unfused"],
+        f"{med(t['unfused'][0])}; {m['unfused'] / floor:.2f}× the floor, "
+        f"{ratio(t['unfused'][0], t['ours'][0])} the package's step",
+        "ms",
+    )
+    rows.append(
+        (
+            "  step ÷ floor, per interleaved round",
+            "",
+            "",
+            f"package {ratio(t['ours'][0], per_round_floor)}, "
+            f"layer by layer {ratio(t['unfused'][0], per_round_floor)}",
+        )
+    )
+    row(
         "  straightforward step (sparse.mm COO, dense dropout, all-node eq. 9)",
         m["plain"],
         mc["plain"],
@@ -260,6 +309,9 @@ def main(argv: list[str] | None = None) -> int:
         "ms",
     )
 
+    if args.step_only:
+        _print(rows, args, data)
+        return 0
     sampler = BPRSampler(data.train, seed=0)
     w, c, done = timed(lambda: train_steps(model, opt, sampler.epoch(1024, args.max_batches)))
     if done < n_full:
@@ -292,6 +344,11 @@ def main(argv: list[str] | None = None) -> int:
         f"{w_n * k / w:.1f}× the batched evaluation",
     )
 
+    _print(rows, args, data)
+    return 0
+
+
+def _print(rows, args, data) -> None:
     print(
         f"\nNGCF on Gowalla — {describe()}, "
         f"{'official variant' if args.official else 'eq. 7 (paper)'}, d = 64, layers 64-64-64, batch 1024"
@@ -305,7 +362,6 @@ def main(argv: list[str] | None = None) -> int:
         f"{torch.get_num_threads()} torch thread(s). CPU well below wall means the process was waiting "
         "for a core (a loaded machine)."
     )
-    return 0
 
 
 if __name__ == "__main__":

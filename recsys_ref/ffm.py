@@ -22,6 +22,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ._checks import expect_same_size, expect_tensor
+from .row_grad import RowIndex
 
 # Letters: B batch, F fields, k latent size, n features (all fields together).
 
@@ -135,9 +136,9 @@ class _TablePairs(torch.autograd.Function):
         W, idx = ctx.saved_tensors
         n_fields, k, sparse = ctx.shape
         swapped, ctx.swapped = ctx.swapped, None  # used up (in place) by this backward
-        if sparse:
-            uniq, where = torch.unique(idx, return_inverse=True)  # (U,), (B, F)
-            G = W.new_zeros(uniq.shape[0], n_fields * k)  # (U, F·k)  one row per feature
+        if sparse:  # one row per distinct feature: the gradient comes out coalesced
+            index = RowIndex(idx, W.shape[0])
+            where, G = index.where().view(idx.shape), W.new_zeros(index.rows.shape[0], W.shape[1])
         else:
             where, G = idx, torch.zeros_like(W)  # (B, F), (n, F·k)
         for i, s in enumerate(range(0, idx.shape[0], ctx.rows)):
@@ -150,11 +151,7 @@ class _TablePairs(torch.autograd.Function):
             Gt.mul_(grad_out[s : s + c].view(-1, 1, 1, 1))  # ∂φ/∂E[b, a, c] = E[b, c, a]
             torch.diagonal(Gt, dim1=1, dim2=2).zero_()  # a = c is not a pair
             G.index_add_(0, where[s : s + c].reshape(-1), Gt.view(c * n_fields, n_fields * k))
-        if sparse:
-            G = torch.sparse_coo_tensor(
-                uniq.unsqueeze(0), G, W.shape, is_coalesced=True, check_invariants=False
-            )
-        return G, None, None, None, None
+        return (index.gradient(G, W, True) if sparse else G), None, None, None, None
 
 
 def ffm_pairwise_table(idx: Tensor, W: Tensor, *, sparse: bool = False) -> Tensor:

@@ -25,6 +25,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from ._checks import expect_same_size, expect_tensor
+from .row_grad import RowIndex
 
 # Letters: B batch, n features (one-hot width), k latent size, F fields.
 
@@ -102,6 +103,63 @@ def pairwise_from_embeddings(e: Tensor) -> Tensor:
     """Lemma 3.1 on already looked-up (and possibly scaled) vectors e (B, F, k) → (B,)."""
     s = e.sum(dim=1)  # (B, k)   Σ_f e_f
     return 0.5 * (s * s - (e * e).sum(dim=1)).sum(dim=1)  # (B,)
+
+
+class _FMTable(torch.autograd.Function):
+    """Σ_f w[idx_f] and Lemma 3.1 straight from the tables, with a hand-written backward.
+
+    Forward: the same operations as ``w(idx).sum`` and ``pairwise_from_embeddings(V[idx])``.
+    Backward (eq. 4 for label codes): ∂/∂e_f = g (s − e_f) with s = Σ_f e_f, written into the
+    look-up's own buffer, and ∂/∂w_{idx_f} = g; both added into one row per *distinct* feature
+    of the batch (``row_grad``): with ``sparse=True`` the gradients come out coalesced.
+    """
+
+    @staticmethod
+    def forward(ctx, idx: Tensor, w: Tensor, V: Tensor, sparse_w: bool, sparse_V: bool):
+        B, n_fields = idx.shape
+        flat = idx.reshape(-1)  # (B·F,)
+        e = V.index_select(0, flat).view(B, n_fields, V.shape[1])  # (B, F, k)
+        s = e.sum(dim=1)  # (B, k)
+        pairs = 0.5 * (s * s - (e * e).sum(dim=1)).sum(dim=1)  # (B,)  as pairwise_from_embeddings
+        lin = (
+            w.view(-1).index_select(0, flat).view(B, n_fields).sum(dim=1)
+        )  # (B,)  w (n, 1) as (n,)
+        ctx.save_for_backward(idx, w, V)
+        ctx.e, ctx.s, ctx.sparse = e, s, (sparse_w, sparse_V)  # e's buffer becomes ∂/∂e (once)
+        return lin, pairs
+
+    @staticmethod
+    def backward(ctx, g_lin: Tensor, g_pairs: Tensor):
+        idx, w, V = ctx.saved_tensors
+        (sparse_w, sparse_V), e, s = ctx.sparse, ctx.e, ctx.s
+        ctx.e = None  # used up (in place) below
+        B, n_fields = idx.shape
+        need_w, need_V = ctx.needs_input_grad[1], ctx.needs_input_grad[2]
+        grads: list[Tensor | None] = [None, None, None, None, None]
+        index = RowIndex(idx, V.shape[0])  # the distinct features of the batch, sorted once
+        if need_V:
+            if e is None:  # a second backward (retain_graph=True): look the rows up again
+                e = V.index_select(0, idx.reshape(-1)).view(B, n_fields, V.shape[1])
+            de = torch.sub(s.unsqueeze(1), e, out=e).mul_(
+                g_pairs.view(B, 1, 1)
+            )  # (B, F, k)  g (s − e_f)
+            grads[2] = index.gradient(index.sum(de.view(-1, V.shape[1])), V, sparse_V)  # (U, k)
+        if need_w:
+            dw = g_lin.unsqueeze(1).expand(B, n_fields).reshape(-1, 1)  # (B·F, 1)  ∂/∂w_{idx_f} = g
+            grads[1] = index.gradient(index.sum(dw), w, sparse_w)  # (U, 1)
+        return tuple(grads)
+
+
+def fm_table_terms(
+    idx: Tensor, w: Tensor, V: Tensor, *, sparse_w: bool = False, sparse_V: bool = False
+) -> tuple[Tensor, Tensor]:
+    """(Σ_f w[idx_f] (B,), Lemma 3.1's pairwise term (B,)) from w (n, 1) and V (n, k).
+
+    Equal to ``w[idx].sum(1)`` and ``fm_pairwise_fields(idx, V)``; the gradients are sparse and
+    coalesced (one row per distinct feature) where ``sparse_*`` says so, dense otherwise.  What
+    ``FM`` trains with.
+    """
+    return _FMTable.apply(idx, w, V, sparse_w, sparse_V)
 
 
 def fm_pairwise_grad(x: Tensor, V: Tensor) -> Tensor:
@@ -200,6 +258,14 @@ class FM(nn.Module):
         """idx (B, F) global feature indices → logits (B,)."""
         if self.score is not None:  # dependency injection: eq. 1 written by someone else
             return self.score(idx, self.w0, self.w.weight.squeeze(1), self.V.weight)  # (B,)
+        if not (self.dropout and self.training):  # the table form: coalesced sparse gradients
+            lin_sum, pairs = fm_table_terms(
+                idx, self.w.weight, self.V.weight, sparse_w=self.w.sparse, sparse_V=self.V.sparse
+            )  # (B,), (B,)
+            if self.normalize:  # x_i = 1/√F: the linear term scales by it, each pair by its square
+                scale = 1.0 / math.sqrt(idx.shape[1])
+                lin_sum, pairs = lin_sum * scale, pairs * scale**2
+            return self.w0 + lin_sum + pairs  # (B,)
         e = self.V(idx)  # (B, F, k)
         lin = self.w(idx).squeeze(2)  # (B, F)
         if self.normalize:

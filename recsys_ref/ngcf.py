@@ -228,6 +228,16 @@ class NGCF(nn.Module):
             self._op = SparseOperator(self.L)
         return self._op
 
+    def _graph(self) -> SparseOperator | Tensor:
+        """L as the operator the layers use; with node dropout (training only, §2.4.2) each node
+        is blocked with probability p, discarding its outgoing messages (its column of L), and
+        the rest is rescaled by 1/(1-p)."""
+        if self.training and self.node_dropout > 0:
+            keep = torch.rand(self.L.shape[1], device=self.L.device) >= self.node_dropout
+            keep = keep.to(self.L.dtype) / (1 - self.node_dropout)  # (N,)
+            return self._operator().drop_nodes(keep)
+        return self._operator() if (self.official or self.layer is ngcf_layer) else self.L
+
     def propagate(self) -> list[Tensor]:
         """[E^(0), E^(1), …, E^(L)], each (N, d_l); dropouts only when ``self.training``.
 
@@ -235,13 +245,9 @@ class NGCF(nn.Module):
         messages (its column of L); the rest is rescaled by 1/(1-p).
         """
         fast = self.official or self.layer is ngcf_layer
-        L = self._operator() if fast else self.L
-        if self.training and self.node_dropout > 0:
-            keep = torch.rand(self.L.shape[1], device=self.L.device) >= self.node_dropout
-            keep = keep.to(self.L.dtype) / (1 - self.node_dropout)  # (N,)
-            L = self._operator().drop_nodes(keep)
-            if not fast:
-                L = L.L
+        L = self._graph()
+        if not fast:
+            L = L.L if isinstance(L, SparseOperator) else L
         E = self.embedding  # (N, d)
         out = [E]
         for l in range(len(self.W1)):
@@ -263,9 +269,19 @@ class NGCF(nn.Module):
     def bpr_scores(self, users: Tensor, pos: Tensor, neg: Tensor) -> tuple[Tensor, Tensor]:
         """ŷ_ui, ŷ_uj (B,) for a batch of triples; one propagation, and eq. (9) only for the
         batch's rows (concatenating all N rows would cost as much as a layer)."""
-        layers = self.propagate()
         B = users.shape[0]
-        rows = _rows(layers, torch.cat([users, self.n_users + pos, self.n_users + neg]))  # (3B, d*)
+        idx = torch.cat([users, self.n_users + pos, self.n_users + neg])  # (3B,)
+        if self.layer is ngcf_layer and not (self.official or self.normalize_layers):
+            # the same maths with a hand-written backward (ngcf_fused): fewer (N, d) passes
+            from .ngcf_fused import propagated_rows
+
+            op = self._graph()
+            rows = propagated_rows(
+                self.embedding, list(self.W1), list(self.W2), op.L, op.Lt, idx,
+                self.message_dropout, self.training,
+            )  # fmt: skip
+        else:
+            rows = _rows(self.propagate(), idx)  # (3B, d*)
         u, i, j = rows[:B], rows[B : 2 * B], rows[2 * B :]  # one gather per layer: one zero-filled
         return (u * i).sum(1), (u * j).sum(
             1

@@ -3,7 +3,8 @@
 loss = logloss(y, σ(ŷ)) + λ · ½ Σ (the parameters the batch touches)²  (L2 as libffm applies it).
 The models' embedding tables give sparse gradients (``nn.Embedding(sparse=True)``),
 so the optimiser only updates the rows a batch uses: Adagrad (libffm's choice)
-by default, or SparseAdam for the sparse tables with Adam for the rest.
+by default (``optim.RowAdagrad``, the same update as ``torch.optim.Adagrad``), or SparseAdam
+for the sparse tables with Adam for the rest.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from tqdm import tqdm
 from ._threads import torch_threads
 from .ctr_metrics import UndefinedAUCWarning, auc, logloss_logits
 from .history import History
+from .optim import RowAdagrad
 
 
 def _xy(data) -> tuple[Tensor, Tensor]:
@@ -48,9 +50,10 @@ def _xy(data) -> tuple[Tensor, Tensor]:
 def make_optimizers(
     model: nn.Module, name: str = "adagrad", lr: float = 0.05
 ) -> list[torch.optim.Optimizer]:
-    """Adagrad over all parameters (it accepts sparse gradients), or SparseAdam + Adam."""
+    """Adagrad over all parameters (``optim.RowAdagrad``: torch's Adagrad, sparse gradients
+    updated row by row without a coalesce), or SparseAdam + Adam."""
     if name == "adagrad":
-        return [torch.optim.Adagrad(model.parameters(), lr=lr)]
+        return [RowAdagrad(model.parameters(), lr=lr)]
     if name == "adam":
         sparse = [m.weight for m in model.modules() if isinstance(m, nn.Embedding) and m.sparse]
         ids = {id(p) for p in sparse}

@@ -3,13 +3,21 @@
 Each exercise cell of the learner's notebooks is extracted and checked in a
 separate process with a time limit (``sandbox.run_tasks``), so a hanging or
 crashing cell costs only its own task.  Prints a table, or JSON with ``--json``.
+
+One process imports the course once; the grader's fork server (which imports torch in its own
+process) is started in the background as soon as the command runs, and the notebooks are checked
+in parallel (one thread and one confined worker per notebook, ``jobs`` at a time), the rows
+printed in the notebooks' order whatever order they finish in.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
+import threading
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from ..engine.evaluate import MISSING, PASSED, Result
@@ -41,27 +49,40 @@ def notebook_id(path: Path) -> str:
 
 
 def collect(
-    paths: list[Path], *, task_timeout: float = 30.0, seed: int | None = None
+    paths: list[Path],
+    *,
+    task_timeout: float = 30.0,
+    seed: int | None = None,
+    jobs: int | None = None,
 ) -> list[dict]:
-    """One row per task: notebook, task, function, status, message."""
+    """One row per task: notebook, task, function, status, message.
+
+    ``jobs``: notebooks checked at a time (default: the number of CPUs, at most 4)."""
     from ..sandbox.client import run_tasks
 
     exercises = all_exercises()
-    rows: list[dict] = []
     seen_notebooks: set[str] = set()
+    work: list[tuple[Path, list[str]]] = []
     for path in notebook_paths(paths):
         nb_id = notebook_id(path)
         seen_notebooks.add(nb_id)
         tasks = [t for t, ex in exercises.items() if ex.notebook == nb_id]
-        if not tasks:
-            continue
+        if tasks:
+            work.append((path, tasks))
+
+    def check(item: tuple[Path, list[str]]) -> list[dict]:
+        path, tasks = item
         try:
             read_notebook(path)
         except NotebookError as exc:
             results = [Result(t, "crashed", f"! {exc}", 0.0, exercises[t].points) for t in tasks]
         else:
             results = run_tasks(path, tasks, seed=seed, task_timeout=task_timeout)
-        rows += [_row(path.name, exercises[r.task_id].func_name, r) for r in results]
+        return [_row(path.name, exercises[r.task_id].func_name, r) for r in results]
+
+    jobs = jobs or min(4, os.cpu_count() or 1)
+    with ThreadPoolExecutor(max_workers=max(1, min(jobs, len(work) or 1))) as pool:
+        rows = [row for done in pool.map(check, work) for row in done]  # in the notebooks' order
     for t, ex in exercises.items():
         if ex.notebook not in seen_notebooks and all(p.is_dir() for p in paths):
             rows.append(
@@ -74,6 +95,21 @@ def collect(
                 )
             )
     return rows
+
+
+def start_fork_server() -> None:
+    """Start the grader's fork server in the background (it imports torch in its own process
+    while this one reads the notebooks); a failure is left to ``run_tasks`` to report."""
+
+    def start() -> None:
+        try:
+            from ..sandbox.client import _ForkServer
+
+            _ForkServer.get()
+        except Exception:  # noqa: BLE001 - run_tasks retries and reports it
+            pass
+
+    threading.Thread(target=start, daemon=True, name="recsys-progress-warm").start()
 
 
 def _row(notebook: str, func: str, r: Result) -> dict:
@@ -145,6 +181,7 @@ def run(args: argparse.Namespace) -> int:
         if not p.exists():
             print(f"recsys-course progress: {p} does not exist", file=sys.stderr)
             return 2
+    start_fork_server()
     rows = collect(args.paths, task_timeout=args.timeout)
     if getattr(args, "explain", False):
         from .explain import format_agenda, notebooks_folder, personal_agenda

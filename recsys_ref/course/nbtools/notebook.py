@@ -62,8 +62,9 @@ def read_notebook(path: str | Path) -> nbformat.NotebookNode:
             f"{path}: has nbformat {major!r}; the course needs nbformat 4 "
             "(save it again with JupyterLab)"
         )
-    import nbformat
+    from .nbformat_import import import_nbformat
 
+    nbformat = import_nbformat()
     try:
         return nbformat.reads(text, as_version=4)
     except Exception as exc:  # noqa: BLE001 - nbformat raises many types

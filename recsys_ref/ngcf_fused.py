@@ -1,0 +1,102 @@
+"""NGCF's training forward as one autograd function: eq. 7 layers, message dropout, eq. 9 rows.
+
+The same maths as ``NGCF.propagate`` + ``ngcf._rows`` for the reference layer (``ngcf_layer``,
+eq. 7: E' = LeakyReLU((L+I) E W1 + (L E ⊙ E) W2), then §2.4.2 message dropout), with a
+hand-written backward that makes fewer passes over the (N, d) buffers than autograd does:
+
+- L E is written straight into a fresh buffer (``addmm`` with β = 0: no zero fill, no copy);
+- LeakyReLU and dropout are one factor per entry, S = slope(z) · keep / (1 − p), since
+  LeakyReLU(z) · m = z · S for m ≥ 0; the forward multiplies z by S in place and the backward
+  multiplies the incoming gradient by the same S, in place;
+- the backward of a layer is four GEMMs, Lᵀ g from a stored Lᵀ, and three fused passes
+  (∂E = gA + gB ⊙ side and ∂side = gA + gB ⊙ E by ``addcmul``, then ∂E += Lᵀ ∂side);
+- the batch's rows of every layer (eq. 9 for 3B nodes) are added into that layer's gradient in
+  place: one zero-filled (N, d) buffer per step (the top layer's), not one per layer.
+
+The dropout masks are drawn exactly as ``ngcf.message_dropout`` draws them, in the same order
+(one (N, d_l) int32 draw after each layer), so a seed gives the same masks as the unfused path;
+results differ from it by float32 rounding only (tested in ``tests/test_ngcf_fused.py``).
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor
+
+from .ngcf import NEGATIVE_SLOPE
+
+# Letters: N nodes, d / d' a layer's input / output width, R the batch's rows (3B).
+
+
+def _spmm(L: Tensor, X: Tensor) -> Tensor:
+    """L X for a sparse CSR L into a fresh buffer, without zero-filling it first (β = 0)."""
+    out = X.new_empty(L.shape[0], X.shape[1])  # (N, d)
+    return torch.addmm(out, L, X, beta=0.0, out=out)
+
+
+def _slope_and_mask(Z: Tensor, p: float, training: bool) -> Tensor:
+    """S (N, d'): LeakyReLU's slope at Z times the message-dropout factor keep / (1 − p)."""
+    if training and p > 0.0:
+        r = torch.empty(Z.shape, dtype=torch.int32, device=Z.device).random_()  # as message_dropout
+        scale = 1.0 / (1.0 - p)
+        S = torch.where(Z > 0, Z.new_tensor(scale), Z.new_tensor(NEGATIVE_SLOPE * scale))
+        return S.mul_(r >= round(p * 2**31))  # (N, d')  0 where the message is dropped
+    return torch.where(Z > 0, Z.new_tensor(1.0), Z.new_tensor(NEGATIVE_SLOPE))  # (N, d')
+
+
+class _Propagation(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx, idx, L, Lt, p, training, E0, *weights):  # type: ignore[override]
+        n_layers = len(weights) // 2
+        W1s, W2s = weights[:n_layers], weights[n_layers:]
+        E, saved, rows = E0, [], [E0.index_select(0, idx)]
+        for W1, W2 in zip(W1s, W2s):
+            side = _spmm(L, E)  # (N, d)  L E
+            A = side + E  # (N, d)   (L + I) E
+            Bm = side * E  # (N, d)   L E ⊙ E
+            Z = (A @ W1).addmm_(Bm, W2)  # (N, d')  (L+I) E W1 + (L E ⊙ E) W2, one buffer
+            S = _slope_and_mask(Z, p, training)  # (N, d')
+            out = Z.mul_(S)  # (N, d')  LeakyReLU, then dropout
+            saved.append((E, side, A, Bm, S))
+            rows.append(out.index_select(0, idx))  # (R, d')
+            E = out
+        ctx.saved, ctx.layout = saved, (L, Lt, idx, [r.shape[1] for r in rows], W1s, W2s)
+        return torch.cat(rows, dim=1)  # (R, d*)  eq. 9 for the batch's rows
+
+    @staticmethod
+    def backward(ctx, grad_rows):  # type: ignore[override]
+        L, Lt, idx, widths, W1s, W2s = ctx.layout
+        saved, ctx.saved = ctx.saved, None
+        parts = list(grad_rows.split(widths, dim=1))  # [(R, d_l)]
+        g = grad_rows.new_zeros(saved[-1][4].shape)  # (N, d_L)  the top layer's gradient
+        gW1s, gW2s = [None] * len(W1s), [None] * len(W2s)
+        for layer in range(len(saved) - 1, -1, -1):
+            E, side, A, Bm, S = saved[layer]
+            W1, W2 = W1s[layer], W2s[layer]
+            g.index_add_(0, idx, parts[layer + 1])  # the rows the batch scores
+            gZ = g.mul_(S)  # (N, d')  through dropout and LeakyReLU
+            gW1s[layer], gW2s[layer] = A.T @ gZ, Bm.T @ gZ  # (d, d')
+            gA, gB = gZ @ W1.T, gZ @ W2.T  # (N, d)  ∂/∂A, ∂/∂Bm
+            gE = torch.addcmul(gA, gB, side)  # (N, d)  A = side + E, Bm = side ⊙ E: the E paths
+            g_side = gA.addcmul_(gB, E)  # (N, d)  the side paths
+            gE.add_(torch.addmm(gB, Lt, g_side, beta=0.0, out=gB))  # + Lᵀ ∂side (gB reused)
+            g = gE
+        g.index_add_(0, idx, parts[0])  # E^(0)'s own rows
+        return (None, None, None, None, None, g, *gW1s, *gW2s)
+
+
+def propagated_rows(
+    E0: Tensor,
+    W1s: list[Tensor],
+    W2s: list[Tensor],
+    L: Tensor,
+    Lt: Tensor,
+    idx: Tensor,
+    message_dropout: float,
+    training: bool,
+) -> Tensor:
+    """e*[idx] (R, d*) = E^(0)[idx] ‖ E^(1)[idx] ‖ … for eq.-7 layers with message dropout.
+
+    L, Lt: the normalised Laplacian and its transpose as sparse CSR (``SparseOperator.L/.Lt``).
+    """
+    return _Propagation.apply(idx, L, Lt, float(message_dropout), bool(training), E0, *W1s, *W2s)
