@@ -260,12 +260,12 @@ def test_routes_to_the_original_reference_get_no_points(tmp_path, route):
 def test_the_learners_own_earlier_function_stands_in_for_a_given_helper(tmp_path):
     """``ngcf_9``'s released cell calls ``bpr_loss``: in the worker it is the learner's own
     ``bpr_loss`` (task ngcf_6) — a wrong one makes the step wrong."""
-    nb = json.loads((ROOT / "solutions" / "12_model_bpr_training.ipynb").read_text())
     cells = {}
-    for cell in nb["cells"]:
-        for tag in cell.get("metadata", {}).get("tags", []):
-            if tag in ("task:ngcf_6", "task:ngcf_9"):
-                cells[tag[5:]] = "".join(cell["source"])
+    for task in ("ngcf_6", "ngcf_9"):  # each from the notebook the registry names
+        nb = json.loads((ROOT / "solutions" / f"{get(task).notebook}.ipynb").read_text())
+        for cell in nb["cells"]:
+            if f"task:{task}" in cell.get("metadata", {}).get("tags", []):
+                cells[task] = "".join(cell["source"])
     right = sandbox.run_tasks(
         write(tmp_path / "right.ipynb", *cells.items()), ["ngcf_6", "ngcf_9"], seed=2
     )

@@ -50,6 +50,11 @@ EQUIVALENTS: dict[str, tuple[str, ...]] = {
 # against notebooks/ by tests/test_grade_withheld.py).
 GIVEN: dict[str, tuple[str, ...]] = {"ngcf_5": ("ngcf_4",), "ngcf_9": ("ngcf_6",)}
 
+# task id -> tasks whose reference a course helper of the released cell (not itself a task's
+# reference) calls inside: ngcf_9's ``run_step`` rebuilds the course's NGCF, whose layer is
+# ngcf_4's reference.  Exempt like ``GIVEN``, never replaced by the learner's own.
+CALLED_BY_HELPERS: dict[str, tuple[str, ...]] = {"ngcf_9": ("ngcf_4",)}
+
 # The learner's own functions standing in for a withheld helper (filled per request).
 OWN: dict[str, Callable[..., Any]] = {}
 
@@ -83,7 +88,7 @@ def withheld_keys(notebook_tasks: Iterable[str], exercises: dict[str, Any]) -> s
     exempt = {
         key_of(exercises[g].reference)
         for t in graded
-        for g in GIVEN.get(t, ())
+        for g in GIVEN.get(t, ()) + CALLED_BY_HELPERS.get(t, ())
         if g in exercises and g not in graded
     }
     forbidden_here = {key_of(exercises[t].reference) for t in graded if t in exercises}
