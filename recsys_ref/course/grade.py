@@ -44,7 +44,6 @@ import argparse
 import csv
 import hashlib
 import json
-import math
 import os
 import re
 import secrets
@@ -73,6 +72,7 @@ from .sandbox import (
     reset_abort,
     run_tasks,
 )
+from .verdict import render
 
 __all__ = [
     "add_arguments",
@@ -345,28 +345,10 @@ def _assign(
     return plan, unfound, notes
 
 
-_ERR = re.compile(r"\(largest error ([0-9.eE+-]+|nan|inf)( at index \([0-9, ]*\))?\)")
-_RAISED = re.compile(r"raised (.*) on the case '")
-
-
-def redact(message: str) -> str:
-    """Feedback without anything the learner's code could have chosen to leak (see module doc)."""
-
-    def magnitude(m: re.Match[str]) -> str:
-        try:
-            v = float(m.group(1))
-        except ValueError:
-            return "(the error is not a finite number)"
-        if v == 0 or v != v or v in (float("inf"), float("-inf")):
-            return "(the error is not a finite number)"
-        return f"(largest error of order 1e{math.floor(math.log10(v))})"
-
-    message = _ERR.sub(magnitude, message)
-
-    def cut(m: re.Match[str]) -> str:
-        return f"raised {clean_text(m.group(1), LEARNER_TEXT_LIMIT)} on the case '"
-
-    return clean_text(_RAISED.sub(cut, message), 4 * LEARNER_TEXT_LIMIT)
+def redact(result: Result) -> str:
+    """Feedback without anything the learner's code could have chosen to leak (see module doc):
+    written from the verdict's fields by ``render``, never by rewriting its sentence."""
+    return render(result, redact=True, clean=clean_text, limit=LEARNER_TEXT_LIMIT)
 
 
 def grade_submission(sub: Submission, tasks: list[str], opts: Options) -> list[Result]:
@@ -405,7 +387,7 @@ def grade_submission(sub: Submission, tasks: list[str], opts: Options) -> list[R
                 for t in ids
             ]
         for r in got:
-            r.message = redact(r.message)
+            r.message = redact(r)
             if len(sub.notebooks) > 1 and path.name != f"{get(r.task_id).notebook}.ipynb":
                 r.message += f" [{clean_text(sub.relative(path), 200)}]"
             if r.task_id in notes:

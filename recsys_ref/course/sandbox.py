@@ -137,28 +137,27 @@ class _Prepared:
 
 
 def _crashed(ex: Exercise, message: str) -> Result:
-    return Result(ex.task_id, CRASHED, f"! {ex.task_id} {ex.func_name}: {message}", 0.0, ex.points)
+    return Result(ex.task_id, CRASHED, None, 0.0, ex.points, func_name=ex.func_name, body=message)
 
 
 def _failed(ex: Exercise, message: str) -> Result:
-    return Result(ex.task_id, FAILED, f"✗ {ex.task_id} {ex.func_name}: {message}", 0.0, ex.points)
+    return Result(ex.task_id, FAILED, None, 0.0, ex.points, func_name=ex.func_name, body=message)
 
 
 def _missing(ex: Exercise) -> Result:
     return Result(
         ex.task_id,
         MISSING,
-        f"? {ex.task_id}: no exercise cell found: no cell is tagged task:{ex.task_id} and no cell "
-        f"defines {ex.func_name}. Copy the exercise cell back from the released notebook.",
+        None,
         0.0,
         ex.points,
+        body=f"no exercise cell found: no cell is tagged task:{ex.task_id} and no cell "
+        f"defines {ex.func_name}. Copy the exercise cell back from the released notebook.",
     )
 
 
 def _with_note(result: Result, note: str) -> Result:
-    if note:
-        result.message = f"{result.message} (note: {note})"
-    return result
+    return result.add_note(note)
 
 
 def _dense_size(x: Any) -> int:
@@ -347,12 +346,13 @@ def _run_one(
             "return the kind of value the task asks for.",
         )
     if worker.last_cell_error and result.status != FAILED:
-        result.message += (
-            f" (the exercise cell also raised {worker.last_cell_error} after "
-            f"defining {job.source.func_name}; ignored)"
+        result.add_note(
+            f"the exercise cell also raised {worker.last_cell_error} after "
+            f"defining {job.source.func_name}; ignored",
+            label="",
         )
     for flag in dict.fromkeys(flags):
-        result = _with_note(result, f"flagged for review: {flag}")
+        result.add_flag(flag)
     return result, worker
 
 
