@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from . import runner
+from . import relations, runner
 from .runner import ERROR, MUTATED, NOT_STARTED, OK, SIGNATURE, Outcome
 from .spec import Case, Exercise, Misconception
 from .verdict import Kind, Result, Status, Text, error_slot, raised_slot, render, text
@@ -523,14 +523,15 @@ def _wrong_output(m: Misconception, case: Case) -> Any:
 
 def _misconception(
     ex: Exercise, cases: Sequence[Case], outcomes: Sequence[Outcome], first: int, want_of: Any
-) -> Misconception | None:
-    """The named misconception that explains the learner's outputs.
+) -> tuple[Misconception | None, Misconception | None, int | None]:
+    """The named misconception that explains the learner's outputs, and a near miss.
 
     Candidates are the variants whose output equals the learner's on the first
     case that differs from the reference; each must then also equal it on every
     other case the learner's function ran on (a variant that cannot run on a
     case is not judged there).  So when two variants agree on one case, a case
-    where they differ decides, never the order of the list.
+    where they differ decides, never the order of the list.  When none is left,
+    the first candidate is the near miss, with the case that ruled it out.
     """
     got = outcomes[first].value
     candidates = []
@@ -540,6 +541,7 @@ def _misconception(
             continue
         if _differs(ex, wrong, want_of(first)) is not None and _differs(ex, got, wrong) is None:
             candidates.append(m)
+    near, ruled_out = (candidates[0], None) if candidates else (None, None)
     for j, (case, o) in enumerate(zip(cases, outcomes)):
         if j == first or o.kind != OK or not candidates:
             continue
@@ -548,8 +550,44 @@ def _misconception(
             wrong = _wrong_output(m, case)
             if wrong is _NO_RUN or _differs(ex, o.value, wrong) is None:
                 kept.append(m)
+            elif m is near and ruled_out is None:
+                ruled_out = j
         candidates = kept
-    return candidates[0] if candidates else None
+    if candidates:
+        return candidates[0], None, None
+    return None, near, ruled_out
+
+
+def _shape_of(x: Any) -> tuple[int, ...] | None:
+    shape = getattr(x, "shape", None)
+    try:
+        return tuple(int(d) for d in shape) if shape is not None else None
+    except TypeError:
+        return None
+
+
+def _relation(ex: Exercise, got: Any, want: Any, case: Case) -> tuple[str, str] | None:
+    """A relation between the learner's output and the reference's on one case
+    (``relations.relate``); for a tuple output, on its first element that differs."""
+    try:
+        if isinstance(want, (tuple, list)) and isinstance(got, (tuple, list)):
+            for i, (g, w) in enumerate(zip(got, want)):
+                if _difference_text(g, w, ex.rtol, ex.atol) is not None:
+                    what = (
+                        f"the `{ex.outputs[i]}` output"
+                        if i < len(ex.outputs)
+                        else (f"element {i} of your output")
+                    )
+                    return relations.relate(g, w, case, ex.rtol, ex.atol, what)
+            return None
+        if isinstance(want, dict) and isinstance(got, dict):
+            for k, w in want.items():
+                if k in got and _difference_text(got[k], w, ex.rtol, ex.atol) is not None:
+                    return relations.relate(got[k], w, case, ex.rtol, ex.atol, f"your `{k}`")
+            return None
+        return relations.relate(got, want, case, ex.rtol, ex.atol)
+    except Exception:  # noqa: BLE001 - a relation that cannot be measured is not reported
+        return None
 
 
 def _is_zero(g: Any) -> bool:
@@ -681,6 +719,19 @@ def _judge_cases(v: _Verdict) -> Result | None:
     for i, (case, o) in enumerate(zip(v.cases, v.outcomes)):
         if o.kind == SIGNATURE:
             return v.fail(o.message, kind=Kind.CONTRACT)
+        if o.kind == NOT_STARTED and i > 0:  # a branch not written yet: it ran on case 0
+            raised = "NotImplementedError" + (f": {o.message}" if o.message else "")
+            return v.fail(
+                text(
+                    "raised ",
+                    raised_slot(raised),
+                    f" on the case '{case.name}' after it ran on the case '{v.cases[0].name}': "
+                    "a branch of your function is not written yet.",
+                ),
+                relations.NOT_WRITTEN,
+                Kind.RELATIONAL,
+                case,
+            )
         if o.kind == NOT_STARTED:
             return Result(
                 ex.task_id,
@@ -707,6 +758,14 @@ def _judge_cases(v: _Verdict) -> Result | None:
                 case,
             )
         if o.kind == ERROR:
+            tail = relations.hard_coded(v.cases, i, 0) if i > 0 else None
+            if tail is not None:
+                return v.fail(
+                    text("raised ", raised_slot(o.message), f" on the case '{case.name}'{tail}."),
+                    relations.HARD_CODED,
+                    Kind.RELATIONAL,
+                    case,
+                )
             return v.fail(
                 text("raised ", raised_slot(o.message), f" on the case '{case.name}'."),
                 case=case,
@@ -747,14 +806,46 @@ def _judge_cases(v: _Verdict) -> Result | None:
 
 def _diagnose(v: _Verdict) -> Result:
     """Step 2: why the values on ``v.first_bad`` differ."""
-    ex, case = v.ex, v.cases[v.first_bad]
-    m = _misconception(ex, v.cases, v.outcomes, v.first_bad, v.want_of)
+    ex, first, case = v.ex, v.first_bad, v.cases[v.first_bad]
+    m, near, ruled_out = _misconception(ex, v.cases, v.outcomes, first, v.want_of)
     if ex.kind == "question":
         if m is not None:
             return v.fail(f"{m.message}.", m.name, Kind.NAMED, case)
         return v.fail(text(v.diff, f"; reread {ex.where}."), None, Kind.GENERIC, case)
     if m is not None:
         return v.fail(f"{m.message} (case '{case.name}')", m.name, Kind.NAMED, case)
+    got, want = v.outcomes[first].value, v.want_of(first)
+    rel = _relation(ex, got, want, case)
+    if rel is not None:
+        return v.fail(
+            f"on the case '{case.name}', {rel[1]}. Compare your code with {ex.where}.",
+            rel[0],
+            Kind.RELATIONAL,
+            case,
+        )
+    if first > 0:
+        tail = relations.hard_coded(v.cases, first, 0)
+        if tail is not None and _shape_of(got) != _shape_of(want):
+            return v.fail(
+                f"your output has shape {_shape_of(got)} where {_shape_of(want)} is expected on "
+                f"the case '{case.name}'{tail}.",
+                relations.HARD_CODED,
+                Kind.RELATIONAL,
+                case,
+            )
+    if near is not None:
+        other = (
+            f" (though not on the case '{v.cases[ruled_out].name}')"
+            if ruled_out is not None
+            else ""
+        )
+        return v.fail(
+            f"on the case '{case.name}' your output equals what a known mistake gives{other}, "
+            f"so it may be yours: {near.message}",
+            near.name,
+            Kind.NEAR_MISS,
+            case,
+        )
     return v.fail(
         text(f"on the case '{case.name}', ", v.diff, f". Compare your code with {ex.where}."),
         case=case,
