@@ -198,10 +198,8 @@ def contract_problem(
                     how = f"return the {_layout_name(want)} layout"
                 return LAYOUT, f"{what} is {_kind(got)}; the task asks for {_asked(want)}: {how}"
             if got.dtype != want.dtype:
-                return DTYPE, (
-                    f"{what} has dtype {_dtype_name(got)}; the task asks for {_dtype_name(want)} "
-                    "(look for a .float(), a torch.tensor/torch.ones without dtype=, or a "
-                    "numpy round trip)"
+                return DTYPE, f"{what} has dtype {_dtype_name(got)}; the task asks for " + (
+                    f"{_dtype_name(want)} {_dtype_cause(got, want)}"
                 )
             return None
         if _is_number(got) or isinstance(got, (bool, np.bool_)):
@@ -270,6 +268,27 @@ def contract_problem(
     if want is None:
         return None if got is None else (CONTAINER, _returned(what, got, want))
     return None
+
+
+def _dtype_cause(got: torch.Tensor, want: torch.Tensor) -> str:
+    """The likely cause of a dtype mismatch, from what the values are."""
+    integer = not (want.is_floating_point() or want.is_complex() or want.dtype == torch.bool)
+    if integer and (got.is_floating_point() or got.is_complex()):
+        try:
+            vals = _numpy(got if got.layout == torch.strided else got.to_dense())
+            whole = bool(np.all(np.isfinite(vals)) and np.all(vals == np.round(vals)))
+        except Exception:  # noqa: BLE001
+            whole = True
+        if not whole:
+            return (
+                "(your values are not whole numbers: indices were asked for, and these look "
+                "like scores — e.g. `topk(...).values` where `.indices` is meant)"
+            )
+        return (
+            "(your values are whole numbers stored as floats: look for a .float(), a division, "
+            "or torch.tensor/torch.zeros without dtype=torch.long)"
+        )
+    return "(look for a .float(), a torch.tensor/torch.ones without dtype=, or a numpy round trip)"
 
 
 def _element(what: str, i: int, names: Sequence[str]) -> str:
@@ -612,10 +631,19 @@ def _gradient_problem(ex: Exercise, case: Case, o: Outcome) -> tuple[str, str | 
             continue
         if _is_zero(g):
             why = f" (computing it raised {o.grad_error})" if o.grad_error else ""
+            if all(_is_zero(x) for x in o.grads) and not o.grad_error:
+                return NO_GRADIENT, (
+                    f"no gradient reaches any input (`{path}` first): the value is right, but "
+                    "your output is not connected to the inputs of this call at all — it was "
+                    "built from constants: a result kept from an earlier call (a cache, a "
+                    "global), or inputs turned into plain numbers (`.item()`, `.detach()`, "
+                    "`.numpy()`, torch.no_grad())"
+                )
             return NO_GRADIENT, (
-                f"no gradient reaches `{path}`{why}: the value is right, but training could not "
-                "update it; a term built with `.item()`, `float()`, `.detach()`, `.numpy()`, "
-                "`torch.tensor(...)` or under torch.no_grad() is a constant to autograd"
+                f"no gradient reaches `{path}`{why}, though one reaches other inputs: the value "
+                "is right, but training could not update it; the term of `"
+                f"{path}` is a constant to autograd (built with `.item()`, `float()`, "
+                "`.detach()`, `.numpy()`, `torch.tensor(...)` or under torch.no_grad())"
             )
         d = _difference_text(g, r, max(ex.rtol, 1e-6), max(ex.atol, 1e-8), what=f"∂/∂`{path}`")
         if d:

@@ -373,8 +373,9 @@ EXERCISES = [
             _triple_guard_cases,
             "the sampler must stay linear in the batch: a tensor far larger than B×T or nnz was created.",
             max_ops=GUARD_OPS,
-            loop_message="a Python loop per triple: the sampler must work on the whole batch at once "
-            "(repeat_interleave, searchsorted, argmax over the candidates), not row by row.",
+            loop_message="the notebook asks for no Python loop (over triples or over users): the "
+            "sampler must work on the whole batch at once (repeat_interleave, searchsorted, argmax "
+            "over the candidates).",
         ),
     ),
     Exercise(
