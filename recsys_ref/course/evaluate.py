@@ -600,8 +600,15 @@ def _relation(ex: Exercise, got: Any, want: Any, case: Case) -> tuple[str, str] 
                     return relations.relate(g, w, case, ex.rtol, ex.atol, what)
             return None
         if isinstance(want, dict) and isinstance(got, dict):
+            state = case.args[0] if case.args and isinstance(case.args[0], dict) else {}
             for k, w in want.items():
                 if k in got and _difference_text(got[k], w, ex.rtol, ex.atol) is not None:
+                    if k in state:  # a training step: compare the updates
+                        step = relations.relate_step(
+                            got[k], w, state[k], case, ex.rtol, ex.atol, f"`{k}`"
+                        )
+                        if step is not None:
+                            return step
                     return relations.relate(got[k], w, case, ex.rtol, ex.atol, f"your `{k}`")
             return None
         return relations.relate(got, want, case, ex.rtol, ex.atol)

@@ -30,13 +30,14 @@ TRANSPOSE, PERMUTED, REDUCTION_MISSING, REDUCTION_EXTRA, REDUCTION_AXIS = (
     "extra_reduction",
     "reduction_axis",
 )
-SIGN, SCALED, OFFSET, ZEROS, HARD_CODED, NOT_WRITTEN = (
+SIGN, SCALED, OFFSET, ZEROS, HARD_CODED, NOT_WRITTEN, STEP_SCALED = (
     "sign_flip",
     "scaled",
     "offset",
     "all_zeros",
     "hard_coded_size",
     "branch_not_written",
+    "step_scaled",
 )
 RELATIONS = (
     TRANSPOSE,
@@ -50,6 +51,7 @@ RELATIONS = (
     ZEROS,
     HARD_CODED,
     NOT_WRITTEN,
+    STEP_SCALED,
 )
 
 
@@ -275,4 +277,25 @@ def hard_coded(cases: Sequence[Case], later: int, earlier: int) -> str | None:
     return (
         f" after it ran on the case '{b}': look for a hard-coded size; on '{a}' "
         f"{shapes_phrase(cases[later])}{sizes}, on '{b}' {shapes_phrase(cases[earlier])}"
+    )
+
+
+def relate_step(
+    got: Any, want: Any, before: Any, case: Case, rtol: float, atol: float, what: str
+) -> tuple[str, str] | None:
+    """For a training step (an input state in, the updated state out): the learner's
+    update ``got − before`` an exact multiple of the expected ``want − before``."""
+    g, w, b = _array(got), _array(want), _array(before)
+    if g is None or w is None or b is None or not (g.shape == w.shape == b.shape):
+        return None
+    rel = relate(g - b, w - b, case, rtol, atol, what)
+    if rel is None or rel[0] not in (SCALED, SIGN):
+        return None
+    ratio = float(
+        np.dot((g - b).ravel(), (w - b).ravel()) / np.dot((w - b).ravel(), (w - b).ravel())
+    )
+    return STEP_SCALED, (
+        f"the update of {what} is exactly {ratio:.3g} × the expected step: a learning rate or "
+        "sign of your own instead of the optimizer's (update through optimizer.step(), "
+        "which uses the lr it was built with)"
     )
