@@ -55,7 +55,18 @@ _AXIS_KEYWORDS = {"dim", "axis", "keepdim", "dims", "right", "descending", "larg
 _REDUCTIONS = {"sum", "mean"}
 
 # task_id -> {mutant description: why it cannot change any output of the task}
-EQUIVALENT: dict[str, dict[str, str]] = {}
+EQUIVALENT: dict[str, dict[str, str]] = {
+    "ngcf_2": {
+        "normalized_laplacian line 14: Eq → NotEq": "A is sparse COO in the task: "
+        "A.to_sparse() of a sparse COO tensor is A",
+        "normalized_laplacian line 15: Eq → NotEq": "A is sparse COO in the task: "
+        ".to_sparse_coo() of a COO tensor is the tensor itself",
+        "normalized_laplacian line 18: 0 → 1": "A is square (validated above): "
+        "A.shape[1] == A.shape[0]",
+        "normalized_laplacian line 28: Mult → Div": "the task's A is built from a 0/1 R "
+        "(ngcf_1), so every value is 1 and x * 1 == x / 1; a weighted A is outside the task",
+    },
+}
 
 
 @dataclass(frozen=True)
