@@ -66,6 +66,14 @@ EQUIVALENT: dict[str, dict[str, str]] = {
         "normalized_laplacian line 28: Mult → Div": "the task's A is built from a 0/1 R "
         "(ngcf_1), so every value is 1 and x * 1 == x / 1; a weighted A is outside the task",
     },
+    "ngcf_8": {
+        "sample_triples line 32: 0 → 1": "the value for an empty `indices`, which no legal "
+        "case has (a sampler needs a positive)",
+        "sample_triples line 32: 1 → 2": "n only has to exceed every item index for the keys "
+        "u·n + i to be unique: max + 2 does as well as max + 1",
+        "sample_triples line 35: 0 → 1": "len(keys) ≥ 1 in every legal case, so "
+        "max(len(keys) − 1, 0) never takes the 0",
+    },
 }
 
 
