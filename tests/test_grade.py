@@ -137,9 +137,9 @@ EXPECTED: dict[str, tuple[str, tuple[str, ...]]] = {
     "write_outside": (FAILED, ("Error", "working folder")),
     "read_other": (FAILED, ("Error", "read only Python's own files")),
     "syntax_error": (FAILED, ("SyntaxError",)),
-    "hardcoded_seeds": (FAILED, ("differs from the reference",)),
-    "fake_tick": (FAILED, ("differs from the reference",)),
-    "monkeypatch": (FAILED, ("differs from the reference",)),
+    "hardcoded_seeds": (FAILED, ("Compare your code with eq. 10",)),  # a diff or a relation to it
+    "fake_tick": (FAILED, ("Compare your code with eq. 10",)),  # a diff or a relation to it
+    "monkeypatch": (FAILED, ("Compare your code with eq. 10",)),  # a diff or a relation to it
     "folder_submission": (PASSED, ("✓ warmup",)),
     "zip_submission": (PASSED, ("✓ warmup",)),
     "broken_zip": (MISSING, ("zip cannot be read",)),
