@@ -16,7 +16,7 @@ PYTEST_ARGS ?=
 PY_MIN := 3.11
 PY_MAX := 3.13
 
-.PHONY: install lab test build check-build lint format site clean-notebooks clean-venv bench-notebooks
+.PHONY: install lab test build check-build lint format site clean-notebooks clean-venv bench-notebooks mutation
 
 $(STAMP): requirements.txt pyproject.toml
 	@$(PYTHON) -c 'import sys; v = sys.version_info[:2]; lo, hi = (tuple(map(int, s.split("."))) for s in "$(PY_MIN) $(PY_MAX)".split()); sys.exit(0 if lo <= v <= hi else "The course needs Python $(PY_MIN) to $(PY_MAX); $(PYTHON) is %d.%d. Run: make PYTHON=python3.12 ..." % v)'
@@ -39,6 +39,11 @@ test: install
 
 bench-notebooks: install
 	$(BIN)/python benchmarks/bench_notebooks.py
+
+# Mutation testing of the checks (tests/mutate.py): per task, mutants of the reference, killed,
+# equivalent with the reason, surviving; exit 1 on a survivor.  TASKS="fm_4 ngcf_2" for some.
+mutation: install
+	$(BIN)/python -m tests.mutate $(TASKS)
 
 # Maintainers
 build: install

@@ -20,10 +20,20 @@ import pytest
 import tests.catalogue as catalogue
 from recsys_ref.course import all_exercises, run_check
 from recsys_ref.course.engine.evaluate import DIAGNOSES
+from recsys_ref.course.engine.relations import RELATIONS
+from recsys_ref.course.engine.verdict import Kind
+from tests.catalogue._relational import variants as relational_variants
 
 SEEDS = (0, 1, 2)
 MIN_WRONG, MIN_NAMED = 6, 0.9
-MODULES = sorted(m.name for m in pkgutil.iter_modules([str(Path(catalogue.__file__).parent)]))
+MIN_RELATIONAL, MIN_BEYOND = 4, 0.6  # class-4 variants per task; named beyond the spec's list
+# per task: (variants outside the spec's misconceptions, of them named by a relation or near miss)
+BEYOND: dict[str, tuple[int, int]] = {}
+MODULES = sorted(
+    m.name
+    for m in pkgutil.iter_modules([str(Path(catalogue.__file__).parent)])
+    if not m.name.startswith("_")
+)
 TASKS = {t: ex for t, ex in all_exercises().items() if ex.kind == "task"}
 
 
@@ -42,21 +52,33 @@ def verdicts(task_id: str, fn) -> list:
 def test_catalogue(task_id: str, capsys: pytest.CaptureFixture) -> None:
     module = importlib.import_module(f"tests.catalogue.{task_id}")
     wrong, correct = module.WRONG, module.CORRECT
-    known = {m.name for m in TASKS[task_id].misconceptions} | set(DIAGNOSES)
+    spec_names = {m.name for m in TASKS[task_id].misconceptions}
+    known = spec_names | set(DIAGNOSES) | set(RELATIONS)
+    relational = [*getattr(module, "RELATIONAL", []), *relational_variants(TASKS[task_id])]
     passed, misnamed, refused, named, generic = [], [], [], 0, 0
-    for v in wrong:
+    beyond, beyond_named = 0, 0
+    for v in [*wrong, *relational]:
         assert v.expect is None or v.expect in known, (
             f"{task_id}: {v.name} expects unknown {v.expect!r}"
         )
+        is_relational = v in relational
+        kinds = set()
         for r in verdicts(task_id, v.fn):
+            kinds.add(r.kind)
             if r.passed:
                 passed.append(f"{v.name}: {r.message}")
-            elif r.misconception != v.expect:
+            elif r.misconception != v.expect and not (is_relational and r.kind == Kind.NAMED):
                 misnamed.append(
                     f"{v.name}: expected {v.expect!r}, got {r.misconception!r}: {r.message}"
                 )
-        named += v.expect is not None
-        generic += v.expect is None
+        outside = is_relational or v.expect is None or v.expect not in spec_names
+        if outside and v.expect not in DIAGNOSES:
+            beyond += 1
+            beyond_named += kinds <= {Kind.RELATIONAL, Kind.NEAR_MISS, Kind.NAMED} and bool(kinds)
+        if not is_relational:
+            named += v.expect is not None
+            generic += v.expect is None
+    BEYOND[task_id] = (beyond, beyond_named)
     for v in correct:
         refused += [f"{v.name}: {r.message}" for r in verdicts(task_id, v.fn) if not r.passed]
     share = named / max(len(wrong), 1)
@@ -64,7 +86,8 @@ def test_catalogue(task_id: str, capsys: pytest.CaptureFixture) -> None:
         print(
             f"\n[catalogue] {task_id}: {len(wrong)} wrong ({named} named, {generic} generic, "
             f"{len(misnamed)} misnamed, {len(passed)} passed) {share:.0%} named; "
-            f"{len(correct)} correct ({len(refused)} refused); seeds {SEEDS}"
+            f"{len(correct)} correct ({len(refused)} refused); {len(relational)} relational, "
+            f"{beyond_named}/{beyond} outside the spec's list named; seeds {SEEDS}"
         )
     assert not passed, "wrong variants that pass:\n" + "\n".join(passed)
     assert not misnamed, "misnamed:\n" + "\n".join(misnamed)
@@ -74,3 +97,27 @@ def test_catalogue(task_id: str, capsys: pytest.CaptureFixture) -> None:
     )
     assert share >= MIN_NAMED, f"{task_id}: {share:.0%} named, at least {MIN_NAMED:.0%} needed"
     assert correct, f"{task_id}: no unusual correct variant"
+    assert len(relational) >= MIN_RELATIONAL or task_id in FEWER_RELATIONAL, (
+        f"{task_id}: {len(relational)} relational variants, at least {MIN_RELATIONAL} needed"
+    )
+
+
+# tasks whose output has fewer plain relations (a step's (loss, w, V) tuple, triples of
+# sampled ids): their relational variants are listed, and the shortfall is known
+FEWER_RELATIONAL = {"ngcf_8", "fm_9"}
+
+
+def test_named_beyond_the_catalogue(capsys: pytest.CaptureFixture) -> None:
+    """Over every task run above: the share of wrong variants outside the spec's named
+    misconceptions that still get a relational or near-miss name (issue 21: ≥ 60 %)."""
+    if not BEYOND:
+        pytest.skip("run with the catalogue tests")
+    total = sum(b for b, _ in BEYOND.values())
+    named = sum(n for _, n in BEYOND.values())
+    share = named / max(total, 1)
+    with capsys.disabled():
+        print(
+            f"\n[catalogue] overall: {named} of {total} variants outside the spec's "
+            f"misconceptions named by a relation or near miss ({share:.0%})"
+        )
+    assert share >= MIN_BEYOND

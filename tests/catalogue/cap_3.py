@@ -56,3 +56,11 @@ WRONG = [
     Variant("edges < t", greater_only, "boundary on the wrong side"),
 ]
 CORRECT = [Variant("loop", loop_codes), Variant("searchsorted", searchsorted)]
+
+
+def kept_the_edge_axis(t, edges):
+    """Counted the edges ≤ t with keepdim=True: one column too many."""
+    return (t[:, None] >= edges[None, :]).sum(dim=1, keepdim=True)
+
+
+RELATIONAL = [Variant("keepdim=True on the count", kept_the_edge_axis, "missing_reduction")]

@@ -99,3 +99,13 @@ CORRECT = [
     Variant("stable formula by hand, loop over Θ", stable_by_hand),
     Variant("softplus, one flattened dot product", flattened),
 ]
+
+
+def per_pair_losses(pos_scores, neg_scores, theta, lam, batch_emb=None):
+    """Forgot the mean of eq. 11: one loss per triple."""
+    return F.softplus(neg_scores - pos_scores) + lam * _l2(theta)
+
+
+RELATIONAL = [
+    Variant("per-pair losses, no mean", per_pair_losses, "missing_reduction"),
+]

@@ -144,3 +144,19 @@ CORRECT = [
         _on_state(correct_model_zero_grad_tensor_loss),
     ),
 ]
+
+
+def wrong_own_sgd_fixed_lr(model, optimizer, users, pos, neg, lam):
+    """Ignores the optimizer: a hand-written SGD update with the notebook's lr = 0.1."""
+    model.train()
+    model.zero_grad()
+    loss = _loss(model, users, pos, neg, lam)
+    loss.backward()
+    with torch.no_grad():
+        for w in model.parameters():
+            w -= 0.1 * w.grad
+    model.eval()
+    return loss.item()
+
+
+WRONG.append(Variant("own SGD update, lr = 0.1", _on_state(wrong_own_sgd_fixed_lr), "step_scaled"))

@@ -12,22 +12,23 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import torch
 
-from . import runner
+from . import relations, runner
 from .runner import ERROR, MUTATED, NOT_STARTED, OK, SIGNATURE, Outcome
 from .spec import Case, Exercise, Misconception
+from .verdict import Kind, Result, Status, Text, error_slot, raised_slot, render, text
 
+# the statuses, as the names older code imports (``Status`` members, equal to their strings)
 PASSED, FAILED, NOT_STARTED_STATUS, MISSING, CRASHED = (
-    "passed",
-    "failed",
-    "not started",
-    "missing",
-    "crashed",
+    Status.PASSED,
+    Status.FAILED,
+    Status.NOT_STARTED,
+    Status.MISSING,
+    Status.CRASHED,
 )
 
 # Names of the diagnoses the output contract, the gradient check, the guard and the
@@ -57,31 +58,7 @@ DIAGNOSES = (
 )
 
 
-@dataclass
-class Result:
-    """The verdict on one task: ``status`` is passed / failed / not started /
-    missing / crashed; ``message`` is what the learner reads."""
-
-    task_id: str
-    status: str
-    message: str
-    points: float
-    max_points: float
-    misconception: str | None = None
-
-    @property
-    def passed(self) -> bool:
-        return self.status == PASSED
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "task": self.task_id,
-            "status": self.status,
-            "message": self.message,
-            "points": self.points,
-            "max_points": self.max_points,
-            "misconception": self.misconception,
-        }
+__all__ = ["Result", "Status", "Kind", "render", "evaluate", "difference"]
 
 
 # ---------------------------------------------------------------- what a value is
@@ -221,10 +198,8 @@ def contract_problem(
                     how = f"return the {_layout_name(want)} layout"
                 return LAYOUT, f"{what} is {_kind(got)}; the task asks for {_asked(want)}: {how}"
             if got.dtype != want.dtype:
-                return DTYPE, (
-                    f"{what} has dtype {_dtype_name(got)}; the task asks for {_dtype_name(want)} "
-                    "(look for a .float(), a torch.tensor/torch.ones without dtype=, or a "
-                    "numpy round trip)"
+                return DTYPE, f"{what} has dtype {_dtype_name(got)}; the task asks for " + (
+                    f"{_dtype_name(want)} {_dtype_cause(got, want)}"
                 )
             return None
         if _is_number(got) or isinstance(got, (bool, np.bool_)):
@@ -295,6 +270,27 @@ def contract_problem(
     return None
 
 
+def _dtype_cause(got: torch.Tensor, want: torch.Tensor) -> str:
+    """The likely cause of a dtype mismatch, from what the values are."""
+    integer = not (want.is_floating_point() or want.is_complex() or want.dtype == torch.bool)
+    if integer and (got.is_floating_point() or got.is_complex()):
+        try:
+            vals = _numpy(got if got.layout == torch.strided else got.to_dense())
+            whole = bool(np.all(np.isfinite(vals)) and np.all(vals == np.round(vals)))
+        except Exception:  # noqa: BLE001
+            whole = True
+        if not whole:
+            return (
+                "(your values are not whole numbers: indices were asked for, and these look "
+                "like scores — e.g. `topk(...).values` where `.indices` is meant)"
+            )
+        return (
+            "(your values are whole numbers stored as floats: look for a .float(), a division, "
+            "or torch.tensor/torch.zeros without dtype=torch.long)"
+        )
+    return "(look for a .float(), a torch.tensor/torch.ones without dtype=, or a numpy round trip)"
+
+
 def _element(what: str, i: int, names: Sequence[str]) -> str:
     if what == "the output" and i < len(names):
         return f"the `{names[i]}` output"
@@ -351,7 +347,7 @@ def _compare_flat(
     rtol: float,
     atol: float,
     what: str,
-) -> str | None:
+) -> str | Text | None:
     """Compare flat values; ``where`` maps positions to linear indices of ``shape`` (None: all)."""
     total = int(np.prod(shape)) if shape else 1
 
@@ -376,9 +372,11 @@ def _compare_flat(
     if not close.all():
         err = np.where(close, 0.0, np.abs(np.nan_to_num(g - w, nan=np.inf)))
         i = int(np.argmax(err))
-        return (
-            f"{what} differs from the reference in {int((~close).sum())} of {total} entries "
-            f"(largest error {float(err[i]):.3g}{index(i)})"
+        lin = int(where[i]) if where is not None else i
+        at = tuple(int(v) for v in np.unravel_index(lin, shape)) if shape else None
+        return text(
+            f"{what} differs from the reference in {int((~close).sum())} of {total} entries ",
+            error_slot(float(err[i]), at),
         )
     return None
 
@@ -397,6 +395,19 @@ def difference(
     a bool output is compared as bool only when the reference is bool.  Never
     raises: an output that cannot be compared is named as such.
     """
+    d = _difference_text(got, want, rtol, atol, what, names)
+    return None if d is None else str(d)
+
+
+def _difference_text(
+    got: Any,
+    want: Any,
+    rtol: float,
+    atol: float,
+    what: str = "the output",
+    names: Sequence[str] = (),
+) -> str | Text | None:
+    """``difference`` as a ``Text`` (the largest error kept as a field for redaction)."""
     try:
         return _difference(got, want, rtol, atol, what, names)
     except Exception as exc:  # noqa: BLE001 - a learner's object must not crash the verdict
@@ -405,7 +416,7 @@ def difference(
 
 def _difference(
     got: Any, want: Any, rtol: float, atol: float, what: str, names: Sequence[str]
-) -> str | None:
+) -> str | Text | None:
     problem = contract_problem(got, want, what, names)
     if problem:
         return problem[1]
@@ -464,7 +475,7 @@ def _difference(
     return None
 
 
-def _differs(ex: Exercise, got: Any, want: Any) -> str | None:
+def _differs(ex: Exercise, got: Any, want: Any) -> str | Text | None:
     strict = ex.kind == "task" and ex.contract is True
     try:
         if callable(ex.contract) and ex.kind == "task":
@@ -482,7 +493,7 @@ def _differs(ex: Exercise, got: Any, want: Any) -> str | None:
             f"{_returned('the output', got, want)} (it could not be compared: {type(exc).__name__})"
         )
     return (
-        difference(got, want, ex.rtol, ex.atol, names=ex.outputs)
+        _difference_text(got, want, ex.rtol, ex.atol, names=ex.outputs)
         if strict
         else _loose_difference(got, want, ex.rtol, ex.atol, ex.outputs)
     )
@@ -490,7 +501,7 @@ def _differs(ex: Exercise, got: Any, want: Any) -> str | None:
 
 def _loose_difference(
     got: Any, want: Any, rtol: float, atol: float, names: Sequence[str]
-) -> str | None:
+) -> str | Text | None:
     """Values only (a spec with ``contract=False`` or a custom contract)."""
     try:
         if isinstance(want, (torch.Tensor, np.ndarray)) or _is_scipy_sparse(want):
@@ -531,14 +542,15 @@ def _wrong_output(m: Misconception, case: Case) -> Any:
 
 def _misconception(
     ex: Exercise, cases: Sequence[Case], outcomes: Sequence[Outcome], first: int, want_of: Any
-) -> Misconception | None:
-    """The named misconception that explains the learner's outputs.
+) -> tuple[Misconception | None, Misconception | None, int | None]:
+    """The named misconception that explains the learner's outputs, and a near miss.
 
     Candidates are the variants whose output equals the learner's on the first
     case that differs from the reference; each must then also equal it on every
     other case the learner's function ran on (a variant that cannot run on a
     case is not judged there).  So when two variants agree on one case, a case
-    where they differ decides, never the order of the list.
+    where they differ decides, never the order of the list.  When none is left,
+    the first candidate is the near miss, with the case that ruled it out.
     """
     got = outcomes[first].value
     candidates = []
@@ -548,6 +560,7 @@ def _misconception(
             continue
         if _differs(ex, wrong, want_of(first)) is not None and _differs(ex, got, wrong) is None:
             candidates.append(m)
+    near, ruled_out = (candidates[0], None) if candidates else (None, None)
     for j, (case, o) in enumerate(zip(cases, outcomes)):
         if j == first or o.kind != OK or not candidates:
             continue
@@ -556,8 +569,51 @@ def _misconception(
             wrong = _wrong_output(m, case)
             if wrong is _NO_RUN or _differs(ex, o.value, wrong) is None:
                 kept.append(m)
+            elif m is near and ruled_out is None:
+                ruled_out = j
         candidates = kept
-    return candidates[0] if candidates else None
+    if candidates:
+        return candidates[0], None, None
+    return None, near, ruled_out
+
+
+def _shape_of(x: Any) -> tuple[int, ...] | None:
+    shape = getattr(x, "shape", None)
+    try:
+        return tuple(int(d) for d in shape) if shape is not None else None
+    except TypeError:
+        return None
+
+
+def _relation(ex: Exercise, got: Any, want: Any, case: Case) -> tuple[str, str] | None:
+    """A relation between the learner's output and the reference's on one case
+    (``relations.relate``); for a tuple output, on its first element that differs."""
+    try:
+        if isinstance(want, (tuple, list)) and isinstance(got, (tuple, list)):
+            for i, (g, w) in enumerate(zip(got, want)):
+                if _difference_text(g, w, ex.rtol, ex.atol) is not None:
+                    what = (
+                        f"the `{ex.outputs[i]}` output"
+                        if i < len(ex.outputs)
+                        else (f"element {i} of your output")
+                    )
+                    return relations.relate(g, w, case, ex.rtol, ex.atol, what)
+            return None
+        if isinstance(want, dict) and isinstance(got, dict):
+            state = case.args[0] if case.args and isinstance(case.args[0], dict) else {}
+            for k, w in want.items():
+                if k in got and _difference_text(got[k], w, ex.rtol, ex.atol) is not None:
+                    if k in state:  # a training step: compare the updates
+                        step = relations.relate_step(
+                            got[k], w, state[k], case, ex.rtol, ex.atol, f"`{k}`"
+                        )
+                        if step is not None:
+                            return step
+                    return relations.relate(got[k], w, case, ex.rtol, ex.atol, f"your `{k}`")
+            return None
+        return relations.relate(got, want, case, ex.rtol, ex.atol)
+    except Exception:  # noqa: BLE001 - a relation that cannot be measured is not reported
+        return None
 
 
 def _is_zero(g: Any) -> bool:
@@ -569,7 +625,7 @@ def _is_zero(g: Any) -> bool:
         return True
 
 
-def _gradient_problem(ex: Exercise, case: Case, o: Outcome) -> tuple[str, str] | None:
+def _gradient_problem(ex: Exercise, case: Case, o: Outcome) -> tuple[str, str | Text] | None:
     """Compare the learner's gradients (``o.grads``) with the reference's on a ``grad`` case."""
     if o.grads is None:  # not measured (a worker that does not send gradients)
         return None
@@ -582,16 +638,26 @@ def _gradient_problem(ex: Exercise, case: Case, o: Outcome) -> tuple[str, str] |
             continue
         if _is_zero(g):
             why = f" (computing it raised {o.grad_error})" if o.grad_error else ""
+            if all(_is_zero(x) for x in o.grads) and not o.grad_error:
+                return NO_GRADIENT, (
+                    f"no gradient reaches any input (`{path}` first): the value is right, but "
+                    "your output is not connected to the inputs of this call at all — it was "
+                    "built from constants: a result kept from an earlier call (a cache, a "
+                    "global), or inputs turned into plain numbers (`.item()`, `.detach()`, "
+                    "`.numpy()`, torch.no_grad())"
+                )
             return NO_GRADIENT, (
-                f"no gradient reaches `{path}`{why}: the value is right, but training could not "
-                "update it; a term built with `.item()`, `float()`, `.detach()`, `.numpy()`, "
-                "`torch.tensor(...)` or under torch.no_grad() is a constant to autograd"
+                f"no gradient reaches `{path}`{why}, though one reaches other inputs: the value "
+                "is right, but training could not update it; the term of `"
+                f"{path}` is a constant to autograd (built with `.item()`, `float()`, "
+                "`.detach()`, `.numpy()`, `torch.tensor(...)` or under torch.no_grad())"
             )
-        d = difference(g, r, max(ex.rtol, 1e-6), max(ex.atol, 1e-8), what=f"∂/∂`{path}`")
+        d = _difference_text(g, r, max(ex.rtol, 1e-6), max(ex.atol, 1e-8), what=f"∂/∂`{path}`")
         if d:
-            return GRADIENT, (
-                f"the value is right but its gradient is not: {d}; compute the output "
-                "with differentiable torch ops from the inputs themselves"
+            return GRADIENT, text(
+                "the value is right but its gradient is not: ",
+                d,
+                "; compute the output with differentiable torch ops from the inputs themselves",
             )
     return None
 
@@ -621,6 +687,279 @@ def op_name(creator: str) -> str:
 
 
 # ---------------------------------------------------------------- verdict
+#
+# ``evaluate`` is four named steps, in this order; each returns a failing
+# ``Result`` or None (go on):
+#
+#   1. ``_judge_cases``: every outcome in turn — signature, not started, raised,
+#      changed an input, output contract, values, gradients;
+#   2. ``_diagnose``: on the first case whose values differ, the cause — a named
+#      misconception, else a relation to the reference, else a near miss, else
+#      what differs;
+#   3. ``_judge_guard``: the complexity guard's sizes, op counts and values;
+#   4. ``_passed``: the ✓ line.
+
+
+class _Verdict:
+    """What the steps share: the spec, the cases, their outcomes and the reference outputs."""
+
+    def __init__(
+        self,
+        ex: Exercise,
+        cases: Sequence[Case],
+        outcomes: Sequence[Outcome],
+        expected: Sequence[Any] | None,
+    ) -> None:
+        self.ex, self.cases, self.outcomes, self.expected = ex, cases, outcomes, expected
+        self.wants: dict[int, Any] = {}
+        self.first_bad: int | None = None
+        self.diff: str | Text | None = None
+
+    def want_of(self, i: int) -> Any:
+        if i not in self.wants:
+            c = self.cases[i]
+            self.wants[i] = (
+                self.expected[i]
+                if self.expected is not None and i < len(self.expected)
+                else self.ex.reference(*c.args, **c.kwargs)
+            )
+        return self.wants[i]
+
+    def fail(
+        self,
+        msg: str | Text,
+        misconception: str | None = None,
+        kind: Kind = Kind.GENERIC,
+        case: Case | None = None,
+    ) -> Result:
+        ex = self.ex
+        return Result(
+            ex.task_id,
+            Status.FAILED,
+            points=0.0,
+            max_points=ex.points,
+            misconception=misconception,
+            func_name=ex.func_name,
+            body=msg,
+            kind=kind,
+            case=case.name if case is not None else None,
+            question=ex.kind == "question",
+        )
+
+
+def _judge_cases(v: _Verdict) -> Result | None:
+    """Step 1: the first outcome that fails before its values are compared, or the
+    first case whose values differ (kept in ``v.first_bad``/``v.diff``)."""
+    ex = v.ex
+    for i, (case, o) in enumerate(zip(v.cases, v.outcomes)):
+        if o.kind == SIGNATURE:
+            return v.fail(o.message, kind=Kind.CONTRACT)
+        if o.kind == NOT_STARTED and i > 0:  # a branch not written yet: it ran on case 0
+            raised = "NotImplementedError" + (f": {o.message}" if o.message else "")
+            return v.fail(
+                text(
+                    "raised ",
+                    raised_slot(raised),
+                    f" on the case '{case.name}' after it ran on the case '{v.cases[0].name}': "
+                    "a branch of your function is not written yet.",
+                ),
+                relations.NOT_WRITTEN,
+                Kind.RELATIONAL,
+                case,
+            )
+        if o.kind == NOT_STARTED:
+            return Result(
+                ex.task_id,
+                Status.NOT_STARTED,
+                points=0.0,
+                max_points=ex.points,
+                func_name=ex.func_name,
+                body=f"{ex.func_name} still raises NotImplementedError. "
+                "Replace the `raise NotImplementedError(...)` line with your code, run that cell, "
+                "then run this check again.",
+                question=ex.kind == "question",
+            )
+        if o.kind == ERROR and case.grad and "requires grad" in o.message:
+            return v.fail(
+                text(
+                    "raised ",
+                    raised_slot(o.message),
+                    f" on the case '{case.name}': training calls it on tensors "
+                    "that require grad, so stay in torch (no `.numpy()`, `.item()` or "
+                    "`.tolist()` on the inputs).",
+                ),
+                NO_GRADIENT,
+                Kind.CONTRACT,
+                case,
+            )
+        if o.kind == ERROR:
+            tail = relations.hard_coded(v.cases, i, 0) if i > 0 else None
+            if tail is not None:
+                return v.fail(
+                    text("raised ", raised_slot(o.message), f" on the case '{case.name}'{tail}."),
+                    relations.HARD_CODED,
+                    Kind.RELATIONAL,
+                    case,
+                )
+            return v.fail(
+                text("raised ", raised_slot(o.message), f" on the case '{case.name}'."),
+                case=case,
+            )
+        if o.kind == MUTATED:
+            return v.fail(
+                f"changed {o.message} in place on the case '{case.name}'; "
+                "leave inputs untouched (use x + y, not x += y, or work on x.clone()).",
+                IN_PLACE,
+                Kind.CONTRACT,
+                case,
+            )
+        if o.kind != OK:
+            return v.fail(f"unexpected outcome '{o.kind}' on the case '{case.name}'.", case=case)
+        want = v.want_of(i)
+        problem = _contract(ex, o.value, want)
+        if problem:
+            return v.fail(f"{problem[1]} (case '{case.name}').", problem[0], Kind.CONTRACT, case)
+        if ex.output_check is not None:
+            try:
+                check_problem = ex.output_check(o.value, case)
+            except Exception as exc:  # noqa: BLE001
+                check_problem = f"{_returned('the output', o.value, want)} ({type(exc).__name__})"
+            if check_problem:
+                return v.fail(
+                    text(check_problem, f" (case '{case.name}')."), None, Kind.CONTRACT, case
+                )
+        diff = _differs(ex, o.value, want)
+        if diff:
+            v.first_bad, v.diff = i, diff
+            return None
+        if case.grad:
+            g = _gradient_problem(ex, case, o)
+            if g:
+                return v.fail(text(g[1], f" (case '{case.name}')."), g[0], Kind.CONTRACT, case)
+    return None
+
+
+def _diagnose(v: _Verdict) -> Result:
+    """Step 2: why the values on ``v.first_bad`` differ."""
+    ex, first, case = v.ex, v.first_bad, v.cases[v.first_bad]
+    m, near, ruled_out = _misconception(ex, v.cases, v.outcomes, first, v.want_of)
+    if ex.kind == "question":
+        if m is not None:
+            return v.fail(f"{m.message}.", m.name, Kind.NAMED, case)
+        return v.fail(text(v.diff, f"; reread {ex.where}."), None, Kind.GENERIC, case)
+    if m is not None:
+        return v.fail(f"{m.message} (case '{case.name}')", m.name, Kind.NAMED, case)
+    got, want = v.outcomes[first].value, v.want_of(first)
+    rel = _relation(ex, got, want, case)
+    if rel is not None:
+        return v.fail(
+            f"on the case '{case.name}', {rel[1]}. Compare your code with {ex.where}.",
+            rel[0],
+            Kind.RELATIONAL,
+            case,
+        )
+    if first > 0:
+        tail = relations.hard_coded(v.cases, first, 0)
+        if tail is not None and _shape_of(got) != _shape_of(want):
+            return v.fail(
+                f"your output has shape {_shape_of(got)} where {_shape_of(want)} is expected on "
+                f"the case '{case.name}'{tail}.",
+                relations.HARD_CODED,
+                Kind.RELATIONAL,
+                case,
+            )
+    if near is not None:
+        other = (
+            f" (though not on the case '{v.cases[ruled_out].name}')"
+            if ruled_out is not None
+            else ""
+        )
+        return v.fail(
+            f"on the case '{case.name}' your output equals what a known mistake gives{other}, "
+            f"so it may be yours: {near.message}",
+            near.name,
+            Kind.NEAR_MISS,
+            case,
+        )
+    return v.fail(
+        text(f"on the case '{case.name}', ", v.diff, f". Compare your code with {ex.where}."),
+        case=case,
+    )
+
+
+def _judge_guard(
+    v: _Verdict,
+    guard_cases: Sequence[Case],
+    guard_outcomes: Sequence[Outcome],
+    guard_values_required: bool,
+) -> Result | None:
+    """Step 3: the complexity guard's cases: sizes, op counts, then values."""
+    ex, guard = v.ex, v.ex.guard
+    if guard is None:
+        return None
+    for case, o in zip(guard_cases, guard_outcomes):
+        if o.kind != OK:
+            return v.fail(f"on the large case '{case.name}': {o.message or o.kind}", case=case)
+        limit = guard.max_numel(case)
+        if o.max_numel > limit:
+            shape = "×".join(map(str, o.largest)) or "?"
+            made = ""
+            if o.creator:
+                advice = guard.advice(o.creator)
+                made = f", created by {op_name(o.creator)}" + (f": {advice}" if advice else "")
+            return v.fail(
+                f"{guard.message} On the case '{case.name}' it created a tensor of "
+                f"shape {shape} ({o.max_numel:,} elements; the limit is {limit:,}){made}.",
+                COMPLEXITY,
+                Kind.CONTRACT,
+                case,
+            )
+        if guard.max_ops is not None and o.ops is not None and o.ops > guard.max_ops:
+            return v.fail(
+                f"{guard.loop_message or 'the notebook asks for no Python loops.'} On the "
+                f"case '{case.name}' it dispatched at least {o.ops:,} torch ops, over the bound "
+                f"of {guard.max_ops:,} (the matrix form needs a few dozen): a Python loop "
+                "dispatches ops for every element it visits.",
+                LOOP,
+                Kind.CONTRACT,
+                case,
+            )
+        if o.value is not None or guard_values_required:
+            want = ex.reference(*case.args, **case.kwargs)
+            d = _differs(ex, o.value, want)
+            if d:
+                return v.fail(
+                    text(
+                        f"on the large case '{case.name}', ",
+                        d,
+                        f": it must compute the same function on every input ({ex.where}).",
+                    ),
+                    GUARD_VALUE,
+                    Kind.CONTRACT,
+                    case,
+                )
+    if len(guard_outcomes) < len(guard_cases):
+        return v.fail("did not run on the large cases of the complexity guard.")
+    return None
+
+
+def _passed(v: _Verdict) -> Result:
+    """Step 4: the ✓ line (a question's shows its explanation)."""
+    ex = v.ex
+    body = (
+        f"right. {ex.explanation}"
+        if ex.kind == "question"
+        else f"matches the reference on {len(v.cases)} fresh inputs ({ex.where})."
+    )
+    return Result(
+        ex.task_id,
+        Status.PASSED,
+        points=float(ex.points),
+        max_points=ex.points,
+        func_name=ex.func_name,
+        body=body,
+        question=ex.kind == "question",
+    )
 
 
 def evaluate(
@@ -640,125 +979,15 @@ def evaluate(
     "value not sent back" unless ``guard_values_required`` (``check()``
     passes True: there every value is at hand).
     """
-    fn, tid = ex.func_name, ex.task_id
-    wants: dict[int, Any] = {}
-
-    def want_of(i: int) -> Any:
-        if i not in wants:
-            c = cases[i]
-            wants[i] = (
-                expected[i]
-                if expected is not None and i < len(expected)
-                else ex.reference(*c.args, **c.kwargs)
-            )
-        return wants[i]
-
-    def fail(msg: str, misconception: str | None = None) -> Result:
-        return Result(tid, FAILED, f"✗ {tid} {fn}: {msg}", 0.0, ex.points, misconception)
-
-    first_bad, diff = None, None
-    for i, (case, o) in enumerate(zip(cases, outcomes)):
-        if o.kind == SIGNATURE:
-            return fail(o.message)
-        if o.kind == NOT_STARTED:
-            return Result(
-                tid,
-                NOT_STARTED_STATUS,
-                f"… {tid} not started: {fn} still raises NotImplementedError. "
-                "Replace the `raise NotImplementedError(...)` line with your code, run that cell, "
-                "then run this check again.",
-                0.0,
-                ex.points,
-            )
-        if o.kind == ERROR and case.grad and "requires grad" in o.message:
-            return fail(
-                f"raised {o.message} on the case '{case.name}': training calls it on tensors "
-                "that require grad, so stay in torch (no `.numpy()`, `.item()` or "
-                "`.tolist()` on the inputs).",
-                NO_GRADIENT,
-            )
-        if o.kind == ERROR:
-            return fail(f"raised {o.message} on the case '{case.name}'.")
-        if o.kind == MUTATED:
-            return fail(
-                f"changed {o.message} in place on the case '{case.name}'; "
-                "leave inputs untouched (use x + y, not x += y, or work on x.clone()).",
-                IN_PLACE,
-            )
-        if o.kind != OK:
-            return fail(f"unexpected outcome '{o.kind}' on the case '{case.name}'.")
-        want = want_of(i)
-        problem = _contract(ex, o.value, want)
-        if problem:
-            return fail(f"{problem[1]} (case '{case.name}').", problem[0])
-        if ex.output_check is not None:
-            try:
-                check_problem = ex.output_check(o.value, case)
-            except Exception as exc:  # noqa: BLE001
-                check_problem = f"{_returned('the output', o.value, want)} ({type(exc).__name__})"
-            if check_problem:
-                return fail(f"{check_problem} (case '{case.name}').")
-        diff = _differs(ex, o.value, want)
-        if diff:
-            first_bad = i
-            break
-        if case.grad:
-            g = _gradient_problem(ex, case, o)
-            if g:
-                return fail(f"{g[1]} (case '{case.name}').", g[0])
-    if first_bad is not None:
-        case = cases[first_bad]
-        m = _misconception(ex, cases, outcomes, first_bad, want_of)
-        if ex.kind == "question":
-            why = m.message if m is not None else f"{diff}; reread {ex.where}"
-            return fail(f"{why}.", m.name if m is not None else None)
-        if m is not None:
-            return fail(f"{m.message} (case '{case.name}')", m.name)
-        return fail(f"on the case '{case.name}', {diff}. Compare your code with {ex.where}.")
+    v = _Verdict(ex, cases, outcomes, expected)
+    early = _judge_cases(v)
+    if early is not None:
+        return early
+    if v.first_bad is not None:
+        return _diagnose(v)
     if len(outcomes) < len(cases):
-        return fail("did not run on every case.")
-    if ex.guard is not None:
-        guard = ex.guard
-        for case, o in zip(guard_cases, guard_outcomes):
-            if o.kind != OK:
-                return fail(f"on the large case '{case.name}': {o.message or o.kind}")
-            limit = guard.max_numel(case)
-            if o.max_numel > limit:
-                shape = "×".join(map(str, o.largest)) or "?"
-                made = ""
-                if o.creator:
-                    advice = guard.advice(o.creator)
-                    made = f", created by {op_name(o.creator)}" + (f": {advice}" if advice else "")
-                return fail(
-                    f"{guard.message} On the case '{case.name}' it created a tensor of "
-                    f"shape {shape} ({o.max_numel:,} elements; the limit is {limit:,}){made}.",
-                    COMPLEXITY,
-                )
-            if guard.max_ops is not None and o.ops is not None and o.ops > guard.max_ops:
-                return fail(
-                    f"{guard.loop_message or 'the notebook asks for no Python loops.'} On the "
-                    f"case '{case.name}' it dispatched at least {o.ops:,} torch ops, over the bound "
-                    f"of {guard.max_ops:,} (the matrix form needs a few dozen): a Python loop "
-                    "dispatches ops for every element it visits.",
-                    LOOP,
-                )
-            if o.value is not None or guard_values_required:
-                want = ex.reference(*case.args, **case.kwargs)
-                d = _differs(ex, o.value, want)
-                if d:
-                    return fail(
-                        f"on the large case '{case.name}', {d}: it must compute the same "
-                        f"function on every input ({ex.where}).",
-                        GUARD_VALUE,
-                    )
-        if len(guard_outcomes) < len(guard_cases):
-            return fail("did not run on the large cases of the complexity guard.")
-    if ex.kind == "question":
-        return Result(tid, PASSED, f"✓ {tid}: right. {ex.explanation}", float(ex.points), ex.points)
-    return Result(
-        tid,
-        PASSED,
-        f"✓ {tid} {fn}: matches the reference on {len(cases)} fresh inputs ({ex.where}).",
-        float(ex.points),
-        ex.points,
-    )
+        return v.fail("did not run on every case.")
+    guard = _judge_guard(v, guard_cases, guard_outcomes, guard_values_required)
+    if guard is not None:
+        return guard
+    return _passed(v)

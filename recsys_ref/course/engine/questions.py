@@ -35,14 +35,75 @@ def _one_case(seed: int) -> list[Case]:
     return [Case("your answer", ())]
 
 
+_AROUND_A_LETTER = " \t\n.,;:!()[]{}<>'\"`‘’“”"
+
+
 def _normal_choice(x: Any) -> str | None:
+    """ "B", "b", " B ", "B)", "(B)", "'b'", "[B]." → "B" (brackets, quotes, dots around it)."""
     if isinstance(x, str):
-        return x.strip().strip(".)").strip().upper()
+        return x.strip(_AROUND_A_LETTER).upper()
+    return None
+
+
+def _real(x: Any) -> float | None:
+    """A real number of any type (Python, numpy scalar or 0-d array, 0-d torch tensor) as a
+    float; None for anything else, bools included."""
+    if isinstance(x, bool) or type(x).__name__ == "bool_":
+        return None
+    if isinstance(x, (int, float)):
+        return float(x)
+    try:
+        import numpy as np
+
+        if isinstance(x, (np.integer, np.floating)):
+            return float(x)
+        if isinstance(x, np.ndarray) and x.ndim == 0 and x.dtype.kind in "iuf":
+            return float(x)
+    except ImportError:  # pragma: no cover - numpy is a dependency
+        pass
+    if type(x).__module__.startswith("torch") and hasattr(x, "dim") and hasattr(x, "dtype"):
+        if x.dim() == 0 and (x.dtype.is_floating_point or str(x.dtype).startswith("torch.int")):
+            return float(x.item())
     return None
 
 
 def _is_number(x: Any) -> bool:
-    return isinstance(x, (int, float)) and not isinstance(x, bool)
+    return _real(x) is not None
+
+
+def _significant(x: float) -> int:
+    """Significant digits written in ``x``'s shortest repr (0.17 → 2, 120.0 → 3)."""
+    digits = repr(abs(float(x))).split("e")[0].replace(".", "").lstrip("0")
+    return len(digits.rstrip("0")) or 1
+
+
+def numbers_agree(got: float, want: float, rtol: float, atol: float) -> bool:
+    """Within the tolerance, or the exact answer rounded to the digits the learner gave (at
+    least two significant ones: 0.17 for 1/6), or the answer as a float32 constant."""
+    if math.isclose(got, want, rel_tol=rtol, abs_tol=atol):
+        return True
+    if want != 0 and abs(got - want) <= abs(want) * 2.0**-23:  # float32 rounding
+        return True
+    if rtol == 0:  # a count or an exact value: no rounding accepted
+        return False
+    n = _significant(got)
+    return n >= 2 and want != 0 and float(f"{want:.{n}g}") == float(f"{got:.{n}g}") == got
+
+
+def tolerance_phrase(want: float, rtol: float, atol: float) -> str:
+    """What is accepted, in words (shown when a numeric answer is refused)."""
+    if rtol == 0 and atol < 1:
+        return "the answer is a whole number: give it exactly"
+    tol = []
+    if rtol:
+        tol.append(f"{rtol:.0%}" if rtol >= 0.01 else f"a relative {rtol:g}")
+    if atol >= 1e-6:
+        tol.append(f"± {atol:g}")
+    within = " or ".join(tol) or "a relative 1e-9"
+    return (
+        f"answers within {within} of the exact value are accepted, and the exact value rounded "
+        "to two or more significant digits"
+    )
 
 
 def question(
@@ -82,17 +143,20 @@ def question(
             c = _normal_choice(got)
             if c is None or c not in choices.upper() or len(c) != 1:
                 return f"your answer is {got!r}; answer with one letter: {options}"
-        elif not _is_number(got) or not math.isfinite(float(got)):
+        elif _real(got) is None or not math.isfinite(_real(got)):
             return f"your answer is {got!r}; answer with a number (an int or a float)"
         return None
 
     def compare(got: Any, want: Any) -> str | None:
         if choices:
             return None if _normal_choice(got) == _normal_choice(want) else "that is not the answer"
-        if not _is_number(got):
+        g = _real(got)
+        if g is None:
             return "that is not a number"
-        if math.isclose(float(got), float(want), rel_tol=rtol, abs_tol=atol):
+        if numbers_agree(g, float(want), rtol, atol):
             return None
+        if math.isclose(g, float(want), rel_tol=max(10 * rtol, 0.05), abs_tol=0):
+            return f"that is not the answer ({tolerance_phrase(float(want), rtol, atol)})"
         return "that is not the answer"
 
     def constant(value: str | float) -> Callable[[], str | float]:

@@ -92,10 +92,6 @@ class ComplexityGuard:
         return self.creators.get(creator) or self.creators.get(creator.lstrip("_")) or ""
 
 
-def _no_args(seed: int) -> list[Case]:  # pragma: no cover - placeholder default
-    return []
-
-
 @dataclass(frozen=True)
 class Exercise:
     """The spec of one task.

@@ -44,7 +44,6 @@ import argparse
 import csv
 import hashlib
 import json
-import math
 import os
 import re
 import secrets
@@ -62,6 +61,7 @@ from pathlib import Path, PurePosixPath
 
 from ..engine.evaluate import CRASHED, MISSING, Result
 from ..engine.registry import all_exercises, get
+from ..engine.verdict import render as render_verdict
 from ..nbtools.notebook import NotebookError, find_exercise, read_notebook
 from ..sandbox.client import (
     LEARNER_TEXT_LIMIT,
@@ -371,35 +371,17 @@ def _assign(
     return plan, unfound, notes
 
 
-_ERR = re.compile(r"\(largest error ([0-9.eE+-]+|nan|inf)( at index \([0-9, ]*\))?\)")
-_RAISED = re.compile(r"raised (.*) on the case '")
-
-
-def redact(message: str) -> str:
-    """Feedback without anything the learner's code could have chosen to leak (see module doc)."""
-
-    def magnitude(m: re.Match[str]) -> str:
-        try:
-            v = float(m.group(1))
-        except ValueError:
-            return "(the error is not a finite number)"
-        if v == 0 or v != v or v in (float("inf"), float("-inf")):
-            return "(the error is not a finite number)"
-        return f"(largest error of order 1e{math.floor(math.log10(v))})"
-
-    message = _ERR.sub(magnitude, message)
-
-    def cut(m: re.Match[str]) -> str:
-        return f"raised {clean_text(m.group(1), LEARNER_TEXT_LIMIT)} on the case '"
-
-    return clean_text(_RAISED.sub(cut, message), 4 * LEARNER_TEXT_LIMIT)
+def redact(result: Result) -> str:
+    """Feedback without anything the learner's code could have chosen to leak (see module doc):
+    written from the verdict's fields by ``render``, never by rewriting its sentence."""
+    return render_verdict(result, redact=True, clean=clean_text, limit=LEARNER_TEXT_LIMIT)
 
 
 def grade_submission(sub: Submission, tasks: list[str], opts: Options) -> list[Result]:
     """One ``Result`` per task, in ``tasks`` order; learner problems never raise.
 
     Steps: assign each task to a notebook (``_assign``), run and judge each notebook's
-    tasks in confined workers (``sandbox.run_tasks``), render the feedback (``render``)."""
+    tasks in confined workers (``sandbox.run_tasks``), render the feedback (``feedback``)."""
     if sub.problem:
         return [
             Result(t, MISSING, f"? {t}: nothing to grade: {sub.problem}.", 0.0, get(t).points)
@@ -434,14 +416,14 @@ def grade_submission(sub: Submission, tasks: list[str], opts: Options) -> list[R
                 for t in ids
             ]
         for r in got:
-            results[r.task_id] = render(r, sub, path, notes.get(r.task_id, ""), opts)
+            results[r.task_id] = feedback(r, sub, path, notes.get(r.task_id, ""), opts)
     return [results[t] for t in tasks]
 
 
-def render(r: Result, sub: Submission, path: Path, note: str, opts: Options) -> Result:
+def feedback(r: Result, sub: Submission, path: Path, note: str, opts: Options) -> Result:
     """The feedback a learner sees: redacted, the notebook named when it is not the
     course's, the assignment note, the unsafe mark; every learner-influenced part cut."""
-    r.message = redact(r.message)
+    r.message = redact(r)
     if len(sub.notebooks) > 1 and path.name != f"{get(r.task_id).notebook}.ipynb":
         r.message += f" [{clean_text(sub.relative(path), 200)}]"
     if note:

@@ -75,7 +75,9 @@ def collect(
         try:
             read_notebook(path)
         except NotebookError as exc:
-            results = [Result(t, "crashed", f"! {exc}", 0.0, exercises[t].points) for t in tasks]
+            results = [
+                Result(t, "crashed", None, 0.0, exercises[t].points, body=str(exc)) for t in tasks
+            ]
         else:
             results = run_tasks(path, tasks, seed=seed, task_timeout=task_timeout)
         return [_row(path.name, exercises[r.task_id].func_name, r) for r in results]
@@ -90,7 +92,12 @@ def collect(
                     f"{ex.notebook}.ipynb",
                     ex.func_name,
                     Result(
-                        t, MISSING, f"? {t}: notebook {ex.notebook}.ipynb not found", 0.0, ex.points
+                        t,
+                        MISSING,
+                        None,
+                        0.0,
+                        ex.points,
+                        body=f"notebook {ex.notebook}.ipynb not found",
                     ),
                 )
             )
@@ -119,6 +126,7 @@ def _row(notebook: str, func: str, r: Result) -> dict:
         "function": func,
         "status": r.status,
         "message": r.message,
+        "detail": r.detail,
         "points": r.points,
         "max_points": r.max_points,
         "misconception": r.misconception,
@@ -135,8 +143,7 @@ def format_table(rows: list[dict]) -> str:
         if r["notebook"] != current:
             current = r["notebook"]
             lines.append(f"\n{current}")
-        first = r["message"].split("\n", 1)[0]
-        detail = first.split(": ", 1)[1] if ": " in first else first  # drop "✗ task fn:" prefix
+        detail = r.get("detail", r["message"])  # the message without its "✗ task fn:" head
         lines.append(
             f"  {SYMBOL.get(r['status'], ' ')} {r['task']:<{width}}  {r['status']:<11}  {detail}"
         )

@@ -145,28 +145,27 @@ class _Prepared:
 
 
 def _crashed(ex: Exercise, message: str) -> Result:
-    return Result(ex.task_id, CRASHED, f"! {ex.task_id} {ex.func_name}: {message}", 0.0, ex.points)
+    return Result(ex.task_id, CRASHED, None, 0.0, ex.points, func_name=ex.func_name, body=message)
 
 
 def _failed(ex: Exercise, message: str) -> Result:
-    return Result(ex.task_id, FAILED, f"✗ {ex.task_id} {ex.func_name}: {message}", 0.0, ex.points)
+    return Result(ex.task_id, FAILED, None, 0.0, ex.points, func_name=ex.func_name, body=message)
 
 
 def _missing(ex: Exercise) -> Result:
     return Result(
         ex.task_id,
         MISSING,
-        f"? {ex.task_id}: no exercise cell found: no cell is tagged task:{ex.task_id} and no cell "
-        f"defines {ex.func_name}. Copy the exercise cell back from the released notebook.",
+        None,
         0.0,
         ex.points,
+        body=f"no exercise cell found: no cell is tagged task:{ex.task_id} and no cell "
+        f"defines {ex.func_name}. Copy the exercise cell back from the released notebook.",
     )
 
 
 def _with_note(result: Result, note: str) -> Result:
-    if note:
-        result.message = f"{result.message} (note: {note})"
-    return result
+    return result.add_note(note)
 
 
 def _dense_size(x: Any) -> int:
@@ -417,22 +416,21 @@ def _run_one(
             "return the kind of value the task asks for.",
         )
     if worker.last_cell_error and result.status != FAILED:
-        result.message += (
-            f" (the exercise cell also raised {worker.last_cell_error} after "
-            f"defining {job.source.func_name}; ignored)"
+        result.add_note(
+            f"the exercise cell also raised {worker.last_cell_error} after "
+            f"defining {job.source.func_name}; ignored",
+            label="",
         )
     pasted = pasted_from(job.source.code, job.source.func_name, ex)
     if pasted:
-        result = _with_note(
-            result,
-            f"flagged for review: the function repeats the course's {pasted.split(':')[-1]} "
-            f"({pasted.split(':')[0]}) up to names and formatting",
+        result.add_flag(
+            f"the function repeats the course's {pasted.split(':')[-1]} "
+            f"({pasted.split(':')[0]}) up to names and formatting"
         )
     if any(NOT_AVAILABLE in o.message for o in [*outcomes, *guard_outcomes]):
-        result = _with_note(
-            result,
-            "flagged for review: the code called the course's reference or a package "
-            "function computing the same result, which are withheld while grading",
+        result.add_flag(
+            "the code called the course's reference or a package "
+            "function computing the same result, which are withheld while grading"
         )
     return result, worker
 

@@ -188,7 +188,9 @@ def step_on_state(state: dict, users: Tensor, pos: Tensor, neg: Tensor, lam: flo
 def _step_cases(seed: int) -> list[Case]:
     g = _gen(seed)
 
-    def state(U: int, M: int, d: int, n_layers: int, training: bool = False) -> dict:
+    def state(
+        U: int, M: int, d: int, n_layers: int, training: bool = False, lr: float = 0.1
+    ) -> dict:
         R = (torch.rand(U, M, generator=g) < 0.4).double()
         R[torch.arange(U), torch.randint(0, M, (U,), generator=g)] = 1.0
         L = (
@@ -209,7 +211,7 @@ def _step_cases(seed: int) -> list[Case]:
             "L": L,
             "n_users": U,
             "message_dropout": 0.3,
-            "lr": 0.1,
+            "lr": lr,  # varied by case: a step that ignores the optimizer's lr fails
             "seed": int(torch.randint(0, 2**31 - 1, (1,), generator=g)),
             "training": training,
         }
@@ -226,10 +228,10 @@ def _step_cases(seed: int) -> list[Case]:
             "6 users, 8 items, 2 layers, a batch of 5, model in eval mode",
             (state(6, 8, 4, 2), *batch(6, 8, 5), 0.01),
         ),
-        Case("a batch of one", (state(4, 5, 3, 1), *batch(4, 5, 1), 0.05)),
+        Case("a batch of one, lr = 0.05", (state(4, 5, 3, 1, lr=0.05), *batch(4, 5, 1), 0.05)),
         Case(
-            "model already in training mode",
-            (state(5, 6, 3, 2, training=True), *batch(5, 6, 4), 0.02),
+            "model already in training mode, lr = 0.3",
+            (state(5, 6, 3, 2, training=True, lr=0.3), *batch(5, 6, 4), 0.02),
         ),
     ]
 
@@ -373,8 +375,9 @@ EXERCISES = [
             _triple_guard_cases,
             "the sampler must stay linear in the batch: a tensor far larger than B×T or nnz was created.",
             max_ops=GUARD_OPS,
-            loop_message="a Python loop per triple: the sampler must work on the whole batch at once "
-            "(repeat_interleave, searchsorted, argmax over the candidates), not row by row.",
+            loop_message="the notebook asks for no Python loop (over triples or over users): the "
+            "sampler must work on the whole batch at once (repeat_interleave, searchsorted, argmax "
+            "over the candidates).",
         ),
     ),
     Exercise(
