@@ -59,6 +59,7 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
+from . import gradebook
 from .evaluate import CRASHED, MISSING, PASSED, Result
 from .notebook import NotebookError, find_exercise, read_notebook
 from .registry import all_exercises, get
@@ -595,6 +596,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="grade as root even without bubblewrap and Landlock (learners' code "
         "is then NOT confined; marked in every row and in class.csv)",
     )
+    gradebook.add_arguments(parser)  # late policy, manual points, roster, Canvas
 
 
 def run(args: argparse.Namespace) -> int:
@@ -736,6 +738,12 @@ def _run(args: argparse.Namespace) -> int:
             for folder in s.cleanup:
                 shutil.rmtree(folder, ignore_errors=True)
     write_class_csv(out, tasks, names, unsafe)
+    if gradebook.wanted(args):  # late policy, manual points, roster, Canvas (gradebook.py)
+        try:
+            for line in gradebook.apply(args, out, names):
+                print(line, file=sys.stderr)
+        except gradebook.GradebookError as exc:
+            raise GradeError(str(exc)) from None
     incomplete = [s.name for s in subs if s.incomplete]
     if incomplete:
         print(
