@@ -288,6 +288,11 @@ def test_a_colab_shaped_python_keeps_its_packages_and_pip_check_is_clean(tmp_pat
         text=True,
         check=True,
     ).stdout.strip()
+    # The venv's bundled setuptools 65 would shadow the platform's (torch asks for >= 77): a real
+    # platform is consistent, so the simulated one keeps its own setuptools, linked below.
+    subprocess.run(
+        [py, "-m", "pip", "uninstall", "-y", "-q", "setuptools"], capture_output=True, check=True
+    )
     linked = _platform_dir(tmp_path / "platform", "torch")
     (Path(purelib) / "_platform.pth").write_text(str(tmp_path / "platform") + "\n")
     old = subprocess.run(
