@@ -1,4 +1,5 @@
-"""Shared fixtures and the ``--learner-notebooks`` option of the exercise tests."""
+"""Shared fixtures; ``--learner-notebooks DIR`` itself is registered by the package's pytest plugin
+(``recsys_ref.course.pytest_plugin``, so both ``--opt DIR`` and ``--opt=DIR`` parse)."""
 
 from __future__ import annotations
 
@@ -7,17 +8,6 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def pytest_addoption(parser: pytest.Parser) -> None:
-    parser.addoption(
-        "--learner-notebooks",
-        action="store",
-        default=None,
-        metavar="DIR",
-        help="also run every task's check against the learner notebooks in DIR "
-        "(e.g. notebooks/); `pytest -m fm_4 --learner-notebooks notebooks/`",
-    )
 
 
 @pytest.fixture(scope="session")

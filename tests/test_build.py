@@ -75,7 +75,7 @@ def test_learner_copy_is_clean(course: tuple[Path, Path]) -> None:
     nb = read_notebook(out / "10_t.ipynb")
     code = [c for c in nb.cells if c.cell_type == "code"]
     assert all(c.outputs == [] and c.execution_count is None for c in code)
-    assert code[0].metadata == {"tags": [B.BOOTSTRAP_TAG]}  # the setup cell the build adds
+    assert code[0].metadata == {"tags": [B.BOOTSTRAP_TAG], **B.BOOTSTRAP_METADATA}  # the setup cell
     assert code[1].metadata["tags"] == ["task:t_1"]  # tags kept, noise dropped, nbgrader's added
     assert (
         set(code[1].metadata) == {"tags", "nbgrader"} and code[1].metadata["nbgrader"]["solution"]

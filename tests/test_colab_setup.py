@@ -13,17 +13,26 @@ import contextlib
 import io
 import json
 import os
+import re
 import shutil
 import site
 import subprocess
+import sys
 import sysconfig
+import textwrap
 import venv
 from pathlib import Path
 
 import pytest
 
-from recsys_ref.course.bootstrap import missing_requirements
-from recsys_ref.course.nbtools.build import BOOTSTRAP, BOOTSTRAP_TAG
+from recsys_ref.course.bootstrap import (
+    MARKER,
+    course_places,
+    find_course_folder,
+    missing_requirements,
+    notebook_requirements,
+)
+from recsys_ref.course.nbtools.build import BOOTSTRAP, BOOTSTRAP_METADATA, BOOTSTRAP_TAG
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -52,11 +61,73 @@ def test_where_the_course_is_installed_the_cell_does_nothing(monkeypatch) -> Non
 
 
 def test_missing_requirements_keeps_what_is_installed(tmp_path: Path) -> None:
-    (tmp_path / "requirements.txt").write_text(
-        "# comment\ntorch==0.0.1\nnumpy==0.0.1  # a pin older than the installed one\n"
-        "surely-not-installed-package==1.0\n"
+    (tmp_path / "pyproject.toml").write_text(
+        '[project]\ndependencies = ["torch==0.0.1", "numpy<0.1  # older than the installed one"]\n'
+        '[project.optional-dependencies]\nnotebook = ["surely-not-installed-package>=1.0"]\n'
+        'lab = ["another-not-installed-package"]\n'
     )
-    assert missing_requirements(tmp_path) == ["surely-not-installed-package==1.0"]
+    assert missing_requirements(tmp_path) == ["surely-not-installed-package>=1.0"]
+
+
+def test_the_cell_installs_what_the_notebooks_import() -> None:
+    """The runtime dependencies + the `notebook` extra cover every module a notebook imports."""
+    tomllib = pytest.importorskip("tomllib")
+    from packaging.requirements import Requirement
+    from packaging.utils import canonicalize_name
+
+    names = {canonicalize_name(Requirement(r).name) for r in notebook_requirements(ROOT)}
+    imported = set()
+    for path in [*(ROOT / "notebooks").glob("*.ipynb"), *(ROOT / "solutions").glob("*.ipynb")]:
+        for cell in json.loads(path.read_text(encoding="utf-8"))["cells"]:
+            if cell["cell_type"] == "code":
+                src = "".join(cell["source"])
+                imported |= set(re.findall(r"^\s*(?:from|import) ([A-Za-z_]\w*)", src, re.M))
+    third = {m for m in imported if m not in sys.stdlib_module_names and m != "recsys_ref"}
+    assert {canonicalize_name(m) for m in third} <= names, third
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    lab = {canonicalize_name(Requirement(r).name) for r in project["optional-dependencies"]["lab"]}
+    assert not names & (lab | {"pytest", "nbval", "ruff", "hypothesis"}), names
+
+
+def test_the_cell_shows_one_line() -> None:
+    """Colab's form view shows the @title line only; JupyterLab folds the source."""
+    assert BOOTSTRAP.splitlines()[0].startswith("# @title ")
+    assert BOOTSTRAP_METADATA == {"cellView": "form", "jupyter": {"source_hidden": True}}
+    first = json.loads((ROOT / "notebooks" / "00_start_here.ipynb").read_text())["cells"][0]
+    assert {k: first["metadata"].get(k) for k in BOOTSTRAP_METADATA} == BOOTSTRAP_METADATA
+
+
+LAYOUTS = {
+    "course here": ("course", "course"),
+    "inside the course": ("course/notebooks", "course"),
+    "uploaded into a subfolder": ("content", "content/recsys-course-main"),
+    "nothing": ("empty", None),
+}
+
+
+@pytest.mark.parametrize("layout", LAYOUTS)
+def test_the_cell_and_doctor_find_the_course_the_same_way(
+    layout: str, tmp_path: Path, monkeypatch
+) -> None:
+    from recsys_ref.course import doctor
+
+    cwd_rel, course_rel = LAYOUTS[layout]
+    if course_rel:
+        (tmp_path / course_rel / "recsys_ref" / "course").mkdir(parents=True)
+        (tmp_path / course_rel / MARKER).write_text("")
+    cwd = tmp_path / cwd_rel
+    cwd.mkdir(parents=True, exist_ok=True)
+    monkeypatch.chdir(cwd)
+    cell = BOOTSTRAP.split("except ImportError:", 1)[1].split("\n", 1)[1]
+    cell = cell.split("    if _root is None", 1)[0]  # the lines that look for the course
+    scope: dict = {}
+    exec(compile(textwrap.dedent(cell), "<setup cell>", "exec"), scope)
+    want = (tmp_path / course_rel) if course_rel else None
+    assert scope["_root"] == want
+    assert find_course_folder(cwd) == want
+    assert course_places(cwd) == scope["_places"]
+    if want is not None and not (ROOT / MARKER).is_relative_to(tmp_path):
+        assert doctor._uploaded_course() == want
 
 
 def _clean_copy(dest: Path) -> Path:
@@ -166,3 +237,87 @@ def test_a_learner_notebook_installs_the_course_in_a_fresh_venv(tmp_path: Path) 
     origin, torch_after = after.stdout.splitlines()
     assert Path(origin).is_relative_to(purelib), origin  # installed into the venv, not editable
     assert torch_after == torch_before  # the platform's torch is kept
+
+
+def _platform_dir(dest: Path, top: str) -> list[str]:
+    """Symlinks to ``top`` and its whole requirement closure as installed here (a preinstalled
+    torch, as Colab has it), for a .pth line; returns the distributions linked."""
+    import importlib.metadata as md
+
+    from packaging.requirements import Requirement
+
+    dest.mkdir()
+    todo, done = [top], []
+    while todo:
+        name = todo.pop()
+        try:
+            dist = md.distribution(name)
+        except md.PackageNotFoundError:
+            continue
+        if dist.metadata["Name"].lower() in done:
+            continue
+        done.append(dist.metadata["Name"].lower())
+        base = Path(str(dist.locate_file("")))
+        for root in {Path(f).parts[0] for f in dist.files or [] if not str(f).startswith("..")}:
+            if not (dest / root).exists() and (base / root).exists():
+                (dest / root).symlink_to(base / root)
+        for text in dist.requires or []:
+            req = Requirement(text)
+            if req.marker is None or req.marker.evaluate({"extra": ""}):
+                todo.append(req.name)
+    return done
+
+
+@pytest.mark.slow
+@pytest.mark.network
+@pytest.mark.timeout(1200)
+def test_a_colab_shaped_python_keeps_its_packages_and_pip_check_is_clean(tmp_path: Path) -> None:
+    """Colab: an older jupyter-server and a preinstalled torch. After the setup cell (run from the
+    folder above the uploaded course, as Colab's /content) both are kept and `pip check` is clean."""
+    if os.environ.get("RECSYS_OFFLINE") == "1":
+        pytest.skip("RECSYS_OFFLINE=1: this test installs from the package registry")
+    content = tmp_path / "content"
+    _clean_copy(content / "recsys-course-main")
+    env_dir = tmp_path / "venv"
+    venv.EnvBuilder(with_pip=True).create(env_dir)
+    py = str(env_dir / "bin" / "python")
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV")}
+    purelib = subprocess.run(
+        [py, "-c", "import sysconfig; print(sysconfig.get_path('purelib'))"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    # The venv's bundled setuptools 65 would shadow the platform's (torch asks for >= 77): a real
+    # platform is consistent, so the simulated one keeps its own setuptools, linked below.
+    subprocess.run(
+        [py, "-m", "pip", "uninstall", "-y", "-q", "setuptools"], capture_output=True, check=True
+    )
+    linked = _platform_dir(tmp_path / "platform", "torch")
+    (Path(purelib) / "_platform.pth").write_text(str(tmp_path / "platform") + "\n")
+    old = subprocess.run(
+        [py, "-m", "pip", "install", "--quiet", "jupyter-server==1.24.0"],
+        capture_output=True,
+        text=True,
+        env=env,
+    )
+    if old.returncode != 0 and any(
+        s in old.stderr for s in ("No matching distribution", "Could not find", "connection")
+    ):
+        pytest.skip("jupyter-server 1.24.0 is not available from the package registry here")
+    assert old.returncode == 0, old.stderr[-3000:]
+    probe = (
+        "import importlib.metadata as m, torch; "
+        "print(m.version('jupyter-server'), m.version('torch'), torch.__file__)"
+    )
+    before = subprocess.run([py, "-c", probe], capture_output=True, text=True, env=env, check=True)
+    assert before.stdout.split()[0] == "1.24.0" and "torch" in linked
+    done = subprocess.run(
+        [py, "-c", BOOTSTRAP], cwd=content, capture_output=True, text=True, env=env, timeout=1100
+    )
+    assert done.returncode == 0, (done.stdout + done.stderr)[-4000:]
+    assert "Setting up the course from" in done.stdout, done.stdout
+    after = subprocess.run([py, "-c", probe], capture_output=True, text=True, env=env, check=True)
+    assert after.stdout == before.stdout  # jupyter-server 1.24.0 and the same torch, same place
+    check = subprocess.run([py, "-m", "pip", "check"], capture_output=True, text=True, env=env)
+    assert check.returncode == 0, check.stdout + check.stderr

@@ -7,6 +7,7 @@ the course's own build, so the repository's notebooks/ are never touched.
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import subprocess
@@ -371,3 +372,52 @@ def test_every_failure_has_a_one_line_fix(notebooks: Path, tmp_path: Path) -> No
     text = doctor.format_report(report)
     n = len(report.problems)
     assert len(fix_lines(text)) == n and f"{n} problems found" in text
+
+
+# --- learners by default, --grader for TAs; bubblewrap missing vs refused ------------------------
+
+LAYERS = {"landlock": None, "cgroup_memory": "", "seccomp": True, "root": True}
+
+
+def test_bubblewrap_missing_and_refused_read_differently() -> None:
+    from recsys_ref.course.sandbox.isolation import describe_layers, refusal
+
+    missing = {**LAYERS, "bwrap": "", "bwrap_refused": ""}
+    refused = {**LAYERS, "bwrap": "", "bwrap_refused": "setting up uid map: Permission denied"}
+    line_missing, line_refused = describe_layers(missing)[0], describe_layers(refused)[0]
+    assert "bubblewrap missing: apt-get install bubblewrap" in line_missing
+    assert (
+        "bubblewrap present but refused by this container: setting up uid map: Permission denied"
+        in line_refused
+    )
+    assert "apt-get install" not in line_refused and "refused" not in line_missing
+    assert "refused by this container" in refusal(refused)
+    assert "bubblewrap missing" in refusal(missing)
+
+
+def test_the_doctor_reports_the_same_distinction() -> None:
+    refused = {**LAYERS, "bwrap": "", "bwrap_refused": "Operation not permitted"}
+    report = doctor.Report()
+    doctor.check_isolation(report, refused)
+    text = doctor.format_report(report)
+    assert "present but refused by this container: Operation not permitted" in text
+    assert "install bubblewrap" not in text.lower().replace("apt-get install bubblewrap", "")
+
+
+def test_learners_get_no_isolation_lines_unless_grader(monkeypatch, tmp_path: Path) -> None:
+    calls = []
+    for name in ("check_python", "check_torch", "check_kernel", "check_notebooks"):
+        monkeypatch.setattr(doctor, name, lambda *a, **k: None)
+    monkeypatch.setattr(doctor, "check_writable", lambda *a, **k: False)
+    monkeypatch.setattr(doctor, "check_isolation", lambda report: calls.append(report))
+    doctor.diagnose(notebooks=tmp_path)
+    assert calls == []
+    doctor.diagnose(notebooks=tmp_path, grader=True)
+    assert len(calls) == 1
+    parser = argparse.ArgumentParser()
+    doctor.add_arguments(parser)
+    assert parser.parse_args(["--grader"]).grader and not parser.parse_args([]).grader
+
+
+def test_kernel_modules_constant_is_gone() -> None:
+    assert not hasattr(doctor, "KERNEL_MODULES")

@@ -135,10 +135,10 @@ def test_the_design_is_in_the_repository() -> None:
     )
 
 
-def test_pyproject_reads_requirements_txt() -> None:
+def test_pyproject_has_static_dependencies_and_the_console_script() -> None:
     project = pyproject()
-    assert "dependencies" in project["project"]["dynamic"]
-    assert project["tool"]["setuptools"]["dynamic"]["dependencies"]["file"] == ["requirements.txt"]
+    assert "dependencies" not in project["project"]["dynamic"]
+    assert "dependencies" not in project["tool"]["setuptools"].get("dynamic", {})
     assert project["project"]["scripts"]["recsys-course"] == "recsys_ref.course.cli:main"
 
 
@@ -178,6 +178,88 @@ def test_a_misspelt_task_marker_is_an_error(tmp_path: Path) -> None:
     )
     assert "1 passed" in run.stdout and "1 error" in run.stdout, run.stdout + run.stderr
     assert "'fm_99' not found in `markers`" in run.stdout, run.stdout
+
+
+def _requirements_of_pyproject() -> list[tuple[str, str]]:
+    """(where, requirement) for the runtime dependencies and every extra."""
+    project = pyproject()["project"]
+    rows = [("dependencies", r) for r in project["dependencies"]]
+    for extra, reqs in project["optional-dependencies"].items():
+        rows += [(f"extra {extra}", r) for r in reqs]
+    return rows
+
+
+def test_every_pin_of_the_lock_lies_inside_the_ranges_of_pyproject() -> None:
+    """requirements.txt (the tested lock) is one of the sets the wheel and its extras accept."""
+    from packaging.requirements import Requirement
+    from packaging.utils import canonicalize_name
+
+    lock = {canonicalize_name(ln.split("==")[0]): ln.split("==")[1] for ln in requirement_lines()}
+    seen = set()
+    for where, text in _requirements_of_pyproject():
+        req = Requirement(text)
+        name = canonicalize_name(req.name)
+        if name in lock:
+            seen.add(name)
+            assert req.specifier.contains(lock[name], prereleases=True), (where, text, lock[name])
+    assert seen == set(lock), f"pinned in requirements.txt but in no range: {set(lock) - seen}"
+
+
+def _third_party_imports() -> set[str]:
+    """Top-level modules outside the standard library that recsys_ref imports (anywhere)."""
+    found = set()
+    for path in (ROOT / "recsys_ref").rglob("*.py"):
+        if path.name == "pytest_plugin.py":  # loaded by pytest itself (entry point pytest11)
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Import):
+                found |= {a.name.split(".")[0] for a in node.names}
+            elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+                found.add(node.module.split(".")[0])
+    return {m for m in found if m not in sys.stdlib_module_names and m != "recsys_ref"}
+
+
+# Modules that come with a declared requirement (jupyter_client is nbclient's own dependency).
+PROVIDED_BY = {"jupyter_client": "nbclient"}
+TOOLS = {"pytest", "pytest-timeout", "pytest-xdist", "nbval", "hypothesis", "ruff", "pyyaml"}
+TOOLS |= {"jupyterlab", "ipykernel", "sphinx", "myst-nb", "nbgrader", "uv", "playwright"}
+
+
+def test_wheel_requires_what_recsys_ref_imports_and_no_tool(tmp_path: Path) -> None:
+    """The built wheel's Requires-Dist (its METADATA, from setuptools) = what the package imports."""
+    setuptools = pytest.importorskip("setuptools")
+    from packaging.requirements import Requirement
+    from packaging.utils import canonicalize_name
+
+    need = int(re.match(r"\d+", pyproject()["build-system"]["requires"][0].split(">=")[1])[0])
+    if int(setuptools.__version__.split(".")[0]) < need:
+        pytest.skip(f"setuptools {setuptools.__version__} here; the build needs >= {need}")
+    out = tmp_path / "meta"
+    out.mkdir()
+    code = (
+        "import sys; from setuptools import build_meta as b; "
+        "print(b.prepare_metadata_for_build_wheel(sys.argv[1]))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code, str(out)], cwd=ROOT, capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    metadata = (out / done.stdout.strip().splitlines()[-1] / "METADATA").read_text()
+    requires = [
+        ln.split(":", 1)[1].strip()
+        for ln in metadata.splitlines()
+        if ln.startswith("Requires-Dist:")
+    ]
+    runtime = [Requirement(r) for r in requires if "extra ==" not in r]
+    names = {canonicalize_name(r.name) for r in runtime}
+    assert not names & TOOLS, f"test/lint/lab tools required at run time: {sorted(names & TOOLS)}"
+    assert all(r.specifier and "==" not in str(r.specifier) for r in runtime), runtime
+    imported = {canonicalize_name(PROVIDED_BY.get(m, m)) for m in _third_party_imports()}
+    assert names == imported, (
+        f"required but not imported: {names - imported}; imported but not required: {imported - names}"
+    )
+    extras = {r.split("extra ==", 1)[1].strip(" \"'") for r in requires if "extra ==" in r}
+    assert {"test", "lint", "lab", "site", "notebook"} <= extras, extras
 
 
 def test_ci_runs_the_readme_test_command() -> None:

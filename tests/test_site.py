@@ -9,7 +9,11 @@ in Debian's Chromium (playwright, headless) to assert what a reader must see:
 - every image loaded (``naturalWidth > 0``): the course map and the plots;
 - every link within the site answering 200, and its ``#fragment`` naming an
   element of the target page; links to other sites are listed, not followed
-  (the test runs offline).
+  (the test runs offline);
+- the learner edition (what ``make site`` builds) holds no solution region's
+  code on any page, and pages read at 400 px (a phone: no sideways scrolling of
+  the page, the heading on the first screen) and at 1280 px; the screenshots
+  are saved under ``artifacts/site-screenshots/`` (CI keeps that folder).
 
 Runs with ``pytest -m e2e`` or ``RECSYS_E2E=1`` like the JupyterLab test, and
 skips, saying why, without Sphinx/myst-nb, playwright or Chromium.
@@ -42,20 +46,15 @@ def _selected(config: pytest.Config) -> bool:
     return ("e2e" in expr and "not e2e" not in expr) or os.environ.get("RECSYS_E2E") == "1"
 
 
-def build_site(out: Path) -> subprocess.CompletedProcess:
-    """What ``make site`` runs (warnings are errors), into ``out``."""
+SPHINX = "-m sphinx -b html -q -W --keep-going -c docs/site"
+
+
+def build_site(out: Path, edition: str = "learner") -> subprocess.CompletedProcess:
+    """What ``make site`` (or ``make site-instructor``) runs (warnings are errors), into ``out``."""
     return subprocess.run(
         [
             sys.executable,
-            "-m",
-            "sphinx",
-            "-b",
-            "html",
-            "-q",
-            "-W",
-            "--keep-going",
-            "-c",
-            str(ROOT / "docs" / "site"),
+            *SPHINX.split(),
             "-d",
             str(out / "doctrees"),
             str(ROOT),
@@ -65,14 +64,17 @@ def build_site(out: Path) -> subprocess.CompletedProcess:
         text=True,
         timeout=900,
         cwd=ROOT,
+        env={**os.environ, "RECSYS_SITE_EDITION": edition},
     )
 
 
 def test_make_site_runs_what_this_test_builds() -> None:
     makefile = (ROOT / "Makefile").read_text()
-    assert (
-        "-m sphinx -b html -q -W --keep-going -c docs/site -d site/doctrees . site/html" in makefile
-    )
+    assert f"SPHINX = $(BIN)/python {SPHINX}" in makefile
+    assert "RECSYS_SITE_EDITION=learner $(SPHINX) -d site/doctrees-learner . site/html" in makefile
+    site_rule = makefile.split("\nsite:", 1)[1].split("\n\n", 1)[0]
+    assert "RECSYS_SITE_EDITION=learner" in site_rule and "instructor" not in site_rule
+    assert "RECSYS_SITE_EDITION=instructor" in makefile.split("\nsite-instructor:", 1)[1]
 
 
 @pytest.fixture(scope="module")
@@ -129,7 +131,7 @@ def test_every_page_renders_math_images_and_links(site: Path, server: str) -> No
     assert "docs/site/index.html" in pages and "index.html" in pages
     notebooks = sorted((ROOT / "solutions").glob("*.ipynb"))
     for nb in notebooks:
-        assert f"solutions/{nb.stem}.html" in pages, f"{nb.name} has no page"
+        assert f"site/pages-learner/{nb.stem}.html" in pages, f"{nb.name} has no page"
 
     problems: list[str] = []
     ids: dict[str, set[str]] = {}
@@ -227,3 +229,81 @@ def test_every_page_renders_math_images_and_links(site: Path, server: str) -> No
         f"\nsite: {len(pages)} pages, {math_pages} with equations, {images_seen} images, "
         f"{len(wanted)} internal links checked, {len(external)} links to other sites not followed"
     )
+
+
+def _page_text(path: Path) -> str:
+    """The text a reader (or a search engine) gets from one HTML page, whitespace collapsed."""
+    import html
+    import re
+
+    raw = path.read_text(encoding="utf-8")
+    raw = re.sub(r"<(script|style)\b.*?</\1>", " ", raw, flags=re.S)
+    return " ".join(html.unescape(re.sub(r"<[^>]+>", "", raw)).split())
+
+
+def test_the_learner_site_shows_no_solution_code(site: Path) -> None:
+    """Every solution region's code (whole, and each distinctive line) is absent from every page."""
+    import nbformat
+
+    from recsys_ref.course.nbtools.site_pages import solution_code
+
+    pages = {
+        p.relative_to(site).as_posix(): _page_text(p)
+        for p in site.rglob("*.html")
+        if "_static" not in p.parts
+    }
+    everything = "\n".join(pages.values())
+    learner_src = " ".join(
+        " ".join(p.read_text(encoding="utf-8").split())
+        for p in (ROOT / "notebooks").glob("*.ipynb")
+    )
+    leaks, searched = [], 0
+    for path in sorted((ROOT / "solutions").glob("*.ipynb")):
+        for region in solution_code(nbformat.read(path, as_version=4)):
+            searched += 1
+            if " ".join(region.split()) in everything:
+                leaks.append(f"{path.name}: a whole region: {region[:80]!r}")
+            for line in region.splitlines():
+                line = " ".join(line.split())
+                if len(line) >= 20 and line not in learner_src and line in everything:
+                    where = next(k for k, v in pages.items() if line in v)
+                    leaks.append(f"{path.name}: {line!r} on {where}")
+    assert searched >= 20, searched
+    assert not leaks, "\n".join(leaks[:20])
+    assert any("NotImplementedError" in v for v in pages.values())  # the stubs are there
+
+
+ARTIFACTS = ROOT / "artifacts" / "site-screenshots"
+SCREENED = ["docs/site/index.html", "site/pages-learner/10_graph_laplacian.html"]
+
+
+@pytest.mark.parametrize("width", [400, 1280])
+def test_pages_read_on_a_phone_and_a_laptop(site: Path, server: str, width: int) -> None:
+    from playwright.sync_api import sync_playwright
+
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    problems = []
+    pw = sync_playwright().start()
+    try:
+        browser = pw.chromium.launch(
+            executable_path=str(CHROMIUM), headless=True, args=CHROMIUM_ARGS
+        )
+        page = browser.new_page(viewport={"width": width, "height": 900})
+        for rel in SCREENED:
+            page.goto(server + rel, wait_until="load", timeout=60_000)
+            name = rel.replace("/", "_").removesuffix(".html")
+            page.screenshot(path=str(ARTIFACTS / f"{name}-{width}px.png"), full_page=False)
+            over = page.evaluate("() => document.documentElement.scrollWidth - window.innerWidth")
+            if over > 2:
+                problems.append(f"{rel} at {width}px: the page scrolls sideways by {over}px")
+            top = page.evaluate(
+                "() => { const h = document.querySelector('article h1, main h1, h1');"
+                " const r = h.getBoundingClientRect(); return [r.top, r.width]; }"
+            )
+            if not (0 <= top[0] < 900 and top[1] > 0):
+                problems.append(f"{rel} at {width}px: the heading is not on the first screen {top}")
+        browser.close()
+    finally:
+        pw.stop()
+    assert not problems, "\n".join(problems)
+    assert len(list(ARTIFACTS.glob(f"*-{width}px.png"))) >= len(SCREENED)

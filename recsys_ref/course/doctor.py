@@ -12,6 +12,14 @@ Five checks, each printed on one line; a failure adds one line with the fix:
 5. learner notebooks — each ``notebooks/*.ipynb`` is a valid nbformat-4
    notebook, and every registered task's exercise cell is still there.
 
+These are what a learner needs.  ``--grader`` adds, for a TA, which of the
+grader's isolation layers this machine offers (bubblewrap missing is told apart
+from bubblewrap installed but refused by this container).
+
+The course folder is found as the notebooks' setup cell finds it
+(``bootstrap.course_places``: here, above, or a folder directly inside) when the
+current folder is not inside a checkout or workspace.
+
 Exit status 0 when everything is usable (notes and warnings allowed), 1 when
 something needs fixing.  ``--notebooks DIR`` and ``--python EXE`` point the
 checks elsewhere (tests use them to build broken installs on purpose).
@@ -29,7 +37,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 SUPPORTED = ((3, 11), (3, 13))  # inclusive range of (major, minor); = requires-python
-KERNEL_MODULES = ("torch", "recsys_ref.course", "ipykernel")
 PROBE_MARK = "RECSYS_DOCTOR "
 
 # Run by the kernel's interpreter: what it can import, as one JSON line.
@@ -85,7 +92,14 @@ def course_root() -> Path:
     try:
         return find_course().root
     except CourseNotFound:
-        return Path.cwd()
+        return _uploaded_course() or Path.cwd()
+
+
+def _uploaded_course() -> Path | None:
+    """A course folder found as the setup cell finds it (here, above, or one folder inside)."""
+    from .bootstrap import find_course_folder
+
+    return find_course_folder(Path.cwd())
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -103,6 +117,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=None,
         metavar="EXE",
         help="the kernel's interpreter to test (default: the one the kernelspec names)",
+    )
+    parser.add_argument(
+        "--grader",
+        action="store_true",
+        help="also probe the grader's isolation layers (for TAs; learners do not need them)",
     )
     parser.add_argument(
         "--kernel", default="python3", help="the kernelspec the notebooks use (default: python3)"
@@ -463,7 +482,9 @@ def check_isolation(report: Report, lay: dict | None = None) -> None:
         report.add(
             NOTE,
             "grader isolation: `recsys-course grade` would refuse to run here as root",
-            "(install bubblewrap, or pass --unsafe-no-sandbox knowingly)",
+            "(bubblewrap "
+            + ("present but refused by this container" if lay.get("bwrap_refused") else "missing")
+            + ", no Landlock; or pass --unsafe-no-sandbox knowingly)",
         )
 
 
@@ -471,15 +492,22 @@ def check_isolation(report: Report, lay: dict | None = None) -> None:
 
 
 def diagnose(
-    *, notebooks: Path, python: Path | None = None, kernel: str = "python3", timeout: float = 90.0
+    *,
+    notebooks: Path,
+    python: Path | None = None,
+    kernel: str = "python3",
+    timeout: float = 90.0,
+    grader: bool = False,
 ) -> Report:
+    """The learner's checks; ``grader``: also the grader's isolation layers (TAs)."""
     report = Report()
     check_python(report)
     check_torch(report)
     check_kernel(report, kernel=kernel, python=python, timeout=timeout, notebooks=notebooks)
     if check_writable(report, notebooks):
         check_notebooks(report, notebooks)
-    check_isolation(report)
+    if grader:
+        check_isolation(report)
     return report
 
 
@@ -524,10 +552,19 @@ def run(args: argparse.Namespace) -> int:
         try:
             notebooks = find_course().notebooks
         except CourseNotFound as exc:
-            print(f"  {exc}")
-            notebooks = Path.cwd() / "notebooks"
+            uploaded = _uploaded_course()
+            if uploaded is not None:
+                print(f"  course folder: {uploaded} (found as the notebooks' setup cell finds it)")
+                notebooks = uploaded / "notebooks"
+            else:
+                print(f"  {exc}")
+                notebooks = Path.cwd() / "notebooks"
     report = diagnose(
-        notebooks=notebooks, python=args.python, kernel=args.kernel, timeout=args.timeout
+        notebooks=notebooks,
+        python=args.python,
+        kernel=args.kernel,
+        timeout=args.timeout,
+        grader=getattr(args, "grader", False),
     )
     print(format_report(report))
     return 1 if report.problems else 0

@@ -76,6 +76,7 @@ from ..sandbox.client import (
     run_tasks,
 )
 from ..sandbox.isolation import describe_layers, refusal
+from . import gradebook
 
 __all__ = [
     "add_arguments",
@@ -623,6 +624,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="grade as root even without bubblewrap and Landlock (learners' code "
         "is then NOT confined; marked in every row and in class.csv)",
     )
+    gradebook.add_arguments(parser)  # late policy, manual points, roster, Canvas
 
 
 def run(args: argparse.Namespace) -> int:
@@ -798,6 +800,12 @@ def report(run: GradingRun) -> None:
     """class.csv, and what the TA must know: incomplete notebooks, failures, the seed."""
     out, subs = run.args.out, run.subs
     write_class_csv(out, run.tasks, [s.name for s in subs], run.unsafe)
+    if gradebook.wanted(run.args):  # late policy, manual points, roster, Canvas (gradebook.py)
+        try:
+            for line in gradebook.apply(run.args, out, [s.name for s in subs]):
+                print(line, file=sys.stderr)
+        except gradebook.GradebookError as exc:
+            raise GradeError(str(exc)) from None
     incomplete = [s.name for s in subs if s.incomplete]
     if incomplete:
         print(

@@ -45,18 +45,19 @@ STUB = (
 
 BOOTSTRAP_TAG = "course-setup"
 BOOTSTRAP = """\
-# Setup: on Colab (or any Python without the course) this installs the course from the folder
-# this notebook sits in, keeping the platform's own torch. Where the course is installed, it does nothing.
+# @title Course setup (installs the course on Colab; does nothing where it is installed)
 try:
     import recsys_ref  # noqa: F401
-except ImportError:
+except ImportError:  # the places of recsys_ref.course.bootstrap.course_places
     from pathlib import Path
     _places = [Path.cwd(), *Path.cwd().parents, *sorted(Path.cwd().glob("*/"))]
     _root = next((p for p in _places if (p / "recsys_ref/course/bootstrap.py").is_file()), None)
     if _root is None:
-        raise RuntimeError("recsys_ref is not installed and no course folder was found here or above: "
-                           "upload the course folder (with pyproject.toml), or pip install it") from None
+        raise RuntimeError("recsys_ref is not installed and no course folder was found here, above "
+                           "or in a folder inside: upload the course folder, or pip install it") from None
     exec((_root / "recsys_ref/course/bootstrap.py").read_text(), {"__name__": "bootstrap", "ROOT": _root})"""
+# Shown as its first line only: Colab's form view shows the @title, JupyterLab hides the source.
+BOOTSTRAP_METADATA = {"cellView": "form", "jupyter": {"source_hidden": True}}
 NBGRADER_SCHEMA = 3
 
 
@@ -142,7 +143,9 @@ def nbgrader_metadata(cell, used: set[str]) -> dict | None:
 
 def bootstrap_cell() -> nbformat.NotebookNode:
     return nbformat.v4.new_code_cell(
-        BOOTSTRAP, metadata={"tags": [BOOTSTRAP_TAG]}, id=BOOTSTRAP_TAG
+        BOOTSTRAP,
+        metadata={"tags": [BOOTSTRAP_TAG], **copy.deepcopy(BOOTSTRAP_METADATA)},
+        id=BOOTSTRAP_TAG,
     )
 
 

@@ -41,10 +41,28 @@ def questions_by_notebook() -> dict[str, list[str]]:
 def task_table() -> list[tuple[str, str, str, str]]:
     """(task id, notebook, function, title) for every task (not the concept questions)."""
     return [
-        (t, f"{ex.notebook}.ipynb", ex.func_name, ex.title)
+        (t, f"{ex.notebook}.ipynb", learner_function(t), ex.title)
         for t, ex in all_exercises().items()
         if ex.kind == "task"
     ]
+
+
+def learner_function(task_id: str) -> str:
+    """The function the learner writes: the first one the task's cell of the learner notebook
+    defines (ngcf_9: ``train_step``; its spec's ``func_name`` is the given wrapper calling it)."""
+    from .notebook import TASK_TAG, cell_source, defined_functions, read_notebook, tags
+    from .workspace import CourseNotFound, learner_notebook_source
+
+    ex = all_exercises()[task_id]
+    try:
+        nb = read_notebook(learner_notebook_source() / f"{ex.notebook}.ipynb")
+    except (CourseNotFound, OSError, ValueError):
+        return ex.func_name
+    for cell in nb.cells:
+        if f"{TASK_TAG}{task_id}" in tags(cell):
+            names = defined_functions(cell_source(cell))
+            return names[0] if names else ex.func_name
+    return ex.func_name
 
 
 def draw(ax=None):

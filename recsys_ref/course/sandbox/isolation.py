@@ -30,8 +30,13 @@ _LAYERS: dict[str, Any] | None = None
 
 def _bwrap_works() -> str:
     """The bubblewrap binary when it can build the sandbox here, else ''."""
+    return _bwrap_probe()[0]
+
+
+def _bwrap_probe() -> tuple[str, str]:
+    """(the binary when it builds the sandbox here, else ''; why an installed one was refused)."""
     if not BWRAP or sys.platform != "linux":
-        return ""
+        return "", ""
     try:
         done = subprocess.run(
             bwrap_args(BWRAP) + ["/bin/true"],
@@ -39,9 +44,12 @@ def _bwrap_works() -> str:
             timeout=30,
             stdin=subprocess.DEVNULL,
         )
-    except (OSError, subprocess.TimeoutExpired):
-        return ""
-    return BWRAP if done.returncode == 0 else ""
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return "", f"{type(exc).__name__}: {exc}"
+    if done.returncode == 0:
+        return BWRAP, ""
+    why = done.stderr.decode(errors="replace").strip().splitlines()
+    return "", (why[-1] if why else f"exit status {done.returncode}")[:200]
 
 
 def _landlock_abi() -> int | None:
@@ -71,8 +79,10 @@ def layers() -> dict[str, Any]:
     """Which isolation layers this machine offers (computed once per process)."""
     global _LAYERS
     if _LAYERS is None:
+        bwrap, refused = _bwrap_probe()
         _LAYERS = {
-            "bwrap": _bwrap_works(),
+            "bwrap": bwrap,
+            "bwrap_refused": refused,  # bubblewrap installed but refused: the reason
             "landlock": _landlock_abi(),
             "cgroup_memory": _cgroup_memory(),
             "seccomp": sys.platform == "linux" and seccomp_module() is not None,
@@ -87,11 +97,20 @@ def refusal(lay: dict[str, Any] | None = None) -> str:
     if lay["root"] and not lay["bwrap"] and not lay["landlock"]:
         return (
             "refusing to grade as root with neither bubblewrap nor Landlock: learners' code "
-            "could read every submission and replace results. Install bubblewrap "
-            "(apt-get install bubblewrap), or run on a kernel with Landlock (Linux >= 5.13), "
+            "could read every submission and replace results." + _bwrap_missing(lay) + " Make "
+            "bubblewrap usable, or run on a kernel with Landlock (Linux >= 5.13), "
             "or pass --unsafe-no-sandbox to grade without confinement anyway."
         )
     return ""
+
+
+def _bwrap_missing(lay: dict[str, Any]) -> str:
+    """Why bubblewrap is not in use: not installed, or installed and refused ('' when in use)."""
+    if lay["bwrap"]:
+        return ""
+    if lay.get("bwrap_refused"):
+        return f" (bubblewrap present but refused by this container: {lay['bwrap_refused']})"
+    return " (bubblewrap missing: apt-get install bubblewrap)"
 
 
 def describe_layers(lay: dict[str, Any] | None = None) -> list[str]:
@@ -100,7 +119,7 @@ def describe_layers(lay: dict[str, Any] | None = None) -> list[str]:
     yes, no = "yes", "NO "
     return [
         f"{yes if lay['bwrap'] else no} bubblewrap: namespaces, uid {UID}, no capabilities, only "
-        "Python's folders visible" + ("" if lay["bwrap"] else " (apt-get install bubblewrap)"),
+        "Python's folders visible" + _bwrap_missing(lay),
         f"{yes if lay['landlock'] else no} Landlock"
         + (
             f" ABI {lay['landlock']}: reads only Python's folders, writes only the working folder"
