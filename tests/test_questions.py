@@ -95,7 +95,7 @@ CONSTANT = question(
 
 @pytest.fixture
 def more(monkeypatch):
-    from recsys_ref.course import registry
+    from recsys_ref.course.engine import registry
 
     found = dict(registry.all_exercises())
     found.update({q.task_id: q for q in (SIXTH, COUNT, CONSTANT)})

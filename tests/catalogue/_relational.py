@@ -15,7 +15,7 @@ from typing import Any
 
 import torch
 
-from recsys_ref.course import relations
+from recsys_ref.course.engine import relations
 from recsys_ref.course.engine.spec import Exercise
 from tests.catalogue import Variant
 
