@@ -216,7 +216,16 @@ def _third_party_imports() -> set[str]:
                 found |= {a.name.split(".")[0] for a in node.names}
             elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
                 found.add(node.module.split(".")[0])
+        for module, where in IMPORTED_BY_NAME.items():
+            if path.relative_to(ROOT).as_posix() == where:
+                assert f'"{module}"' in path.read_text(encoding="utf-8"), (module, where)
+                found.add(module)
     return {m for m in found if m not in sys.stdlib_module_names and m != "recsys_ref"}
+
+
+# Modules imported with importlib by a name in a string (the first that imports wins): the file
+# that names it.  Debian's `seccomp` (python3-seccomp) is tried first, PyPI's pyseccomp is required.
+IMPORTED_BY_NAME = {"pyseccomp": "recsys_ref/course/sandbox/confine.py"}
 
 
 # Modules that come with a declared requirement (jupyter_client is nbclient's own dependency).
