@@ -21,6 +21,7 @@ import pytest
 from nbformat.v4 import new_code_cell, new_notebook
 
 from recsys_ref.course.engine.evaluate import PASSED
+from recsys_ref.course.engine.registry import get
 from recsys_ref.course.grading import grade
 from recsys_ref.course.sandbox import client as sandbox
 from recsys_ref.course.sandbox import isolation
@@ -247,22 +248,23 @@ def test_newlines_and_invisible_characters_are_neutralised(tmp_path):
 
 
 def test_jobs_1_and_jobs_4_give_identical_results(tmp_path):
-    """A class of 10 (the solution of notebook 12's ngcf_6 and ngcf_9, whose reference draws
-    random numbers, and a broken copy) graded with one seed at --jobs 1 and --jobs 4."""
-    src = ROOT / "solutions" / "12_model_bpr_training.ipynb"
-    if not src.exists():
+    """A class of 10 (the solutions of ngcf_6 and ngcf_9 — whose reference draws random
+    numbers — each in the notebook the registry names, and a broken copy of ngcf_6) graded
+    with one seed at --jobs 1 and --jobs 4."""
+    sources = {ROOT / "solutions" / f"{get(t).notebook}.ipynb" for t in ("ngcf_6", "ngcf_9")}
+    if not all(src.exists() for src in sources):
         pytest.skip("no solutions/")
-    nb = nbformat.read(src, as_version=4)
     cls = tmp_path / "class"
     cls.mkdir()
     for i in range(10):
-        copy = nbformat.from_dict(json.loads(json.dumps(nb)))
-        if i % 3 == 2:
-            for cell in copy.cells:
-                if "task:ngcf_6" in cell.metadata.get("tags", []):
-                    cell.source = cell.source.replace("softplus(", "softplus(2 * ")
         (cls / f"s{i}").mkdir()
-        nbformat.write(copy, cls / f"s{i}" / src.name)
+        for src in sources:
+            copy = nbformat.read(src, as_version=4)
+            if i % 3 == 2:
+                for cell in copy.cells:
+                    if "task:ngcf_6" in cell.metadata.get("tags", []):
+                        cell.source = cell.source.replace("softplus(", "softplus(2 * ")
+            nbformat.write(copy, cls / f"s{i}" / src.name)
     outs = []
     for jobs in (1, 4):
         out = tmp_path / f"out{jobs}"

@@ -103,7 +103,7 @@ def _metadata(created: str, due: str, *, own_due: str | None = None) -> dict:
 @pytest.mark.slow
 @pytest.mark.timeout(600)
 def test_run_autograder_in_a_simulated_autograder_root(tmp_path: Path) -> None:
-    from recsys_ref.course.sandbox import refusal
+    from recsys_ref.course.sandbox.isolation import refusal
 
     root = tmp_path / "autograder"
     (root / "submission").mkdir(parents=True)

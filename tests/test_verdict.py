@@ -28,6 +28,7 @@ from tests.verdict_snapshot import SNAPSHOT, snapshot
 
 # "task/group/variant" -> why its message changed on purpose (issue 21's fixes)
 _CACHE = "no gradient reaches any input: says 'not connected', not one input's term"
+_RECENCY = "a recency window, not a retention window (notebook 13 vs 31)"
 CHANGED: dict[str, str] = {
     "cap_3/wrong/float codes": "dtype: whole numbers stored as floats (observed), not a guess",
     "ngcf_8/wrong/float tensors returned": "dtype: whole numbers stored as floats (observed)",
@@ -38,6 +39,12 @@ CHANGED: dict[str, str] = {
     "ngcf_3/wrong/result detached": _CACHE,
     "ngcf_5/wrong/layers detached": _CACHE,
     "warmup/wrong/.detach() at the end": _CACHE,
+    # notebook 31 names the window it teaches a recency window (notebook 13's consent window
+    # is the one that forces retraining): the question's feedback says so too
+    "q_cap_31b/correct/lower case with a dot": _RECENCY,
+    "q_cap_31b/correct/upper case": _RECENCY,
+    "q_cap_31b/correct/with a parenthesis": _RECENCY,
+    "q_cap_31b/wrong/C": _RECENCY,
 }
 
 
