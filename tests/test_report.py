@@ -235,6 +235,22 @@ def test_diagnosis_fields_of_the_verdict_data_are_read():
     assert v.diagnosis is None
 
 
+def test_the_kind_the_grader_writes_is_the_kind_reported():
+    """grading.json carries ``Result.to_dict()``: a relational or near-miss name is reported
+    with that kind, not as a named misconception of the spec."""
+    from recsys_ref.course.engine.verdict import Kind, Result, Status
+
+    for kind, name, want in (
+        (Kind.RELATIONAL, "transposed", "relational"),
+        (Kind.NEAR_MISS, "cosine", "near-miss"),
+        (Kind.NAMED, "cosine", "named"),
+        (Kind.CONTRACT, "dtype", "check"),
+    ):
+        r = Result("warmup", Status.FAILED, "✗ warmup: …", 0.0, 1.0, name, kind=kind)
+        v = report.verdict("a", r.to_dict())
+        assert (v.diagnosis, v.kind) == (name, want), kind
+
+
 def test_gradescope_download(tmp_path):
     """results.json as ``grade.gradescope`` writes it (extra_data), and a bare one."""
     from recsys_ref.course.engine.evaluate import Result

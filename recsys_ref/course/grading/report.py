@@ -79,14 +79,23 @@ def _kind_of(task: str, diagnosis: str) -> str:
     return "check" if diagnosis in DIAGNOSES else "named"
 
 
+# the verdict's ``kind`` (engine/verdict.py ``Kind``) → the report's kind of a diagnosis
+KIND_OF_VERDICT = {
+    "named misconception": "named",
+    "relational": "relational",
+    "near-miss": "near-miss",
+    "contract": "check",
+}
+
+
 def verdict(learner: str, entry: dict) -> Verdict:
     """A ``Verdict`` from one task of ``grading.json`` (``Result.to_dict()``).
 
     Reads ``diagnosis`` (a name, or a dict with ``name`` and ``kind``) and ``diagnosis_kind``
-    where present, else ``misconception``; never ``message``."""
+    where present, else ``misconception`` with the verdict's ``kind``; never ``message``."""
     task, status = str(entry["task"]), str(entry["status"])
     diagnosis = entry.get("diagnosis")
-    kind = entry.get("diagnosis_kind")
+    kind = entry.get("diagnosis_kind") or KIND_OF_VERDICT.get(str(entry.get("kind")))
     if isinstance(diagnosis, dict):
         kind = kind or diagnosis.get("kind")
         diagnosis = diagnosis.get("name")
