@@ -18,7 +18,6 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from nbformat.v4 import new_code_cell, new_notebook
 
 from recsys_ref.course.engine.evaluate import PASSED
 from recsys_ref.course.engine.registry import get
@@ -26,6 +25,7 @@ from recsys_ref.course.grading import grade
 from recsys_ref.course.sandbox import client as sandbox
 from recsys_ref.course.sandbox import isolation
 from recsys_ref.course.sandbox.worker import remove_tree
+from tests.exercise_notebook import write
 
 ROOT = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="the sandbox's layers are Linux's")
@@ -35,16 +35,6 @@ FAST = (
     "import torch\n\n\ndef fm_pairwise_fast(x, V):\n"
     "    return 0.5 * ((x @ V) ** 2 - (x * x) @ (V * V)).sum(dim=1)\n"
 )
-
-
-def write(path: Path, *cells: tuple[str, str]) -> Path:
-    nb = new_notebook(
-        cells=[new_code_cell("import torch")]
-        + [new_code_cell(code, metadata={"tags": [f"task:{t}"]}) for t, code in cells]
-    )
-    path.parent.mkdir(parents=True, exist_ok=True)
-    nbformat.write(nb, path)
-    return path
 
 
 def grade_cli(*argv) -> int:

@@ -12,29 +12,18 @@ import json
 import sys
 from pathlib import Path
 
-import nbformat
 import pytest
-from nbformat.v4 import new_code_cell, new_notebook
 
 from recsys_ref.course.engine.evaluate import PASSED
 from recsys_ref.course.engine.registry import all_exercises, get
 from recsys_ref.course.sandbox import client as sandbox
 from recsys_ref.course.sandbox import withheld
+from tests.exercise_notebook import write
 
 ROOT = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="the sandbox's layers are Linux's")
 
 TASKS = [t for t, ex in all_exercises().items() if ex.kind == "task"]
-
-
-def write(path: Path, *cells: tuple[str, str]) -> Path:
-    nb = new_notebook(
-        cells=[new_code_cell("import torch")]
-        + [new_code_cell(code, metadata={"tags": [f"task:{t}"]}) for t, code in cells]
-    )
-    path.parent.mkdir(parents=True, exist_ok=True)
-    nbformat.write(nb, path)
-    return path
 
 
 def calling(task: str, module: str, name: str) -> str:

@@ -24,7 +24,6 @@ import nbformat
 import numpy as np
 import pytest
 import torch
-from nbformat.v4 import new_code_cell, new_notebook
 
 from recsys_ref.course.engine import evaluate as ev
 from recsys_ref.course.engine.evaluate import CRASHED, FAILED, PASSED
@@ -34,6 +33,7 @@ from recsys_ref.course.engine.runner import OK, Outcome
 from recsys_ref.course.grading import grade
 from recsys_ref.course.sandbox import client as sandbox
 from recsys_ref.course.sandbox import isolation
+from tests.exercise_notebook import write
 
 ROOT = Path(__file__).resolve().parents[1]
 GOOD = "import torch\n\n\ndef dot_scores(U, I):\n    return U @ I.T\n"
@@ -43,17 +43,6 @@ FAST = (
 )
 
 pytestmark = pytest.mark.skipif(sys.platform != "linux", reason="the sandbox's layers are Linux's")
-
-
-def write(path: Path, *cells: tuple[str, str]) -> Path:
-    """A notebook with one exercise cell per (task id, code)."""
-    nb = new_notebook(
-        cells=[new_code_cell("import torch")]
-        + [new_code_cell(code, metadata={"tags": [f"task:{t}"]}) for t, code in cells]
-    )
-    path.parent.mkdir(parents=True, exist_ok=True)
-    nbformat.write(nb, path)
-    return path
 
 
 def only_if_refused(attempts: str) -> str:
