@@ -1,4 +1,5 @@
-"""The type checker: `make lint` runs mypy over recsys_ref/ with the config in pyproject.toml."""
+"""The type checker: `make typecheck` (the first step of CI) and `make lint` run mypy over
+recsys_ref/ with the config in pyproject.toml."""
 
 from __future__ import annotations
 
