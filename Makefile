@@ -2,7 +2,7 @@
 #   make lab    set up .venv if needed and open the course in JupyterLab
 #   make test   set up .venv if needed and run the full test suite
 # Both are idempotent: the install step re-runs only when requirements change.
-# Contributors: make test-fast (CONTRIBUTING.md). Maintainers: make lint, make site, make site-instructor, make build, make check-build, make clean-notebooks.
+# Contributors: make test-fast (CONTRIBUTING.md). Maintainers: make lint, make typecheck, make site, make site-instructor, make build, make check-build, make clean-notebooks.
 
 PYTHON ?= python3
 VENV   ?= .venv
@@ -14,9 +14,9 @@ STAMP  := $(VENV)/.installed$(if $(EXTRAS),-$(subst $(comma),-,$(EXTRAS)),)
 PYTEST_ARGS ?=
 # Supported Pythons: the same range as requires-python in pyproject.toml (tests/test_packaging.py).
 PY_MIN := 3.11
-PY_MAX := 3.13
+PY_MAX := 3.14
 
-.PHONY: install lab test test-fast site-instructor build check-build lint format site clean-notebooks clean-venv bench-notebooks mutation
+.PHONY: install lab test test-fast typecheck site-instructor build check-build lint format site clean-notebooks clean-venv bench-notebooks mutation
 
 # torch: Linux without an NVIDIA GPU (no `nvidia-smi`) gets the CPU build from PyTorch's CPU index
 # (PyPI's Linux torch is a 2.7 GB CUDA build); CUDA=1 opts into that build, CUDA=0 forces the CPU
@@ -76,6 +76,14 @@ lint:
 	$(MAKE) install EXTRAS=dev
 	$(BIN)/ruff format --check $(LINTED)
 	$(BIN)/ruff check $(LINTED)
+	$(BIN)/mypy
+
+# The type checker alone (mypy from the `dev` extra, over recsys_ref/ with pyproject.toml's
+# [tool.mypy]), as CI runs it: EXTRAS are kept and `dev` is added, so `make typecheck
+# EXTRAS=e2e,test,site,dev` shares the install of `make test` with the same EXTRAS.
+DEV_EXTRAS := $(if $(filter dev,$(subst $(comma), ,$(EXTRAS))),$(EXTRAS),$(if $(EXTRAS),$(EXTRAS)$(comma),)dev)
+typecheck:
+	$(MAKE) install EXTRAS=$(DEV_EXTRAS)
 	$(BIN)/mypy
 
 format: install

@@ -41,14 +41,14 @@ def as_sparse_coo(R: object, name: str = "R") -> Tensor:
             np.asarray(coo.data, dtype=np.float64 if coo.dtype == np.float64 else np.float32)
         )
         return torch.sparse_coo_tensor(idx, vals, coo.shape, check_invariants=False).coalesce()
-    expect_tensor(name, R, ndim=2, allow_sparse=True)
-    if R.layout == torch.strided:
-        R = R.to_sparse()
-    elif R.layout != torch.sparse_coo:
-        R = R.to_sparse_coo()
-    if not R.is_floating_point():
-        R = R.float()
-    return R.coalesce()
+    T = expect_tensor(name, R, ndim=2, allow_sparse=True)  # R itself, typed
+    if T.layout == torch.strided:
+        T = T.to_sparse()
+    elif T.layout != torch.sparse_coo:
+        T = T.to_sparse_coo()
+    if not T.is_floating_point():
+        T = T.float()
+    return T.coalesce()
 
 
 def bipartite_adjacency(R: object) -> Tensor:
@@ -157,12 +157,12 @@ class _SpMM(torch.autograd.Function):
     """y = L E with ∂/∂E = Lᵀ g from a precomputed Lᵀ (torch would re-sort L into Lᵀ every backward)."""
 
     @staticmethod
-    def forward(ctx, E: Tensor, L: Tensor, Lt: Tensor) -> Tensor:  # type: ignore[override]
+    def forward(ctx, E: Tensor, L: Tensor, Lt: Tensor) -> Tensor:
         ctx.Lt = Lt
         return L @ E  # (N, d)
 
     @staticmethod
-    def backward(ctx, g: Tensor):  # type: ignore[override]
+    def backward(ctx, g: Tensor):
         return ctx.Lt @ g.contiguous(), None, None  # (N, d)
 
 

@@ -6,6 +6,7 @@ Shared by the BPR loop (NGCF, MF, LightGCN) and the CTR loop (LR, FM, FFM).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 
 @dataclass
@@ -54,9 +55,10 @@ class History:
         for k in keys:
             base = k.split("_", 1)[1] if k.startswith(("train_", "val_")) else k
             groups.setdefault(base, []).append(k)
+        axes: list[Any]
         if ax is None:
-            _, axes = plt.subplots(1, len(groups), figsize=(4 * len(groups), 3), squeeze=False)
-            axes = list(axes[0])
+            _, grid = plt.subplots(1, len(groups), figsize=(4 * len(groups), 3), squeeze=False)
+            axes = list(grid[0])
         else:
             axes = [ax] * len(groups)
         for a, (base, members) in zip(axes, groups.items()):

@@ -8,6 +8,8 @@ Compared with NGCF eq. (7): no W1, W2, no bi-interaction term, no LeakyReLU, no 
 
 from __future__ import annotations
 
+from typing import cast
+
 import torch
 from torch import Tensor, nn
 
@@ -28,6 +30,7 @@ class LightGCN(nn.Module):
     """
 
     DEFAULT_L2 = (1e-4, "batch")
+    L: Tensor  # a buffer (register_buffer in __init__), typed for the checker
 
     def __init__(
         self, n_users: int, n_items: int, L: Tensor, dim: int = 64, n_layers: int = 3
@@ -48,9 +51,11 @@ class LightGCN(nn.Module):
     def final(self) -> Tensor:
         if self._op is None or self._op.L is not self.L:
             self._op = SparseOperator(self.L)
-        E, total = self.embedding, self.embedding  # (N, d)
+        E: Tensor = self.embedding  # (N, d)
+        total: Tensor = self.embedding  # (N, d)
+        L = cast(Tensor, self._op)  # the operator in L's place: all the layer does is L @ E
         for _ in range(self.n_layers):
-            E = lightgcn_layer(E, self._op)  # (N, d)
+            E = lightgcn_layer(E, L)  # (N, d)
             total = total + E
         return total / (self.n_layers + 1)  # (N, d)  α_k = 1/(K+1)
 

@@ -46,7 +46,7 @@ def bpr_loss(
         raise ValueError(f"lam must be ≥ 0, got {lam}")
     ranking = F.softplus(-(pos_scores - neg_scores)).mean()  # −ln σ(ŷ_ui − ŷ_uj), averaged
     if l2_on == "theta":
-        reg = sum(
+        reg: Tensor | float = sum(
             (t.pow(2).sum() for t in theta),
             torch.zeros((), dtype=pos_scores.dtype, device=pos_scores.device),
         )

@@ -74,9 +74,9 @@ def _csr(M: object, name: str) -> sp.csr_matrix:
             f"{name} must be a scipy.sparse matrix or a torch tensor (n_users, n_items), "
             f"got {type(M).__name__}"
         )
-    M = sp.csr_matrix(M)
-    M.sort_indices()
-    return M
+    csr: sp.csr_matrix = sp.csr_matrix(M)
+    csr.sort_indices()
+    return csr
 
 
 def _rows_of(crow: Tensor, col: Tensor, users: Tensor) -> tuple[Tensor, Tensor]:
@@ -176,7 +176,7 @@ def evaluate_model(
     was_training = model.training
     model.eval()
     try:
-        U, I = model.embeddings()
+        U, I = model.embeddings()  # type: ignore[operator]  # nn.Module's attributes: Tensor | Module
         return evaluate_topk(U, I, train, test, k=k, batch_users=batch_users, users=users)
     finally:
         model.train(was_training)

@@ -19,6 +19,7 @@ that is concatenated.  ``NGCF(official=True)`` reproduces that variant (``ngcf_l
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from typing import cast
 
 import torch
 import torch.nn.functional as F
@@ -159,6 +160,7 @@ class NGCF(nn.Module):
     """
 
     DEFAULT_L2 = (1e-5, "theta")
+    L: Tensor  # a buffer (register_buffer in __init__), typed for the checker
 
     def __init__(
         self,
@@ -245,10 +247,10 @@ class NGCF(nn.Module):
         messages (its column of L); the rest is rescaled by 1/(1-p).
         """
         fast = self.official or self.layer is ngcf_layer
-        L = self._graph()
-        if not fast:
-            L = L.L if isinstance(L, SparseOperator) else L
-        E = self.embedding  # (N, d)
+        graph = self._graph()
+        # the reference layers take the operator in L's place (all they do with L is L @ E)
+        L = cast(Tensor, graph) if fast or not isinstance(graph, SparseOperator) else graph.L
+        E: Tensor = self.embedding  # (N, d)
         out = [E]
         for l in range(len(self.W1)):
             if self.official:
@@ -275,7 +277,7 @@ class NGCF(nn.Module):
             # the same maths with a hand-written backward (ngcf_fused): fewer (N, d) passes
             from .ngcf_fused import propagated_rows
 
-            op = self._graph()
+            op = cast(SparseOperator, self._graph())  # the reference layer: always the operator
             rows = propagated_rows(
                 self.embedding, list(self.W1), list(self.W2), op.L, op.Lt, idx,
                 self.message_dropout, self.training,

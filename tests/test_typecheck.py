@@ -1,7 +1,9 @@
-"""The type checker: `make lint` runs mypy over recsys_ref/ with the config in pyproject.toml."""
+"""The type checker: `make typecheck` (the first step of CI) and `make lint` run mypy over
+recsys_ref/ with the config in pyproject.toml."""
 
 from __future__ import annotations
 
+import re
 import shutil
 import subprocess
 import sys
@@ -24,6 +26,50 @@ def test_make_lint_runs_mypy_from_the_dev_extra() -> None:
     assert "install EXTRAS=dev" in lint and "$(BIN)/mypy" in lint
     assert any(d.startswith("mypy==") for d in CONFIG["project"]["optional-dependencies"]["dev"])
     assert CONFIG["tool"]["mypy"]["files"] == ["recsys_ref"]
+
+
+def test_ci_runs_the_type_checker_before_the_suite_on_one_install() -> None:
+    """.ci/run: `make typecheck` with the EXTRAS of `make test` (one install), before it."""
+    ci = (ROOT / ".ci" / "run").read_text()
+    steps = re.findall(r"^make (\w+) EXTRAS=([\w,]+)$", ci, re.M)
+    assert [s for s, _ in steps] == ["typecheck", "test"], steps
+    assert steps[0][1] == steps[1][1] and "dev" in steps[0][1].split(","), steps
+    assert "set -euo pipefail" in ci  # a failing mypy stops CI
+
+
+def _typecheck_install(*variables: str) -> str:
+    """The install command `make typecheck` runs first (from `make -n`), after checking that
+    mypy is its last command."""
+    done = subprocess.run(
+        ["make", "-n", "--no-print-directory", "typecheck", *variables],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert lines[-1].endswith("/bin/mypy"), lines[-3:]
+    return next((ln for ln in lines if ln.startswith("make install")), "")
+
+
+@pytest.mark.parametrize(
+    "extras, installed",
+    [
+        (None, "dev"),
+        ("dev", "dev"),
+        ("e2e,test", "e2e,test,dev"),
+        ("e2e,test,site,dev", "e2e,test,site,dev"),
+        ("dev,test", "dev,test"),
+    ],
+)
+def test_make_typecheck_adds_the_dev_extra_to_the_extras_given(
+    extras: str | None, installed: str
+) -> None:
+    if shutil.which("make") is None:
+        pytest.skip("make is not installed")
+    install = _typecheck_install(*([f"EXTRAS={extras}"] if extras else []))
+    assert install.split() == ["make", "install", f"EXTRAS={installed}"], install
 
 
 def test_the_ignore_list_names_modules_that_exist() -> None:

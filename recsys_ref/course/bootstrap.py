@@ -86,4 +86,4 @@ def install(root: Path) -> None:
 
 
 if __name__ == "bootstrap":  # executed by the notebook's setup cell with ROOT set
-    install(ROOT)  # noqa: F821
+    install(ROOT)  # type: ignore[name-defined]  # noqa: F821

@@ -2,7 +2,7 @@
 
 Five checks, each printed on one line; a failure adds one line with the fix:
 
-1. Python — the version running the course is 3.11–3.13.
+1. Python — the version running the course is 3.11–3.14.
 2. torch — it imports; its version, build (CPU or CUDA) and thread count.
 3. Jupyter kernel — a kernelspec named ``python3`` exists, and its interpreter,
    run as a subprocess with a time limit, imports torch, ``recsys_ref.course``
@@ -36,7 +36,7 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
-SUPPORTED = ((3, 11), (3, 13))  # inclusive range of (major, minor); = requires-python
+SUPPORTED = ((3, 11), (3, 14))  # inclusive range of (major, minor); = requires-python
 PROBE_MARK = "RECSYS_DOCTOR "
 
 # Run by the kernel's interpreter: what it can import, as one JSON line.

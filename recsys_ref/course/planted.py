@@ -160,6 +160,7 @@ def collect(
     folder, own = Path(folder), dict(own or {})
     ref = _reference_pieces()
     pieces, used = {}, {}
+    fn: Callable[..., Any] | None
     for t in NOTEBOOK_OF:
         if t in own:
             fn, why = own[t], ""
@@ -267,7 +268,9 @@ def plant_back(
 
         data = make_implicit(seed=seed)
     pieces, used = collect(folder, own, history=history)
-    kw = dict(seed=seed, epochs=epochs, dim=dim, lr=lr, lam=lam, message_dropout=message_dropout)
+    kw: dict[str, Any] = dict(
+        seed=seed, epochs=epochs, dim=dim, lr=lr, lam=lam, message_dropout=message_dropout
+    )
     mine = _pipeline(pieces, data, reference_model=False, **kw)
     ref = _pipeline(_reference_pieces(), data, reference_model=True, **kw)
     np.testing.assert_(np.isfinite(mine["recall"]))

@@ -124,7 +124,7 @@ class FieldEncoder:
     def fit(self, rows: Sequence[Sequence[str]]) -> FieldEncoder:
         """Count tokens per field and keep those seen at least ``min_count`` times."""
         self._check_rows(rows)
-        counts = [Counter() for _ in self.fields]
+        counts: list[Counter[str]] = [Counter() for _ in self.fields]
         for r in rows:
             for f, tok in enumerate(r):
                 counts[f][tok] += 1

@@ -92,7 +92,7 @@ def make_implicit(
     item_comm = rng.integers(0, n_communities, n_items)  # (M,)
     user_comm = rng.integers(0, n_communities, n_users)  # (U,)
     sigma = 0.8
-    act = rng.lognormal(np.log(mean_activity) - sigma**2 / 2, sigma, n_users)  # (U,)
+    act: np.ndarray = rng.lognormal(np.log(mean_activity) - sigma**2 / 2, sigma, n_users)  # (U,)
     act = np.clip(np.round(act), 3, n_items // 2).astype(np.int64)
     # P(u, i) ∝ pop_i · (affinity · [same community] / mass_c + (1 − affinity) / mass_all)
     mass_c = np.bincount(item_comm, weights=pop, minlength=n_communities)  # (C,)

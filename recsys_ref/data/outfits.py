@@ -268,7 +268,7 @@ def make_outfits(n_outfits: int = 72, n_cold: int = 8, seed: int = 0) -> Outfits
     styles = [
         max(
             STYLES,
-            key=lambda s, o=o: (
+            key=lambda s, o=o: (  # type: ignore[misc]  # o=o: bound per outfit
                 sum(GARMENTS[g][3] == s for g in o.values())
                 + 0.5 * (GARMENTS[o.get("outer", o["top"])][3] == s)
             ),

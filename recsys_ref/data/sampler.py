@@ -143,7 +143,9 @@ def sample_triples_loop(train: sp.spmatrix, n: int, seed: int = 0) -> tuple[Tens
             j = int(rng.integers(R.shape[1]))
             if j not in pos_sets[u]:
                 break
-        us.append(u), ps.append(i), ns.append(j)
+        us.append(u)
+        ps.append(i)
+        ns.append(j)
     return torch.tensor(us), torch.tensor(ps), torch.tensor(ns)
 
 

@@ -13,10 +13,10 @@
 from __future__ import annotations
 
 import gzip
+import io
 import zlib
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import IO
 
 GZIP_MAGIC = b"\x1f\x8b"
 UTF8_BOM = b"\xef\xbb\xbf"
@@ -36,7 +36,7 @@ class TextLines:
     decoding error names its line; the first line loses a UTF-8 byte-order mark.  Iterate it
     (lines keep their end of line, like a text file), use it as a context manager."""
 
-    def __init__(self, raw: IO[bytes], path: Path, encoding: str):
+    def __init__(self, raw: io.BufferedIOBase, path: Path, encoding: str):
         self.raw, self.path, self.encoding = raw, path, encoding
         self.lineno = 0
 
@@ -87,7 +87,9 @@ def open_text(path: str | Path, what: str, encoding: str = "utf-8") -> TextLines
     for magic, (kind, fix) in OTHER_ARCHIVES.items():
         if head.startswith(magic):
             raise DataFormatError(f"{path}: this is {kind}, not {what}; {fix}")
-    raw: IO[bytes] = gzip.open(path, "rb") if head.startswith(GZIP_MAGIC) else path.open("rb")
+    raw: io.BufferedIOBase = (
+        gzip.open(path, "rb") if head.startswith(GZIP_MAGIC) else path.open("rb")
+    )
     return TextLines(raw, path, "UTF-8" if encoding.lower() in ("utf8", "utf-8") else encoding)
 
 
