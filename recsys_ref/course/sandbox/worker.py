@@ -43,14 +43,46 @@ PRELOAD = (
 )
 
 
-# The TA's and instructor's commands: never imported by a notebook, and ``build`` alone
-# costs the fork server ~3 s (nbformat's schema validators).
-_NOT_PRELOADED = ("__main__", ".cli", ".build", ".doctor", ".grade", ".client", ".isolation")
+# The package's modules the fork server imports, by rule: the core (every module of
+# ``recsys_ref`` outside ``course``, ``data`` included) and the check engine and tasks
+# that notebooks call.  Nothing of grading, the sandbox's parent side, the notebook
+# tools or the TA's commands (``build`` alone costs ~3 s of nbformat's validators);
+# tests/test_sandbox.py checks this list against the layout.
+PRELOADED_COURSE_PACKAGES = ("recsys_ref.course.engine", "recsys_ref.course.tasks")
+
+
+def preloaded_modules() -> list[str]:
+    """The ``recsys_ref`` modules the fork server imports (the rule above), read from the
+    package's folders: importing only the packages the rule names."""
+    import pkgutil
+
+    import recsys_ref
+
+    names: list[str] = []
+    for info in pkgutil.iter_modules(recsys_ref.__path__, "recsys_ref."):
+        if info.name == "recsys_ref.course":
+            continue
+        names.append(info.name)
+        if info.ispkg:
+            names += _walk(info.name)
+    for package in PRELOADED_COURSE_PACKAGES:
+        names += [package, *_walk(package)]
+    return names
+
+
+def _walk(package: str) -> list[str]:
+    import importlib
+    import pkgutil
+
+    try:
+        path = importlib.import_module(package).__path__
+    except Exception:  # noqa: BLE001 - a package under construction: nothing below it
+        return []
+    return [i.name for i in pkgutil.walk_packages(path, package + ".", onerror=lambda n: None)]
 
 
 def _preload() -> None:  # pragma: no cover - runs in the fork server
     import importlib
-    import pkgutil
 
     import torch
 
@@ -73,13 +105,9 @@ def _preload() -> None:  # pragma: no cover - runs in the fork server
             importlib.import_module(name)
         except Exception:  # noqa: BLE001, S112 - optional: not installed, or fails here
             continue
-    import recsys_ref
-
-    for info in pkgutil.walk_packages(recsys_ref.__path__, "recsys_ref."):
-        if info.name.endswith(_NOT_PRELOADED):
-            continue  # an instructor's tool, not something a notebook imports
+    for name in preloaded_modules():
         try:
-            importlib.import_module(info.name)
+            importlib.import_module(name)
         except Exception:  # noqa: BLE001, S112 - a module under construction
             continue
     from ..engine.registry import all_exercises
@@ -103,9 +131,7 @@ def server_main(config_json: str) -> None:  # pragma: no cover - runs in the for
     gc.freeze()  # workers' collections skip the preloaded objects (no copy-on-write of the heap)
     sock = socket.socket(fileno=cfg["sock_fd"])
     sock.send(b'{"ready": true}')
-    folders: dict[int, str] = {}
-    cleaners: set[int] = set()  # children removing a finished worker's folder
-    made = 0
+    folders = _Folders(cfg["workroot"], cfg.get("slots") or [])
 
     def reap() -> None:
         while True:
@@ -115,11 +141,8 @@ def server_main(config_json: str) -> None:  # pragma: no cover - runs in the for
                 return
             if pid == 0:
                 return
-            if pid in cleaners:
-                cleaners.discard(pid)
+            if folders.exited(pid):
                 continue
-            if pid in folders:
-                cleaners.add(_clean_in_child(folders.pop(pid)))
             sock.send(json.dumps({"exit": pid, "rc": os.waitstatus_to_exitcode(status)}).encode())
 
     while True:
@@ -128,7 +151,7 @@ def server_main(config_json: str) -> None:  # pragma: no cover - runs in the for
             ready, _, _ = select.select([sock], [], [], 0.05)
             if not ready:
                 continue
-            msg, fds, _, _ = socket.recv_fds(sock, 1 << 16, 3)
+            msg, fds, _, _ = socket.recv_fds(sock, 1 << 16, 4)
         except OSError:
             os._exit(0)
         if not msg:
@@ -142,9 +165,13 @@ def server_main(config_json: str) -> None:  # pragma: no cover - runs in the for
             except (ProcessLookupError, PermissionError, ValueError):
                 pass
             continue
-        made += 1
-        workdir = os.path.join(cfg["workroot"], f"w{made}")
-        os.mkdir(workdir, 0o700)
+        try:
+            workdir = folders.take()
+        except OSError as exc:  # e.g. the shared folder is full: this start fails, not the server
+            for fd in fds:
+                os.close(fd)
+            sock.send(json.dumps({"pid": -1, "error": f"no working folder ({exc})"}).encode())
+            continue
         pid = os.fork()
         if pid == 0:
             try:
@@ -152,13 +179,60 @@ def server_main(config_json: str) -> None:  # pragma: no cover - runs in the for
                 _worker_child(dict(request, workdir=workdir), fds)
             finally:
                 os._exit(1)
-        folders[pid] = workdir
+        folders.started(pid, workdir)
         for fd in fds:
             os.close(fd)
         try:
             sock.send(json.dumps({"pid": pid}).encode())
         except OSError:
             os._exit(0)
+
+
+class _Folders:  # pragma: no cover - runs in the fork server
+    """The workers' working folders.  Under bubblewrap each worker gets a tmpfs of its own
+    (``slots``, mounted by bubblewrap with a size limit): filling it fills no one else's.
+    Without, a new folder below the work root.  After a worker exits its folder is emptied
+    in a child (``_clean_in_child``); a slot is handed out again only once it is empty."""
+
+    def __init__(self, workroot: str, slots: list[str]) -> None:
+        self.workroot, self.slots, self.free = workroot, set(slots), list(slots)
+        self.made = 0
+        self.of_worker: dict[int, str] = {}
+        self.of_cleaner: dict[int, str] = {}
+
+    def take(self) -> str:
+        if self.free:
+            return self.free.pop(0)
+        self.made += 1
+        path = os.path.join(self.workroot, f"w{self.made}")
+        os.mkdir(path, 0o700)
+        return path
+
+    def started(self, pid: int, path: str) -> None:
+        self.of_worker[pid] = path
+
+    def exited(self, pid: int) -> bool:
+        """Note that child ``pid`` ended; True when it was a cleaner (not a worker)."""
+        if pid in self.of_cleaner:
+            self._release(self.of_cleaner.pop(pid))
+            return True
+        path = self.of_worker.pop(pid, None)
+        if path is not None:
+            cleaner = _clean_in_child(path)
+            if cleaner < 0:
+                self._release(path)
+            else:
+                self.of_cleaner[cleaner] = path
+        return False
+
+    def _release(self, path: str) -> None:
+        try:
+            empty = path in self.slots and not os.listdir(path)
+        except OSError:
+            empty = False
+        if empty:  # a slot with anything left in it is never handed to another learner
+            os.chmod(path, 0o700)
+            self.free.append(path)
 
 
 def _clean_in_child(folder: str) -> int:  # pragma: no cover - runs in the fork server
@@ -240,7 +314,9 @@ def remove_tree(top: str) -> None:
 
 
 def _worker_child(cfg: dict[str, Any], fds: list[int]) -> None:  # pragma: no cover - forked worker
-    req_fd, rep_fd, out_fd = fds
+    req_fd, rep_fd, out_fd, *cgroup_fd = fds
+    if cgroup_fd:  # before anything else: from here on every page counts in its memory.max
+        cfg = dict(cfg, **_join_cgroup(cgroup_fd[0]))
     os.setsid()
     prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG: dies with the server
     prctl(4, 0)  # PR_SET_DUMPABLE 0: no other worker reads its /proc files
@@ -255,6 +331,19 @@ def _worker_child(cfg: dict[str, Any], fds: list[int]) -> None:  # pragma: no co
     os.environ.update(clean_env(cfg["workdir"]))
     tempfile.tempdir = None
     _serve(cfg, req_fd, rep_fd)
+
+
+def _join_cgroup(fd: int) -> dict[str, Any]:  # pragma: no cover - forked worker
+    """Write this worker's pid into its cgroup's ``cgroup.procs`` (opened by the parent);
+    when that fails, the memfd block and the tight heap apply as without a cgroup."""
+    try:
+        os.write(fd, str(os.getpid()).encode())
+        joined = True
+    except OSError:
+        joined = False
+    finally:
+        os.close(fd)
+    return {"cgroup": joined, "block_memfd": not joined}
 
 
 def _read_exact(fd: int, n: int) -> bytes:  # pragma: no cover - runs in the worker
