@@ -12,6 +12,7 @@ import csv
 import json
 import os
 import shutil
+import subprocess
 import sys
 import zipfile
 from pathlib import Path
@@ -168,6 +169,22 @@ def test_a_full_scratch_folder_does_not_fail_a_bystander(tmp_path):
     assert test["status"] == "passed", test["output"]
     for blame in ("os._exit", "No space", "ENOSPC", "OSError", "process running your code"):
         assert blame not in test["output"], test["output"]
+
+
+def test_jobs_2_in_a_fresh_process_reads_every_notebook(tmp_path):
+    """A TA's first run: nbformat not yet imported when two grading threads start; both
+    submissions read, graded and given their points (before, the second thread got a
+    half-imported nbformat and every notebook of its submission was "not a valid notebook")."""
+    for name in ("a", "b", "c"):
+        write(tmp_path / name / "00_start_here.ipynb", ("warmup", GOOD))
+    out = tmp_path / "out"
+    subs = [str(tmp_path / n) for n in ("a", "b", "c")]
+    cmd = [sys.executable, "-m", "recsys_ref.course", "grade", *subs, "--out", str(out)]
+    cmd += ["--jobs", "2", "--tasks", "warmup", "--seed", "1", "--quiet"]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    rows = list(csv.DictReader(open(out / "class.csv")))
+    assert [float(r["warmup"]) for r in rows] == [get("warmup").points] * 3, rows
 
 
 def refused_only(attempts: str) -> str:

@@ -404,6 +404,14 @@ def test_guard_bypasses_get_no_points(tmp_path, name):
     assert "large case" in r.message or "n×n" in r.message, r.message
 
 
+def test_the_in_place_check_is_labelled_advice(tmp_path):
+    """Measured in the worker (a cell could hide it), so its feedback says so."""
+    code = "import torch\n\n\ndef dot_scores(U, I):\n    out = U @ I.T\n    U.zero_()\n    return out\n"
+    r = one(write(tmp_path / "inplace.ipynb", ("warmup", code)))
+    assert r.status == FAILED and "in place" in r.message, r.message
+    assert "advice" in r.message and "inside the process that ran your code" in r.message
+
+
 def test_honest_fast_solution_passes_the_tight_guard(tmp_path):
     r = one(write(tmp_path / "fast.ipynb", ("fm_4", FAST)), "fm_4")
     assert r.status == PASSED and "flagged" not in r.message, r.message

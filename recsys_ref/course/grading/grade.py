@@ -65,6 +65,7 @@ from pathlib import Path
 
 from ..engine.evaluate import CRASHED, MISSING, Result
 from ..engine.registry import get
+from ..nbtools.nbformat_import import import_nbformat
 from ..sandbox.client import (
     MEMORY_MB,
     TASK_TIMEOUT,
@@ -254,8 +255,13 @@ class GradingRun:
 
 
 def discover(run: GradingRun) -> None:
-    """The submissions on the command line, the task list, the seed; a usable --out."""
+    """The submissions on the command line, the task list, the seed; a usable --out.
+
+    Also imports nbformat here, before any grading thread: a second thread that reads a
+    notebook while the first is still importing it would get a half-imported module and
+    call every notebook of its submission invalid."""
     args = run.args
+    import_nbformat()
     run.subs = find_submissions(args.submissions)
     if not run.subs:
         raise GradeError("no submissions found")

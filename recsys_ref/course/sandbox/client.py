@@ -55,7 +55,7 @@ from typing import Any
 
 from ..engine.evaluate import CRASHED, FAILED, MISSING, Result, evaluate
 from ..engine.registry import all_exercises, get
-from ..engine.runner import OK, Outcome
+from ..engine.runner import MUTATED, OK, Outcome
 from ..engine.spec import Case, Exercise
 from ..nbtools.notebook import ExerciseSource, NotebookError, find_exercise, read_notebook
 from .forkserver import SandboxError, _ForkServer  # noqa: F401 - progress warms it through here
@@ -398,6 +398,12 @@ def _judge(
             f"the exercise cell also raised {worker.last_cell_error} after "
             f"defining {job.source.func_name}; ignored",
             label="",
+        )
+    if any(o.kind == MUTATED for o in outcomes):
+        result.add_note(
+            "the in-place check is measured inside the process that ran your code, not by "
+            "the grader: it reports a real bug, but it is advice, never a point",
+            label="advice",
         )
     pasted = pasted_from(job.source.code, job.source.func_name, ex)
     if pasted:
