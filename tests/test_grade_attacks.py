@@ -25,7 +25,7 @@ from recsys_ref.course.engine.registry import get
 from recsys_ref.course.grading import grade, submissions
 from recsys_ref.course.sandbox import client as sandbox
 from recsys_ref.course.sandbox import isolation
-from recsys_ref.course.sandbox.worker import remove_tree
+from recsys_ref.course.sandbox.workdirs import remove_tree
 from tests.exercise_notebook import write
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -67,7 +67,7 @@ def edges(sources: tuple[str, ...], targets: tuple[str, ...]) -> list[str]:
 
 ENGINE, TASKS = f"{COURSE}.engine", f"{COURSE}.tasks"
 NBTOOLS, GRADING, SANDBOX = f"{COURSE}.nbtools", f"{COURSE}.grading", f"{COURSE}.sandbox"
-WORKER_SIDE = (f"{SANDBOX}.worker", f"{SANDBOX}.confine", f"{SANDBOX}.codec")
+WORKER_SIDE = tuple(f"{SANDBOX}.{m}" for m in ("worker", "workdirs", "confine", "codec"))
 PARENT_SIDE = tuple(f"{SANDBOX}.{m}" for m in ("client", "reply", "framing", "forkserver"))
 
 

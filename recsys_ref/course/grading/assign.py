@@ -6,6 +6,7 @@ the others are named in a note.  A task found nowhere gets its ``Result`` here.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from ..engine.evaluate import CRASHED, MISSING, Result
 from ..engine.registry import all_exercises
@@ -24,7 +25,7 @@ def _assign(
     copy in a subfolder loses, and is named in the note).
     """
     exercises = all_exercises()
-    readable: dict[Path, object] = {}
+    readable: dict[Path, Any] = {}
     errors: dict[Path, str] = {}
     for p in sub.notebooks:
         try:

@@ -9,6 +9,7 @@ import csv
 import json
 import os
 import threading
+from collections.abc import Sequence
 from pathlib import Path
 
 from ..engine.evaluate import Result
@@ -25,7 +26,7 @@ def _test_name(t: str) -> str:
     return f"{t}: {ex.title} ({ex.func_name}, {ex.notebook})"
 
 
-def gradescope(results: list[Result], seconds: float, notes: list[str] = ()) -> dict:
+def gradescope(results: list[Result], seconds: float, notes: Sequence[str] = ()) -> dict:
     """Gradescope's results.json: score, tests[] with name, score, max_score, status, output."""
     tests = [
         {

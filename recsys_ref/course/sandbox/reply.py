@@ -135,8 +135,8 @@ def _outcomes_of(
         return _crashed(
             ex, "the worker's reply could not be read; nothing was graded for this task."
         )
-    outcomes = [_outcome(o, mb) for o in raw]
-    if not all(isinstance(o, Outcome) for o in outcomes):
+    outcomes = [o for o in (_outcome(d, mb) for d in raw) if o is not None]
+    if len(outcomes) != len(raw):
         return _crashed(
             ex, "the worker's reply could not be read; nothing was graded for this task."
         )
@@ -147,7 +147,7 @@ def _outcomes_of(
                 message="no gradients came back from the gradient case (a missing "
                 "gradient is a failure, not an unmeasured check)",
             )
-    return outcomes, None  # type: ignore[return-value]
+    return outcomes, None
 
 
 _KINDS = (OK, NOT_STARTED, ERROR, MUTATED, SIGNATURE)
