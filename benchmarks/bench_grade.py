@@ -92,7 +92,8 @@ def start_costs(n: int) -> tuple[float, list[float]]:
     withholds what a worker grading notebook 21 withholds (the references and their
     equivalents: ``withheld``), as in a real run."""
     from recsys_ref.course.engine.registry import all_exercises
-    from recsys_ref.course.sandbox import client as sandbox
+    from recsys_ref.course.sandbox.client import _start_worker
+    from recsys_ref.course.sandbox.forkserver import _ForkServer
     from recsys_ref.course.sandbox.withheld import withheld_keys
 
     exercises = all_exercises()
@@ -102,12 +103,12 @@ def start_costs(n: int) -> tuple[float, list[float]]:
         )
     )
     t = time.perf_counter()
-    sandbox._ForkServer.get()
+    _ForkServer.get()
     server = time.perf_counter() - t
     starts = []
     for _ in range(n):
         t = time.perf_counter()
-        w = sandbox._start_worker(256, 60, withheld=keys)
+        w = _start_worker(256, 60, withheld=keys)
         starts.append(time.perf_counter() - t)
         w.close()
     return server, starts

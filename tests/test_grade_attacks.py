@@ -12,6 +12,7 @@ import csv
 import json
 import os
 import shutil
+import subprocess
 import sys
 import zipfile
 from pathlib import Path
@@ -21,10 +22,10 @@ import pytest
 
 from recsys_ref.course.engine.evaluate import PASSED
 from recsys_ref.course.engine.registry import get
-from recsys_ref.course.grading import grade
+from recsys_ref.course.grading import grade, submissions
 from recsys_ref.course.sandbox import client as sandbox
 from recsys_ref.course.sandbox import isolation
-from recsys_ref.course.sandbox.worker import remove_tree
+from recsys_ref.course.sandbox.workdirs import remove_tree
 from tests.exercise_notebook import write
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -129,6 +130,63 @@ def test_a_deep_folder_tree_does_not_harm_the_next_learner(tmp_path):
         assert r.status == PASSED and "os._exit" not in r.message, r.message
 
 
+FILL = (  # fills its working folder until the kernel says no, then holds it while others run
+    "import os, time\n"
+    "block, n = b'x' * 2**20, 0\n"
+    "try:\n"
+    "    while True:\n"
+    "        with open(f'fill{n}', 'wb') as f:\n"
+    "            for _ in range(32):\n                f.write(block)\n"
+    "        n += 1\n"
+    "except OSError:\n    pass\n"
+    "time.sleep(6)\n" + GOOD
+)
+SCRATCH = (  # a correct learner that uses its working folder for a scratch file
+    "import time\nimport torch\n\n\ndef dot_scores(U, I):\n"
+    "    time.sleep(2)\n"
+    "    with open('scratch.bin', 'wb') as f:\n        f.write(b'y' * 2**20)\n"
+    "    with open('scratch.bin', 'rb') as f:\n        assert len(f.read()) == 2**20\n"
+    "    return U @ I.T\n"
+)
+
+
+def test_a_full_scratch_folder_does_not_fail_a_bystander(tmp_path):
+    """One learner fills the space it may write in; a correct learner graded in the same
+    run (``--jobs 2``) writes its scratch file in a folder of its own, keeps its points and
+    its feedback blames nothing (each worker's working folder is a size-limited tmpfs of its
+    own under bubblewrap: ``isolation.worker_slots``)."""
+    if not isolation.layers()["bwrap"]:
+        pytest.skip("without bubblewrap the working folders share the machine's temp folder")
+    for name, code in (("filler", FILL), ("bystander", SCRATCH)):
+        write(tmp_path / name / "00_start_here.ipynb", ("warmup", code))
+    out = tmp_path / "out"
+    args = [tmp_path / "filler", tmp_path / "bystander", "--out", out, "--jobs", "2"]
+    assert grade_cli(*args, "--tasks", "warmup", "--seed", "3", "--quiet") == 0
+    rows = {r["submission"]: r for r in csv.DictReader(open(out / "class.csv"))}
+    assert float(rows["bystander"]["warmup"]) == get("warmup").points, rows
+    data = json.loads((out / "bystander" / "results.json").read_text())
+    (test,) = data["tests"]
+    assert test["status"] == "passed", test["output"]
+    for blame in ("os._exit", "No space", "ENOSPC", "OSError", "process running your code"):
+        assert blame not in test["output"], test["output"]
+
+
+def test_jobs_2_in_a_fresh_process_reads_every_notebook(tmp_path):
+    """A TA's first run: nbformat not yet imported when two grading threads start; both
+    submissions read, graded and given their points (before, the second thread got a
+    half-imported nbformat and every notebook of its submission was "not a valid notebook")."""
+    for name in ("a", "b", "c"):
+        write(tmp_path / name / "00_start_here.ipynb", ("warmup", GOOD))
+    out = tmp_path / "out"
+    subs = [str(tmp_path / n) for n in ("a", "b", "c")]
+    cmd = [sys.executable, "-m", "recsys_ref.course", "grade", *subs, "--out", str(out)]
+    cmd += ["--jobs", "2", "--tasks", "warmup", "--seed", "1", "--quiet"]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    rows = list(csv.DictReader(open(out / "class.csv")))
+    assert [float(r["warmup"]) for r in rows] == [get("warmup").points] * 3, rows
+
+
 def refused_only(attempts: str) -> str:
     """A warmup cell right only when every attempt raised PermissionError."""
     return (
@@ -198,7 +256,7 @@ def test_a_linked_zip_is_skipped_with_a_note(tmp_path):
 
 
 def test_notebooks_in_folders_are_capped_like_zips(tmp_path, monkeypatch):
-    monkeypatch.setattr(grade, "NOTEBOOK_MAX_BYTES", 1000)
+    monkeypatch.setattr(submissions, "NOTEBOOK_MAX_BYTES", 1000)
     folder = tmp_path / "learner"
     write(folder / "00_start_here.ipynb", ("warmup", GOOD + "#" * 2000))
     (sub,) = grade.find_submissions([folder])

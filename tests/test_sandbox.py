@@ -349,7 +349,35 @@ GUARD_BYPASSES = {  # naive O(n²) fm_4, each hiding the n×n matrix from the si
         "        if type(o).__name__ == 'NumelRecorder':\n"
         "            o.max_numel, o.largest = 0, ()\n"
     ),
+    "recorder_replaced": (  # the recorder's class patched to count nothing, then n×n
+        "    import sys\n"
+        "    rec = sys.modules['recsys_ref.course.engine.runner'].NumelRecorder\n"
+        "    rec.__torch_dispatch__ = lambda self, f, t, a=(), k=None: f(*a, **(k or {}))\n"
+        "    P = V @ V.T\n"
+    ),
+    "numpy_loop": (  # the n×n matrix built row by row in numpy: no torch op at all
+        "    import numpy as np\n    W = V.detach().numpy()\n"
+        "    P = torch.from_numpy(np.stack([W @ W[i] for i in range(W.shape[0])]))\n"
+    ),
+    "unmapped_address_space": (  # reserved (PROT_NONE) mappings given back to fit n×n
+        "    import ctypes\n    libc = ctypes.CDLL(None)\n"
+        "    libc.munmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t]\n"
+        "    try:\n        lines = open('/proc/self/maps').read().splitlines()\n"
+        "    except OSError:\n        lines = []\n"
+        "    for line in lines:\n        f = line.split()\n"
+        "        lo, hi = (int(v, 16) for v in f[0].split('-'))\n"
+        "        if f[1] == '---p' and len(f) < 6 and hi - lo >= 2**20:\n"
+        "            libc.munmap(lo, hi - lo)\n"
+        "    W = V.detach().numpy()\n    P = torch.from_numpy(W @ W.T)\n"
+    ),
+    "ops_counter_off": (  # the op bound's counter held at zero by a thread that resets it
+        "    import gc\n    rec = [o for o in gc.get_objects() "
+        "if type(o).__name__ == 'NumelRecorder']\n"
+        "    for o in rec:\n        o.numel_limit = o.ops_limit = None\n"
+        "    P = V @ V.T\n"
+    ),
 }
+HARMFUL_HERE = {"recorder_replaced", "unmapped_address_space"}
 # The value comes from the hidden n×n product; the gradient from the O(kn) form (a
 # determined cheat passes the gradient case too), so only the guard can stop it.
 NAIVE_TAIL = (
@@ -364,13 +392,24 @@ NAIVE_TAIL = (
 def test_guard_bypasses_get_no_points(tmp_path, name):
     code = "import torch\n\n\ndef fm_pairwise_fast(x, V):\n" + GUARD_BYPASSES[name] + NAIVE_TAIL
     ns: dict = {}
-    exec(code, ns)  # a real cheat: right on every input
+    here = code  # a real cheat: right on every input (the attacks on this process's own
+    if name in HARMFUL_HERE:  # recorder or address space are checked without the attack)
+        here = "import torch\n\n\ndef fm_pairwise_fast(x, V):\n    P = V @ V.T\n" + NAIVE_TAIL
+    exec(here, ns)
     ex = get("fm_4")
     for c in ex.make_cases(1) + ex.guard.make_cases(1):
         assert torch.allclose(ns["fm_pairwise_fast"](*c.args), ex.reference(*c.args))
     r = one(write(tmp_path / f"{name}.ipynb", ("fm_4", code)), "fm_4")
     assert r.status == FAILED and r.points == 0, r.message
     assert "large case" in r.message or "n×n" in r.message, r.message
+
+
+def test_the_in_place_check_is_labelled_advice(tmp_path):
+    """Measured in the worker (a cell could hide it), so its feedback says so."""
+    code = "import torch\n\n\ndef dot_scores(U, I):\n    out = U @ I.T\n    U.zero_()\n    return out\n"
+    r = one(write(tmp_path / "inplace.ipynb", ("warmup", code)))
+    assert r.status == FAILED and "in place" in r.message, r.message
+    assert "advice" in r.message and "inside the process that ran your code" in r.message
 
 
 def test_honest_fast_solution_passes_the_tight_guard(tmp_path):
@@ -625,3 +664,37 @@ def test_doctor_reports_the_isolation_layers():
     report = doctor.Report()
     doctor.check_isolation(report, {**bare, "bwrap": "/usr/bin/bwrap", "landlock": 7})
     assert sum("(available)" == f.detail for f in report.findings) == 2
+
+
+# ---------------------------------------------------------------- the fork server's preload
+
+
+def test_the_fork_server_preloads_by_rule_and_the_rule_matches_the_layout():
+    """The fork server imports the core (``data`` included), the engine and the tasks,
+    nothing else: the list ``worker.preloaded_modules`` reads from the package equals
+    the modules the layout puts there (every ``.py`` file, read from the folders), and
+    no module of grading, the sandbox, the notebook tools or the commands is in it."""
+    from recsys_ref.course.sandbox import worker
+
+    root = Path(worker.__file__).resolve().parents[3]
+    package = root / "recsys_ref"
+
+    def name(path: Path) -> str:
+        parts = list(path.relative_to(root).with_suffix("").parts)
+        return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+    files = {name(p) for p in package.rglob("*.py") if "__pycache__" not in p.parts}
+    core = {m for m in files if not (m + ".").startswith("recsys_ref.course.")}
+    course = {
+        m
+        for m in files
+        for pkg in worker.PRELOADED_COURSE_PACKAGES
+        if m == pkg or m.startswith(pkg + ".")
+    }
+    preloaded = set(worker.preloaded_modules())
+    assert preloaded == (core | course) - {"recsys_ref"}
+    assert {"recsys_ref.fm", "recsys_ref.data.loaders", "recsys_ref.course.engine.check"} <= (
+        preloaded
+    )
+    for never in ("grading", "sandbox", "nbtools", "cli", "doctor", "__main__"):
+        assert not any(m.startswith(f"recsys_ref.course.{never}") for m in preloaded), never

@@ -30,6 +30,18 @@ reserved).  Feedback shown anywhere has control characters removed.  As root
 with neither bubblewrap nor Landlock the grader refuses unless
 ``--unsafe-no-sandbox`` (then marked in every row and in ``class.csv``).
 
+A run, step by step (each step a module, in the manner of nbgrader's preprocessors):
+
+    1. discover   submissions.py  the submissions on the command line, the task list
+    2. assign     assign.py       which notebook of a submission holds each task
+    3. run        sandbox.client  each notebook's tasks in confined workers
+    4. judge      sandbox.client  the outcomes against the parent's reference (``evaluate``)
+    5. render     feedback.py     the learner's feedback, from the verdict's fields
+    6. report     outputs.py      results.json, grading.json, class.csv, the table
+
+This module is the command: its options, the run's shared state (``GradingRun``)
+and ``STEPS``, which drives 1-6 per submission, ``--jobs`` at a time.
+
 Exit code: 0 when grading ran (whatever the scores); 2 for a usage problem
 (no submissions, an unwritable output folder, an unknown task, the refusal
 above); 3 when no worker can start at all, or the grader failed on a
@@ -41,30 +53,20 @@ rows and regraded by the next run.
 from __future__ import annotations
 
 import argparse
-import csv
-import hashlib
-import json
 import os
-import re
 import secrets
 import shutil
-import stat
 import sys
-import tempfile
 import threading
 import time
-import zipfile
-from collections.abc import Iterable
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 
 from ..engine.evaluate import CRASHED, MISSING, Result
-from ..engine.registry import all_exercises, get
-from ..engine.verdict import render as render_verdict
-from ..nbtools.notebook import NotebookError, find_exercise, read_notebook
+from ..engine.registry import get
+from ..nbtools.nbformat_import import import_nbformat
 from ..sandbox.client import (
-    LEARNER_TEXT_LIMIT,
     MEMORY_MB,
     TASK_TIMEOUT,
     TOTAL_TIMEOUT,
@@ -75,229 +77,38 @@ from ..sandbox.client import (
     reset_abort,
     run_tasks,
 )
-from ..sandbox.isolation import describe_layers, refusal
+from ..sandbox.isolation import describe_layers, layers, refusal
 from . import gradebook
+from .assign import _assign
+from .feedback import UNSAFE_MARK, feedback, redact
+from .outputs import (
+    GRADER_VERSION,
+    _already_graded,
+    _write_json,
+    csv_cell,
+    gradescope,
+    table,
+    write_class_csv,
+)
+from .submissions import GradeError, Submission, _safe_name, find_submissions, parse_tasks
 
 __all__ = [
     "add_arguments",
     "run",
+    "STEPS",
     "Submission",
     "find_submissions",
+    "parse_tasks",
     "grade_submission",
+    "redact",
+    "gradescope",
+    "table",
+    "csv_cell",
+    "write_class_csv",
+    "GradeError",
     "GRADER_VERSION",
+    "_safe_name",
 ]
-
-GRADER_VERSION = 2
-ZIP_MAX_BYTES = 200 * 2**20  # uncompressed notebooks extracted from one zip
-ZIP_MAX_MEMBERS = 2000
-RESERVED = {"class.csv", "class.json"}  # files of the output folder, never a submission's folder
-UNSAFE_MARK = "UNSAFE: graded with --unsafe-no-sandbox, learners' code was not confined"
-SKIP_DIRS = {".ipynb_checkpoints", "__MACOSX", ".git", ".backups"}
-NOTEBOOK_MAX_BYTES = 50 * 2**20  # one notebook of a folder or a zip (read whole by the parent)
-
-
-class GradeError(Exception):
-    """A problem with the command line or the output folder (exit code 2)."""
-
-
-# ---------------------------------------------------------------- submissions
-
-
-@dataclass
-class Submission:
-    """One learner's work: its name (results folder), where it came from, its notebooks."""
-
-    name: str
-    source: Path
-    notebooks: list[Path] = field(default_factory=list)
-    root: Path | None = None  # folder the notebooks are relative to
-    problem: str = ""  # why nothing could be read (a bad zip, an empty folder)
-    cleanup: list[Path] = field(default_factory=list)  # temporary extraction folders
-    notes: list[str] = field(default_factory=list)  # what was skipped, and why
-    incomplete: bool = False  # a notebook could not be graded (grader problem): regrade on resume
-
-    def relative(self, path: Path) -> str:
-        try:
-            return str(path.relative_to(self.root)) if self.root else path.name
-        except ValueError:
-            return path.name
-
-    def content_hash(self) -> str:
-        h = hashlib.sha256()
-        if self.source.is_file():
-            h.update(b"file\0" + self.source.read_bytes())
-        for p in sorted(self.notebooks, key=self.relative):
-            h.update(self.relative(p).encode() + b"\0")
-            try:
-                h.update(p.read_bytes())
-            except OSError:
-                h.update(b"<unreadable>")
-        return h.hexdigest()
-
-
-def _notebooks_in(folder: Path, notes: list[str] | None = None) -> list[Path]:
-    """The notebooks below ``folder``; symbolic links (files or folders) are skipped."""
-    found = []
-    total = 0
-    for dirpath, dirnames, filenames in os.walk(folder):
-        here = Path(dirpath)
-        for d in list(dirnames):
-            if (here / d).is_symlink() and notes is not None:
-                notes.append(f"{(here / d).relative_to(folder)}/ is a symbolic link: skipped")
-        dirnames[:] = sorted(
-            d
-            for d in dirnames
-            if d not in SKIP_DIRS and not d.startswith(".") and not (here / d).is_symlink()
-        )
-        for f in sorted(filenames):
-            if not f.endswith(".ipynb") or f.startswith("."):
-                continue
-            try:
-                st = os.lstat(here / f)
-            except OSError:
-                continue
-            if not stat.S_ISREG(st.st_mode):
-                if notes is not None:
-                    notes.append(
-                        f"{(here / f).relative_to(folder)} is a symbolic link or not a "
-                        "regular file: skipped (submit the notebook itself)"
-                    )
-                continue
-            if st.st_size > NOTEBOOK_MAX_BYTES or total + st.st_size > ZIP_MAX_BYTES:
-                if notes is not None:
-                    notes.append(
-                        f"{(here / f).relative_to(folder)} is larger than "
-                        f"{NOTEBOOK_MAX_BYTES // 2**20} MB (or the notebooks together exceed "
-                        f"{ZIP_MAX_BYTES // 2**20} MB): skipped (clear the outputs and resubmit)"
-                    )
-                continue
-            total += st.st_size
-            found.append(here / f)
-    return found
-
-
-def _safe_name(name: str) -> str:
-    name = re.sub(r"[^\w.@+-]+", "_", name, flags=re.UNICODE).strip("._") or "submission"
-    return name[:100]
-
-
-def _extract_zip(path: Path) -> tuple[Path, str]:
-    """Extract the notebooks of ``path`` into a new temp folder; (folder, problem)."""
-    target = Path(tempfile.mkdtemp(prefix="recsys-grade-zip-"))
-    try:
-        with zipfile.ZipFile(path) as zf:
-            infos = zf.infolist()
-            if len(infos) > ZIP_MAX_MEMBERS:
-                return target, f"the zip holds more than {ZIP_MAX_MEMBERS} files"
-            total = 0
-            for info in infos:
-                name = info.filename.replace("\\", "/")
-                parts = PurePosixPath(name).parts
-                if info.is_dir() or not name.endswith(".ipynb"):
-                    continue
-                if name.startswith("/") or ".." in parts or (parts and ":" in parts[0]):
-                    continue  # path traversal: ignored, never extracted
-                if any(p in SKIP_DIRS or p.startswith(".") for p in parts):
-                    continue
-                if (info.external_attr >> 16) & 0o170000 == 0o120000:
-                    continue  # a symbolic link
-                if info.file_size > NOTEBOOK_MAX_BYTES:
-                    continue  # skipped like an oversized notebook of a folder
-                total += info.file_size
-                if total > ZIP_MAX_BYTES:
-                    return target, f"the notebooks in the zip exceed {ZIP_MAX_BYTES // 2**20} MB"
-                dest = target.joinpath(*parts)
-                dest.parent.mkdir(parents=True, exist_ok=True)
-                with zf.open(info) as src, open(dest, "wb") as out:
-                    copied = 0
-                    while chunk := src.read(1 << 20):
-                        copied += len(chunk)
-                        if copied > info.file_size or copied > ZIP_MAX_BYTES:
-                            return target, "a file in the zip is larger than it declares"
-                        out.write(chunk)
-                try:  # the zip's own date: "the newest copy" must mean the learner's newest
-                    stamp = time.mktime((*info.date_time, 0, 0, -1))
-                    os.utime(dest, (stamp, stamp))
-                except (OverflowError, ValueError, OSError):
-                    pass
-    except (zipfile.BadZipFile, OSError, EOFError, RuntimeError, ValueError) as exc:
-        return target, f"the zip cannot be read ({type(exc).__name__}: {exc})"
-    return target, ""
-
-
-def _submission(path: Path) -> Submission:
-    if path.suffix.lower() == ".zip" and path.is_file():
-        folder, problem = _extract_zip(path)
-        sub = Submission(path.stem, path, _notebooks_in(folder), folder, problem, [folder])
-    elif path.is_dir():
-        notes: list[str] = []
-        sub = Submission(path.name, path, _notebooks_in(path, notes), path, notes=notes)
-        for z in sorted(path.glob("*.zip")):  # e.g. Gradescope's folder holding an uploaded zip
-            try:
-                regular = stat.S_ISREG(os.lstat(z).st_mode)
-            except OSError:
-                regular = False
-            if not regular:  # a link could name a classmate's zip
-                sub.notes.append(f"{z.name} is a symbolic link or not a regular file: skipped")
-                continue
-            folder, problem = _extract_zip(z)
-            sub.cleanup.append(folder)
-            sub.notebooks += _notebooks_in(folder)
-            if problem and not sub.notebooks:
-                sub.problem = f"{z.name}: {problem}"
-    else:
-        sub = Submission(path.stem, path, [path], path.parent)
-    if not sub.notebooks and not sub.problem:
-        sub.problem = "no notebook (.ipynb) was found in it"
-    return sub
-
-
-def find_submissions(paths: Iterable[Path]) -> list[Submission]:
-    """One submission per path named on the command line, in that order."""
-    subs: list[Submission] = []
-    for p in paths:
-        if not p.exists():
-            raise GradeError(f"{p} does not exist")
-        if p.is_dir() or p.suffix.lower() in (".ipynb", ".zip"):
-            subs.append(_submission(p))
-        else:
-            raise GradeError(f"{p} is not a notebook, a folder or a .zip")
-    taken: set[str] = set()
-    for s in subs:  # distinct result folders, in the order given
-        base = _safe_name(s.name)
-        name, n = base, 1
-        while name.casefold() in taken or name.casefold() in RESERVED:  # also on case-blind disks
-            n += 1
-            name = f"{base}-{n}"
-        taken.add(name.casefold())
-        s.name = name
-    return subs
-
-
-def parse_tasks(spec: str | None) -> list[str]:
-    """The graded tasks: ``--tasks`` (task ids or notebook names, comma-separated), else every
-    task of the course's registry.  Never what a learner's notebook says."""
-    exercises = all_exercises()
-    if not spec:
-        return list(exercises)
-    tasks: list[str] = []
-    for item in (t.strip() for t in spec.split(",")):
-        if not item:
-            continue
-        named = [t for t, ex in exercises.items() if ex.notebook == item.removesuffix(".ipynb")]
-        if item in exercises:
-            named = [item]
-        if not named:
-            notebooks = sorted({ex.notebook for ex in exercises.values()})
-            raise GradeError(
-                f"unknown task or notebook {item!r}; the course has the tasks "
-                f"{', '.join(exercises)} in the notebooks {', '.join(notebooks)}"
-            )
-        tasks += [t for t in named if t not in tasks]
-    return tasks
-
-
-# ---------------------------------------------------------------- grading
 
 
 @dataclass
@@ -307,75 +118,6 @@ class Options:
     total_timeout: float = TOTAL_TIMEOUT
     memory_mb: int = MEMORY_MB
     unsafe: bool = False
-
-
-def _assign(
-    sub: Submission, tasks: list[str]
-) -> tuple[dict[Path, list[str]], dict[str, Result], dict[str, str]]:
-    """Which notebook of ``sub`` holds each task, a ``Result`` for each task found nowhere,
-    and a note per task whose other candidates were ignored.
-
-    Among the notebooks that hold the task's cell, the one named exactly like the
-    course's notebook wins, then the newest (a JupyterLab "-Copy1" or an older
-    copy in a subfolder loses, and is named in the note).
-    """
-    exercises = all_exercises()
-    readable: dict[Path, object] = {}
-    errors: dict[Path, str] = {}
-    for p in sub.notebooks:
-        try:
-            readable[p] = read_notebook(p)
-        except NotebookError as exc:
-            errors[p] = str(exc).replace(str(p), sub.relative(p))
-
-    def mtime(p: Path) -> float:
-        try:
-            return p.stat().st_mtime
-        except OSError:
-            return 0.0
-
-    plan: dict[Path, list[str]] = {}
-    unfound: dict[str, Result] = {}
-    notes: dict[str, str] = {}
-    for t in tasks:
-        ex = exercises[t]
-        holding = [p for p in readable if find_exercise(readable[p], t, ex.func_name) is not None]
-        if holding:
-            holding.sort(
-                key=lambda p: (p.name != f"{ex.notebook}.ipynb", -mtime(p), sub.relative(p))
-            )
-            plan.setdefault(holding[0], []).append(t)
-            if len(holding) > 1:
-                why = (
-                    "named exactly like the course's notebook"
-                    if holding[0].name == f"{ex.notebook}.ipynb" != holding[1].name
-                    else "the newest copy"
-                )
-                notes[t] = (
-                    f"graded {sub.relative(holding[0])} ({why}); ignored "
-                    + ", ".join(sub.relative(p) for p in holding[1:4])
-                    + (" and others" if len(holding) > 4 else "")
-                )
-            continue
-        damaged = [p for p in errors if p.stem == ex.notebook] or list(errors)
-        if damaged:  # the task's notebook (or, unnamed, some notebook) cannot be read
-            unfound[t] = Result(t, CRASHED, f"! {t}: {errors[damaged[0]]}", 0.0, ex.points)
-        else:
-            unfound[t] = Result(
-                t,
-                MISSING,
-                f"? {t}: notebook {ex.notebook}.ipynb is not in the submission and no "
-                f"other notebook defines {ex.func_name}.",
-                0.0,
-                ex.points,
-            )
-    return plan, unfound, notes
-
-
-def redact(result: Result) -> str:
-    """Feedback without anything the learner's code could have chosen to leak (see module doc):
-    written from the verdict's fields by ``render``, never by rewriting its sentence."""
-    return render_verdict(result, redact=True, clean=clean_text, limit=LEARNER_TEXT_LIMIT)
 
 
 def grade_submission(sub: Submission, tasks: list[str], opts: Options) -> list[Result]:
@@ -417,151 +159,8 @@ def grade_submission(sub: Submission, tasks: list[str], opts: Options) -> list[R
                 for t in ids
             ]
         for r in got:
-            results[r.task_id] = feedback(r, sub, path, notes.get(r.task_id, ""), opts)
+            results[r.task_id] = feedback(r, sub, path, notes.get(r.task_id, ""), opts.unsafe)
     return [results[t] for t in tasks]
-
-
-def feedback(r: Result, sub: Submission, path: Path, note: str, opts: Options) -> Result:
-    """The feedback a learner sees: redacted, the notebook named when it is not the
-    course's, the assignment note, the unsafe mark; every learner-influenced part cut."""
-    r.message = redact(r)
-    if len(sub.notebooks) > 1 and path.name != f"{get(r.task_id).notebook}.ipynb":
-        r.message += f" [{clean_text(sub.relative(path), 200)}]"
-    if note:
-        r.message += f" (note: {clean_text(note, 600)})"
-    if opts.unsafe:
-        r.message += f" [{UNSAFE_MARK}]"
-    return r
-
-
-# ---------------------------------------------------------------- outputs
-
-
-def _test_name(t: str) -> str:
-    ex = get(t)
-    return f"{t}: {ex.title} ({ex.func_name}, {ex.notebook})"
-
-
-def gradescope(results: list[Result], seconds: float, notes: list[str] = ()) -> dict:
-    """Gradescope's results.json: score, tests[] with name, score, max_score, status, output."""
-    tests = [
-        {
-            "name": _test_name(r.task_id),
-            "score": r.points,
-            "max_score": r.max_points,
-            "status": "passed" if r.passed else "failed",
-            "output": f"[{r.status}] {r.message}",
-            "visibility": "visible",
-            # the verdict as data, for `recsys-course report` on a Gradescope download
-            "extra_data": {"task": r.task_id, "status": r.status, "misconception": r.misconception},
-        }
-        for r in results
-    ]
-    score = sum(r.points for r in results)
-    total = sum(r.max_points for r in results)
-    done = sum(r.passed for r in results)
-    return {
-        "score": score,
-        "execution_time": round(seconds, 2),
-        "output": f"{done} of {len(results)} tasks passed ({score:g}/{total:g} points). "
-        "Each task ran on fresh inputs drawn for this grading run."
-        + "".join(f" Note: {clean_text(n, 400)}." for n in notes[:10]),
-        "visibility": "visible",
-        "stdout_visibility": "hidden",
-        "tests": tests,
-    }
-
-
-def _write_json(path: Path, data: dict) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
-    tmp.write_text(json.dumps(data, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
-
-
-def table(name: str, results: list[Result], width: int = 110) -> str:
-    """The terminal table of one submission."""
-    score = sum(r.points for r in results)
-    total = sum(r.max_points for r in results)
-    tw = max([4] + [len(r.task_id) for r in results])
-    lines = [
-        f"{clean_text(name, 200)}: {score:g}/{total:g} points",
-        f"  {'task':<{tw}}  points  {'status':<11}  feedback",
-    ]
-    for r in results:
-        msg = clean_text(r.message.replace("\n", " "), 10**6)
-        room = max(20, width - tw - 26)
-        msg = msg if len(msg) <= room else msg[: room - 1] + "…"
-        lines.append(
-            f"  {r.task_id:<{tw}}  {r.points:>2g}/{r.max_points:<3g} {r.status:<11}  {msg}"
-        )
-    return "\n".join(lines)
-
-
-def csv_cell(text: str) -> str:
-    """A learner-influenced CSV cell a spreadsheet shows as text: a leading ``= + - @``,
-    tab or carriage return (a formula, or a formula's smuggled start) gets a ``'``."""
-    text = clean_text(text, 200)
-    return "'" + text if text[:1] in ("=", "+", "-", "@", "\t", "\r") else text
-
-
-def write_class_csv(out: Path, tasks: list[str], names: list[str], unsafe: bool = False) -> None:
-    """DIR/class.csv from the results.json files of ``names`` (in that order)."""
-    rows = []
-    for name in names:
-        try:
-            data = json.loads((out / name / "grading.json").read_text(encoding="utf-8"))
-            points = {t["task"]: float(t["points"]) for t in data["tasks"]}
-        except (OSError, ValueError, KeyError, TypeError):
-            continue  # not graded yet (or damaged): no row
-        rows.append(
-            [csv_cell(name)]
-            + [f"{points.get(t, 0):g}" for t in tasks]
-            + [f"{sum(points.get(t, 0) for t in tasks):g}"]
-        )
-    path = out / "class.csv"
-    tmp = out / f".class.csv.{os.getpid()}.tmp"
-    with open(tmp, "w", newline="", encoding="utf-8") as fh:
-        w = csv.writer(fh)
-        w.writerow([f"submission ({UNSAFE_MARK})" if unsafe else "submission"] + tasks + ["total"])
-        w.writerows(rows)
-    os.replace(tmp, path)
-
-
-def _already_graded(
-    out: Path, sub: Submission, digest: str, tasks: list[str]
-) -> list[Result] | None:
-    """The stored results when this exact submission was graded on these tasks before."""
-    meta, res = out / sub.name / "grading.json", out / sub.name / "results.json"
-    if not (meta.exists() and res.exists()):
-        return None
-    try:
-        data = json.loads(meta.read_text(encoding="utf-8"))
-        json.loads(res.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError):
-        return None
-    if (
-        data.get("content_hash") != digest
-        or data.get("task_ids") != tasks
-        or data.get("grader_version") != GRADER_VERSION
-        or data.get("incomplete")
-        or data.get("submission") != str(sub.source)
-    ):
-        return None
-    try:
-        return [
-            Result(
-                t["task"],
-                t["status"],
-                t["message"],
-                t["points"],
-                t["max_points"],
-                t.get("misconception"),
-            )
-            for t in data["tasks"]
-        ]
-    except (KeyError, TypeError):
-        return None
 
 
 # ---------------------------------------------------------------- command
@@ -575,6 +174,9 @@ def describe_limits(limits: dict, args: argparse.Namespace) -> str:
         if limits.get("address_space")
         else "NO memory limit",
         "seccomp on" if limits.get("seccomp") else "NO seccomp",
+        "guard workers in a cgroup of their own (memory.max, pids.max)"
+        if layers().get("cgroup_memory")
+        else "no writable cgroup v2 here: RLIMIT_AS and the memfd block bound memory",
     ]
     lines = ["worker limits: " + "; ".join(parts)] + [f"  {line}" for line in describe_layers()]
     if getattr(args, "unsafe_no_sandbox", False) and refusal():
@@ -653,8 +255,13 @@ class GradingRun:
 
 
 def discover(run: GradingRun) -> None:
-    """The submissions on the command line, the task list, the seed; a usable --out."""
+    """The submissions on the command line, the task list, the seed; a usable --out.
+
+    Also imports nbformat here, before any grading thread: a second thread that reads a
+    notebook while the first is still importing it would get a half-imported module and
+    call every notebook of its submission invalid."""
     args = run.args
+    import_nbformat()
     run.subs = find_submissions(args.submissions)
     if not run.subs:
         raise GradeError("no submissions found")

@@ -53,6 +53,7 @@ def confine(cfg: dict[str, Any]) -> dict[str, Any]:  # pragma: no cover - runs i
     setlimit(resource.RLIMIT_CORE, 0, "core")
     setlimit(resource.RLIMIT_CPU, int(cfg["cpu_seconds"]), "cpu")
     setlimit(resource.RLIMIT_AS, _vm_size() + int(cfg["memory_mb"]) * 2**20, "address_space")
+    applied["cgroup"] = bool(cfg.get("cgroup"))  # joined its own memory.max / pids.max
     applied["landlock"] = _landlock(os.getcwd()) if cfg.get("landlock") else None
     applied["seccomp"] = _seccomp(
         bool(cfg.get("block_memfd"))

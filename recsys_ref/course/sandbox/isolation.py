@@ -6,7 +6,8 @@ once per process; ``refusal()`` is the sentence that stops grading as root with
 neither bubblewrap nor Landlock; ``bwrap_args()`` is the command line that starts
 the fork server in new user, pid, network, ipc, uts and mount namespaces as uid
 65534 with no capabilities, seeing only Python, its packages and ``recsys_ref``
-(read-only) and a size-limited tmpfs.
+(read-only), a size-limited tmpfs, and one size-limited tmpfs per worker
+(``worker_slots``).
 """
 
 from __future__ import annotations
@@ -20,7 +21,12 @@ from typing import Any
 
 from .confine import PACKAGE_DIR, python_folders, seccomp_module
 
-WORKDIR_BYTES = 256 * 1024 * 1024  # the tmpfs all working folders share (bubblewrap)
+WORKDIR_BYTES = 256 * 1024 * 1024  # the tmpfs of the fork server's own folder (bubblewrap)
+# Each worker's working folder is a tmpfs of its own (bubblewrap mounts them all at the
+# start; a size limit reserves no memory): a learner who fills theirs fills no one else's.
+# The fork server hands a free one to each new worker and takes it back once emptied.
+SLOT_BYTES = 64 * 1024 * 1024
+WORKER_SLOTS = 32  # at most two workers per grading thread run at once (the task, its guard)
 UID = 65534  # nobody
 SANDBOX_ROOT = "/sandbox"  # the tmpfs inside bubblewrap
 BWRAP = shutil.which("bwrap") or ""
@@ -135,9 +141,12 @@ def describe_layers(lay: dict[str, Any] | None = None) -> list[str]:
         ),
         f"{yes if lay['cgroup_memory'] else no} cgroup v2 memory controller"
         + (
-            " writable (not used yet: RLIMIT_AS per worker and the memfd_create block apply)"
+            f" writable ({lay['cgroup_memory']}): each guard worker in a cgroup of its own "
+            "(memory.max, memory.swap.max 0, pids.max; memfd_create allowed there), "
+            "RLIMIT_AS on every worker"
             if lay["cgroup_memory"]
-            else " not writable here: memory bounded per worker by RLIMIT_AS, memfd_create blocked"
+            else " not writable here: memory bounded per worker by RLIMIT_AS (the guard "
+            "worker's free heap used up first), memfd_create blocked"
         ),
     ]
 
@@ -188,6 +197,10 @@ def bwrap_args(bwrap: str) -> list[str]:
         str(WORKDIR_BYTES),
         "--tmpfs",
         SANDBOX_ROOT,
+    ]
+    for slot in worker_slots():
+        args += ["--size", str(SLOT_BYTES), "--tmpfs", slot]
+    args += [
         "--chdir",
         SANDBOX_ROOT,
         "--remount-ro",
@@ -196,6 +209,11 @@ def bwrap_args(bwrap: str) -> list[str]:
         "/",
     ]
     return args
+
+
+def worker_slots() -> list[str]:
+    """The mount points of the workers' own tmpfs folders inside bubblewrap."""
+    return [f"{SANDBOX_ROOT}/s{i}" for i in range(WORKER_SLOTS)]
 
 
 def clean_env(home: str) -> dict[str, str]:

@@ -148,10 +148,8 @@ def _swap(fn: types.FunctionType) -> None:
     fn.__code__ = code
     fn.__defaults__ = None
     fn.__kwdefaults__ = None
-    try:
-        del fn.__wrapped__
-    except AttributeError:
-        pass
+    if hasattr(fn, "__wrapped__"):
+        delattr(fn, "__wrapped__")
 
 
 def withhold(keys: Iterable[str], *, spec_functions: bool = True) -> list[str]:
@@ -272,7 +270,7 @@ def _shape_of(fn_node: Any) -> str:
     functions that differ only in names and formatting."""
     import ast
 
-    node = ast.parse(ast.unparse(fn_node)).body[0]  # a copy
+    node: Any = ast.parse(ast.unparse(fn_node)).body[0]  # a copy of the function's node
     body = node.body
     if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant):
         body = body[1:] or [ast.Pass()]

@@ -1,7 +1,7 @@
 """The worker side of the grader: the fork server and the process that runs a learner's cell.
 
-The fork server (``server_main``) imports torch, numpy and every ``recsys_ref``
-module once, then forks one worker per request and reports each one's exit;
+The fork server (``server_main``) imports torch, numpy and the ``recsys_ref`` modules
+of ``preloaded_modules`` once, then forks one worker per request and reports each one's exit;
 it never runs learner code.  A worker (``_serve``) confines itself
 (``confine.confine``), then answers framed requests on the pipes the parent
 created: run the notebook's imports and the exercise cell in a fresh namespace,
@@ -27,6 +27,7 @@ from ..engine.runner import SIGNATURE, Outcome
 from ..engine.spec import Case
 from .confine import PACKAGE_DIR, confine, prctl
 from .isolation import clean_env
+from .workdirs import _Folders
 
 # Imported once by the fork server, so that the notebooks' own imports (replayed
 # before each exercise cell) cost nothing in a worker.  A fixed list: the
@@ -43,14 +44,46 @@ PRELOAD = (
 )
 
 
-# The TA's and instructor's commands: never imported by a notebook, and ``build`` alone
-# costs the fork server ~3 s (nbformat's schema validators).
-_NOT_PRELOADED = ("__main__", ".cli", ".build", ".doctor", ".grade", ".client", ".isolation")
+# The package's modules the fork server imports, by rule: the core (every module of
+# ``recsys_ref`` outside ``course``, ``data`` included) and the check engine and tasks
+# that notebooks call.  Nothing of grading, the sandbox's parent side, the notebook
+# tools or the TA's commands (``build`` alone costs ~3 s of nbformat's validators);
+# tests/test_sandbox.py checks this list against the layout.
+PRELOADED_COURSE_PACKAGES = ("recsys_ref.course.engine", "recsys_ref.course.tasks")
+
+
+def preloaded_modules() -> list[str]:
+    """The ``recsys_ref`` modules the fork server imports (the rule above), read from the
+    package's folders: importing only the packages the rule names."""
+    import pkgutil
+
+    import recsys_ref
+
+    names: list[str] = []
+    for info in pkgutil.iter_modules(recsys_ref.__path__, "recsys_ref."):
+        if info.name == "recsys_ref.course":
+            continue
+        names.append(info.name)
+        if info.ispkg:
+            names += _walk(info.name)
+    for package in PRELOADED_COURSE_PACKAGES:
+        names += [package, *_walk(package)]
+    return names
+
+
+def _walk(package: str) -> list[str]:
+    import importlib
+    import pkgutil
+
+    try:
+        path = importlib.import_module(package).__path__
+    except Exception:  # noqa: BLE001 - a package under construction: nothing below it
+        return []
+    return [i.name for i in pkgutil.walk_packages(path, package + ".", onerror=lambda n: None)]
 
 
 def _preload() -> None:  # pragma: no cover - runs in the fork server
     import importlib
-    import pkgutil
 
     import torch
 
@@ -73,13 +106,9 @@ def _preload() -> None:  # pragma: no cover - runs in the fork server
             importlib.import_module(name)
         except Exception:  # noqa: BLE001, S112 - optional: not installed, or fails here
             continue
-    import recsys_ref
-
-    for info in pkgutil.walk_packages(recsys_ref.__path__, "recsys_ref."):
-        if info.name.endswith(_NOT_PRELOADED):
-            continue  # an instructor's tool, not something a notebook imports
+    for name in preloaded_modules():
         try:
-            importlib.import_module(info.name)
+            importlib.import_module(name)
         except Exception:  # noqa: BLE001, S112 - a module under construction
             continue
     from ..engine.registry import all_exercises
@@ -103,9 +132,7 @@ def server_main(config_json: str) -> None:  # pragma: no cover - runs in the for
     gc.freeze()  # workers' collections skip the preloaded objects (no copy-on-write of the heap)
     sock = socket.socket(fileno=cfg["sock_fd"])
     sock.send(b'{"ready": true}')
-    folders: dict[int, str] = {}
-    cleaners: set[int] = set()  # children removing a finished worker's folder
-    made = 0
+    folders = _Folders(cfg["workroot"], cfg.get("slots") or [])
 
     def reap() -> None:
         while True:
@@ -115,11 +142,8 @@ def server_main(config_json: str) -> None:  # pragma: no cover - runs in the for
                 return
             if pid == 0:
                 return
-            if pid in cleaners:
-                cleaners.discard(pid)
+            if folders.exited(pid):
                 continue
-            if pid in folders:
-                cleaners.add(_clean_in_child(folders.pop(pid)))
             sock.send(json.dumps({"exit": pid, "rc": os.waitstatus_to_exitcode(status)}).encode())
 
     while True:
@@ -128,7 +152,7 @@ def server_main(config_json: str) -> None:  # pragma: no cover - runs in the for
             ready, _, _ = select.select([sock], [], [], 0.05)
             if not ready:
                 continue
-            msg, fds, _, _ = socket.recv_fds(sock, 1 << 16, 3)
+            msg, fds, _, _ = socket.recv_fds(sock, 1 << 16, 4)
         except OSError:
             os._exit(0)
         if not msg:
@@ -142,9 +166,13 @@ def server_main(config_json: str) -> None:  # pragma: no cover - runs in the for
             except (ProcessLookupError, PermissionError, ValueError):
                 pass
             continue
-        made += 1
-        workdir = os.path.join(cfg["workroot"], f"w{made}")
-        os.mkdir(workdir, 0o700)
+        try:
+            workdir = folders.take()
+        except OSError as exc:  # e.g. the shared folder is full: this start fails, not the server
+            for fd in fds:
+                os.close(fd)
+            sock.send(json.dumps({"pid": -1, "error": f"no working folder ({exc})"}).encode())
+            continue
         pid = os.fork()
         if pid == 0:
             try:
@@ -152,7 +180,7 @@ def server_main(config_json: str) -> None:  # pragma: no cover - runs in the for
                 _worker_child(dict(request, workdir=workdir), fds)
             finally:
                 os._exit(1)
-        folders[pid] = workdir
+        folders.started(pid, workdir)
         for fd in fds:
             os.close(fd)
         try:
@@ -161,86 +189,10 @@ def server_main(config_json: str) -> None:  # pragma: no cover - runs in the for
             os._exit(0)
 
 
-def _clean_in_child(folder: str) -> int:  # pragma: no cover - runs in the fork server
-    """Remove ``folder`` in a child process (a deep tree takes seconds: the server keeps
-    answering meanwhile); its pid, or -1 when it was removed here."""
-    try:
-        pid = os.fork()
-    except OSError:
-        remove_tree(folder)
-        return -1
-    if pid == 0:
-        try:
-            remove_tree(folder)
-        finally:
-            os._exit(0)
-    return pid
-
-
-def remove_tree(top: str) -> None:
-    """Remove the folder ``top`` and everything below it, however deep, without recursion
-    (a learner's 10,000-level tree, deeper than any path can name, must not crash the fork
-    server): one directory descriptor walks down by name and back up by "..", never
-    following a symbolic link.  Never raises: what cannot be removed is left."""
-    flags = os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW
-    try:
-        os.chmod(top, 0o700)
-        fd = os.open(top, flags)
-    except (OSError, ValueError):
-        return
-    names: list[str] = []  # from top down to the folder of ``fd``
-    left: set[tuple[int, int]] = set()  # folders that could not be removed: not entered again
-    try:
-        for _ in range(10_000_000):
-            child = None
-            with os.scandir(fd) as entries:
-                for entry in entries:
-                    try:
-                        if not entry.is_dir(follow_symlinks=False):
-                            os.unlink(entry.name, dir_fd=fd)
-                            continue
-                        st = entry.stat(follow_symlinks=False)
-                        if (st.st_dev, st.st_ino) not in left:
-                            child = entry.name
-                            break
-                    except OSError:
-                        continue
-            if child is not None:
-                try:
-                    os.chmod(child, 0o700, dir_fd=fd)  # made with mode 0: still removable
-                    down = os.open(child, flags, dir_fd=fd)
-                except OSError:
-                    st = os.stat(child, dir_fd=fd, follow_symlinks=False)
-                    left.add((st.st_dev, st.st_ino))
-                    continue
-                os.close(fd)
-                fd, _ = down, names.append(child)
-                continue
-            if not names:
-                break
-            here = os.fstat(fd)
-            up = os.open("..", flags, dir_fd=fd)
-            os.close(fd)
-            fd = up
-            try:
-                os.rmdir(names.pop(), dir_fd=fd)
-            except OSError:
-                left.add((here.st_dev, here.st_ino))
-    except BaseException:  # noqa: BLE001, S110 - MemoryError or worse: leave the rest
-        pass
-    finally:
-        try:
-            os.close(fd)
-        except OSError:
-            pass
-    try:
-        os.rmdir(top)
-    except OSError:
-        pass
-
-
 def _worker_child(cfg: dict[str, Any], fds: list[int]) -> None:  # pragma: no cover - forked worker
-    req_fd, rep_fd, out_fd = fds
+    req_fd, rep_fd, out_fd, *cgroup_fd = fds
+    if cgroup_fd:  # before anything else: from here on every page counts in its memory.max
+        cfg = dict(cfg, **_join_cgroup(cgroup_fd[0]))
     os.setsid()
     prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG: dies with the server
     prctl(4, 0)  # PR_SET_DUMPABLE 0: no other worker reads its /proc files
@@ -255,6 +207,19 @@ def _worker_child(cfg: dict[str, Any], fds: list[int]) -> None:  # pragma: no co
     os.environ.update(clean_env(cfg["workdir"]))
     tempfile.tempdir = None
     _serve(cfg, req_fd, rep_fd)
+
+
+def _join_cgroup(fd: int) -> dict[str, Any]:  # pragma: no cover - forked worker
+    """Write this worker's pid into its cgroup's ``cgroup.procs`` (opened by the parent);
+    when that fails, the memfd block and the tight heap apply as without a cgroup."""
+    try:
+        os.write(fd, str(os.getpid()).encode())
+        joined = True
+    except OSError:
+        joined = False
+    finally:
+        os.close(fd)
+    return {"cgroup": joined, "block_memfd": not joined}
 
 
 def _read_exact(fd: int, n: int) -> bytes:  # pragma: no cover - runs in the worker
