@@ -221,7 +221,7 @@ class FM(nn.Module):
     """Eq. (1) on label codes idx (B, F): w and V are nn.Embedding tables, one lookup per field.
 
     ``sparse=True`` gives sparse gradients (only the batch's rows), for
-    ``torch.optim.Adagrad``/``SparseAdam``.  Options tried in notebook 22:
+    ``torch.optim.Adagrad``/``SparseAdam``.  Options tried in notebook 23:
     ``dropout`` on the looked-up vectors (training only) and ``normalize``,
     instance-wise normalisation as in libffm: the F active x_i are 1/√F, so
     ‖x‖ = 1 and the pairwise term is divided by F.

@@ -1,4 +1,8 @@
-"""Notebook 22's optional real-data switch: runs on a small Criteo file written here, skips without one."""
+"""Notebook 22's optional real-data switch: runs on a small Criteo file written here, skips without one.
+
+The cell runs in a namespace holding only what earlier cells of the notebook define, so a name the cell
+uses without importing it (``Path`` once) fails here, not in a learner's run with ``REAL_DATA`` set.
+"""
 
 from __future__ import annotations
 
@@ -24,8 +28,8 @@ def _cell() -> str:
 
 
 def _namespace(path) -> dict:
+    # only what the notebook's earlier cells define: the cell imports the rest itself
     return dict(
-        Path=Path,
         torch=torch,
         FFM=FFM,
         FM=FM,

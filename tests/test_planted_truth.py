@@ -1,4 +1,4 @@
-"""The plant-back tells the truth about the learner's own work (notebooks 12 and 22).
+"""The plant-back tells the truth about the learner's own work (notebooks 14 and 23).
 
 For every planted task, the notebook's kernel history (its code cells in order, as a Run All leaves
 IPython's ``In``) and the saved earlier notebooks are rebuilt with that task's exercise cell left as

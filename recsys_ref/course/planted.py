@@ -34,7 +34,7 @@ NOTEBOOK_OF = {t: get(t).notebook for t in NGCF_TASKS}
 HERE = NOTEBOOK_OF["ngcf_9"]  # the notebook that runs the plant-back (its last task's)
 
 
-# The FM track's plant-back (notebook 22, section 8): the task ids it plants and where each is written.
+# The FM track's plant-back (notebook 23, section 5): the task ids it plants and where each is written.
 FM_NOTEBOOK_OF = {t: get(t).notebook for t in ("fm_1", "fm_2", "fm_5", "fm_6", "fm_7", "fm_9")}
 
 

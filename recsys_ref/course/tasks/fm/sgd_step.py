@@ -129,7 +129,7 @@ EXERCISES = [
     Exercise(
         task_id="fm_9",
         title="one SGD step with L2 on the touched rows",
-        notebook=NB22,
+        notebook="23_sgd_step_planted",
         func_name="fm_sgd_step",
         reference=fm_sgd_step,
         make_cases=_step_cases,
