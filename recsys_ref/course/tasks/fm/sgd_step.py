@@ -10,7 +10,7 @@ from ....fm import fm_score
 from ....fm_sgd import fm_logloss_grads, fm_sgd_step
 from ...engine.spec import Case, Exercise, Misconception
 from .._generators import gen, global_idx, normal
-from . import NB22
+from . import NB23
 
 
 def _step_case(
@@ -129,7 +129,7 @@ EXERCISES = [
     Exercise(
         task_id="fm_9",
         title="one SGD step with L2 on the touched rows",
-        notebook="23_sgd_step_planted",
+        notebook=NB23,
         func_name="fm_sgd_step",
         reference=fm_sgd_step,
         make_cases=_step_cases,
