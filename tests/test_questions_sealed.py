@@ -252,3 +252,64 @@ def test_each_route_finds_the_answers_outside_the_grader(route):
         got = ns[t]()
         found[t] = got if not isinstance(got, Sealed) else ANSWERS[t]
     assert found == ANSWERS
+
+
+@pytest.mark.parametrize(
+    "task_id", [t for t in QUESTIONS if (ROOT / "tests" / "catalogue" / f"{t}.py").exists()]
+)
+def test_catalogued_answers_get_their_sealed_names(task_id):
+    """The catalogue's answers as learners type them: the named wrong ones by their sealed
+    name, the generic ones unnamed, the right ones accepted."""
+    import importlib
+
+    from recsys_ref.course import run_check
+
+    module = importlib.import_module(f"tests.catalogue.{task_id}")
+    for v in module.WRONG:
+        r = run_check(task_id, v.fn)
+        assert not r.passed and r.misconception == v.expect, (v.name, r.misconception, v.expect)
+    for v in module.CORRECT:
+        assert run_check(task_id, v.fn).passed, v.name
+
+
+# ---------------------------------------------------------------- the TA's answers file
+
+
+@pytest.fixture
+def restored():
+    """``use_answers`` replaces references in place: put the package's back afterwards."""
+    saved = {t: ex.reference for t, ex in QUESTIONS.items()}
+    yield
+    for t, ref in saved.items():
+        object.__setattr__(QUESTIONS[t], "reference", ref)
+
+
+def test_a_tas_answers_replace_the_packages(restored):
+    from recsys_ref.course import run_check
+    from recsys_ref.course.engine.questions import use_answers
+
+    assert use_answers({"q_cap_30a": ANSWERS["q_cap_30a"], "q_ngcf_11a": 2}) == ["q_ngcf_11a"]
+    assert run_check("q_ngcf_11a", lambda: 2).passed
+    assert not run_check("q_ngcf_11a", lambda: ANSWERS["q_ngcf_11a"]).passed
+    assert run_check("q_cap_30a", lambda: ANSWERS["q_cap_30a"]).passed
+    for bad in ({"ngcf_4": 1}, {"q_cap_30a": "E"}, {"q_ngcf_11a": True}, {"q_ngcf_11a": [1]}):
+        with pytest.raises(ValueError, match="--answers"):
+            use_answers(bad)
+
+
+@pytest.mark.skipif(sys.platform != "linux", reason="the sandbox's layers are Linux's")
+def test_grade_takes_answers_from_a_ta_only_file(tmp_path, restored, capsys):
+    from recsys_ref.course.grading import grade
+    from tests.exercise_notebook import write
+
+    sub = write(tmp_path / "class" / "a.ipynb", ("q_ngcf_11a", "def q_ngcf_11a():\n    return 2\n"))
+    answers = tmp_path / "answers.json"
+    answers.write_text(json.dumps({"q_ngcf_11a": 2}))
+    parser = argparse.ArgumentParser()
+    grade.add_arguments(parser)
+    out = tmp_path / "out"
+    args = [sub, "--out", out, "--tasks", "q_ngcf_11a", "--quiet", "--answers", answers]
+    assert grade.run(parser.parse_args([str(a) for a in args])) == 0
+    data = json.loads((out / "a" / "results.json").read_text())
+    assert [t["score"] for t in data["tests"]] == [1]
+    assert "differs from the package's answer on q_ngcf_11a" in capsys.readouterr().err

@@ -220,6 +220,9 @@ class Sealed:
 
 def wrong_name(task_id: str, answer: str | float) -> str:
     """The name of the named wrong answer ``answer`` of ``task_id`` ("#1f3a9c0d")."""
+    from .registry import all_exercises
+
+    all_exercises()  # the specs register their tolerances
     rtol, atol = _TOLERANCES.get(task_id, (1e-3, 1e-9))
     return _name(seal(task_id, answer, rtol, atol))
 
@@ -240,6 +243,63 @@ def withhold_answers() -> None:
             kept = tuple(replace(m, message="") for m in ex.misconceptions)
             object.__setattr__(ex, "explanation", "")
             object.__setattr__(ex, "misconceptions", kept)
+
+
+def use_answers(answers: Mapping[str, Any]) -> list[str]:
+    """Judge questions by a TA's answers (``recsys-course grade --answers FILE``: a JSON
+    object, question id → letter or number) instead of the package's sealed ones; in place,
+    in this process.  Returns the ids whose answer differs from the package's."""
+    from .registry import all_exercises
+
+    exercises = all_exercises()
+    differ = []
+    for task_id, value in answers.items():
+        ex = exercises.get(task_id)
+        if ex is None or ex.kind != "question":
+            raise ValueError(f"--answers: {task_id!r} is not a concept question of the course")
+        if isinstance(value, bool) or not isinstance(value, (str, int, float)):
+            raise ValueError(
+                f"--answers: {task_id}'s answer is a letter or a number, got {value!r}"
+            )
+        rtol, atol = _TOLERANCES[task_id]
+        sealed = seal(task_id, value, rtol, atol)
+        if ex.compare(value, ex.reference()) is not None:
+            differ.append(task_id)
+        if ex.output_check(value, _one_case(0)[0]) is not None:
+            raise ValueError(f"--answers: {task_id}'s answer {value!r} is not one it accepts")
+
+        def reference(task_id: str = task_id, sealed: str = sealed) -> Sealed:
+            return Sealed(task_id, sealed)
+
+        object.__setattr__(ex, "reference", reference)
+    return differ
+
+
+def _comparer(
+    task_id: str, choices: str, rtol: float, atol: float
+) -> Callable[[Any, Sealed], str | None]:
+    """A question's ``compare``: the learner's answer against a sealed one (``unseal``)."""
+
+    def compare(got: Any, want: Sealed) -> str | None:
+        if isinstance(got, Sealed):
+            return None if got.sealed == want.sealed else "that is not the answer"
+        if choices:
+            c = _normal_choice(got)
+            same = c is not None and len(c) == 1 and seal(task_id, c) == want.sealed
+            return None if same else "that is not the answer"
+        g = _real(got)
+        if g is None:
+            return "that is not a number"
+        w = unseal(task_id, want.sealed, g, rtol, atol) if math.isfinite(g) else None
+        if w is None:
+            return "that is not the answer"
+        if numbers_agree(g, w, rtol, atol):
+            return None
+        if math.isclose(g, w, rel_tol=_reach(rtol), abs_tol=0):
+            return f"that is not the answer ({tolerance_phrase(w, rtol, atol)})"
+        return "that is not the answer"
+
+    return compare
 
 
 def question(
@@ -290,24 +350,7 @@ def question(
             return f"your answer is {got!r}; answer with a number (an int or a float)"
         return None
 
-    def compare(got: Any, want: Sealed) -> str | None:
-        if isinstance(got, Sealed):
-            return None if got.sealed == want.sealed else "that is not the answer"
-        if choices:
-            c = _normal_choice(got)
-            same = c is not None and len(c) == 1 and seal(task_id, c) == want.sealed
-            return None if same else "that is not the answer"
-        g = _real(got)
-        if g is None:
-            return "that is not a number"
-        w = unseal(task_id, want.sealed, g, rtol, atol) if math.isfinite(g) else None
-        if w is None:
-            return "that is not the answer"
-        if numbers_agree(g, w, rtol, atol):
-            return None
-        if math.isclose(g, w, rel_tol=_reach(rtol), abs_tol=0):
-            return f"that is not the answer ({tolerance_phrase(w, rtol, atol)})"
-        return "that is not the answer"
+    compare = _comparer(task_id, choices, rtol, atol)
 
     def constant(sealed: str) -> Callable[[], Sealed]:
         return lambda: Sealed(task_id, sealed)
