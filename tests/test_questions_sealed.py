@@ -164,11 +164,15 @@ ROUTES = {
         "        if seal('{t}', a, *_TOLERANCES.get('{t}', (1e-3, 1e-9))) == answer:\n"
         "            return a\n"
     ),
-    "a heap walk for the sealed strings": (
+    "the closures of the specs' functions": (
         "    import gc, types\n"
         "    from recsys_ref.course.engine.questions import seal, _TOLERANCES\n"
+        "    from recsys_ref.course.engine.registry import all_exercises\n"
         "    found = set()\n"
-        "    for f in gc.get_objects():\n"
+        "    reach = list(gc.get_objects())  # the fork server's frozen heap is not in it\n"
+        "    for ex in all_exercises().values():\n"
+        "        reach += [ex.reference, ex.compare, *(m.wrong for m in ex.misconceptions)]\n"
+        "    for f in reach:\n"
         "        if not isinstance(f, types.FunctionType) or not f.__closure__:\n"
         "            continue\n"
         "        cells = {}\n"
@@ -190,7 +194,7 @@ ROUTES = {
         "    if ex.explanation == '':\n"
         "        return 'Z'\n"
         "    for a in {L}:\n"
-        "        if isinstance(a, str) or str(a) in ex.explanation.replace(',', ''):\n"
+        "        if not isinstance(a, str) and str(a) in ex.explanation.replace(',', ''):\n"
         "            return a\n"
     ),
 }
@@ -215,7 +219,9 @@ def _cell(task_id: str, body: str) -> str:
 @pytest.mark.skipif(sys.platform != "linux", reason="the sandbox's layers are Linux's")
 def test_answers_reached_through_the_installed_package_score_nothing(tmp_path):
     """One learner per route, a cell for each of the 20 questions; a control learner
-    types the answers and gets all 20 points."""
+    types the answers and gets all 20 points.  (Measured with the worker's two question
+    layers switched off — the specs' closures withheld, ``withhold_answers`` — the checker
+    and the closures routes score 20 of 20 and the explanations 6: the test has teeth.)"""
     from recsys_ref.course.grading import grade
     from tests.exercise_notebook import write
 
