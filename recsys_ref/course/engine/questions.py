@@ -263,10 +263,10 @@ def use_answers(answers: Mapping[str, Any]) -> list[str]:
             )
         rtol, atol = _TOLERANCES[task_id]
         sealed = seal(task_id, value, rtol, atol)
-        if ex.compare(value, ex.reference()) is not None:
-            differ.append(task_id)
-        if ex.output_check(value, _one_case(0)[0]) is not None:
+        if ex.output_check is not None and ex.output_check(value, _one_case(0)[0]) is not None:
             raise ValueError(f"--answers: {task_id}'s answer {value!r} is not one it accepts")
+        if ex.compare is not None and ex.compare(value, ex.reference()) is not None:
+            differ.append(task_id)
 
         def reference(task_id: str = task_id, sealed: str = sealed) -> Sealed:
             return Sealed(task_id, sealed)
