@@ -187,6 +187,15 @@ ROUTES = {
         "        if seal('{t}', a, *_TOLERANCES.get('{t}', (1e-3, 1e-9))) in found:\n"
         "            return a\n"
     ),
+    "the named wrong letters ruled out": (
+        "    from recsys_ref.course.engine.questions import seal\n"
+        "    from recsys_ref.course.engine.registry import get\n"
+        "    ex = get('{t}')\n"
+        "    names = {m.name for m in ex.misconceptions}\n"
+        "    left = [a for a in {L} if isinstance(a, str) and '#' + seal('{t}', a)[7:15] not in names]\n"
+        "    if names and len(left) == 1:\n"
+        "        return left[0]\n"
+    ),
     "the explanation's numbers": (
         "    import re\n"
         "    from recsys_ref.course.engine.registry import get\n"
@@ -201,12 +210,16 @@ ROUTES = {
 TRACKS = {"q_start": "start", "q_ngcf": "ngcf", "q_fm": "fm", "q_cap": "capstone"}
 
 
+def _choices(task_id: str) -> str:
+    return "".join(c for c in "ABCDEFGH" if QUESTIONS[task_id].output_check(c, None) is None)
+
+
 def _tries(task_id: str) -> str:
-    """What a route tries: every letter, or the whole numbers to 2,000,000 and the answer
-    itself (so a route that can see the sealed answer would find it)."""
+    """What a route tries: the question's letters (its statement lists them), or the whole
+    numbers to 100 and the answer itself (so a route that can see the sealed answer finds it)."""
     want = ANSWERS[task_id]
     if isinstance(want, str):
-        return repr(list("ABCD"))
+        return repr(list(_choices(task_id)))
     return f"[{want!r}] + list(range(100))"
 
 
@@ -250,14 +263,23 @@ def test_answers_reached_through_the_installed_package_score_nothing(tmp_path):
 
 @pytest.mark.parametrize("route", [r for r in ROUTES if "explanation" not in r])
 def test_each_route_finds_the_answers_outside_the_grader(route):
-    """The routes are real: run in this (unconfined) process, each finds all 20 answers."""
+    """The routes are real: run in this (unconfined) process, each finds all 20 answers (ruling
+    out the named wrong letters: every choice question whose wrong letters are all named)."""
+    expected = ANSWERS
+    if "ruled out" in route:
+        expected = {
+            t: a
+            for t, a in ANSWERS.items()
+            if isinstance(a, str) and len(QUESTIONS[t].misconceptions) == len(_choices(t)) - 1
+        }
     found = {}
     for t in QUESTIONS:
         ns: dict = {}
         exec(_cell(t, ROUTES[route]), ns)  # noqa: S102 - the test's own attack code
         got = ns[t]()
-        found[t] = got if not isinstance(got, Sealed) else ANSWERS[t]
-    assert found == ANSWERS
+        if got is not None:
+            found[t] = got if not isinstance(got, Sealed) else ANSWERS[t]
+    assert found == expected and len(expected) >= 10
 
 
 @pytest.mark.parametrize(

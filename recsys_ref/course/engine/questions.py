@@ -31,7 +31,7 @@ exactly as before, so what is accepted and what is refused are unchanged
 (``tests/test_questions_sealed.py``).  A maintainer writes the sealed strings with
 ``python -m recsys_ref.course.engine.questions hash q_id ANSWER [--rtol R --atol A]``.
 In a grading worker the specs' closures are withheld (``sandbox.withheld``) and the
-explanations and messages are emptied (``withhold_answers``).
+explanations and named wrong answers dropped (``withhold_answers``).
 """
 
 from __future__ import annotations
@@ -232,17 +232,15 @@ def _name(sealed: str) -> str:
 
 
 def withhold_answers() -> None:
-    """Empty every question's explanation and messages (in a grading worker, before any
-    learner code: only the parent judges, and what it shows comes from its own specs)."""
-    from dataclasses import replace
-
+    """Drop every question's explanation and named wrong answers (in a grading worker,
+    before any learner code: only the parent judges, and what it shows comes from its own
+    specs; a wrong answer's name would let a cell rule that letter out)."""
     from .registry import all_exercises
 
     for ex in all_exercises().values():
         if ex.kind == "question":
-            kept = tuple(replace(m, message="") for m in ex.misconceptions)
             object.__setattr__(ex, "explanation", "")
-            object.__setattr__(ex, "misconceptions", kept)
+            object.__setattr__(ex, "misconceptions", ())
 
 
 def use_answers(answers: Mapping[str, Any]) -> list[str]:
