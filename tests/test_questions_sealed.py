@@ -232,9 +232,10 @@ def _cell(task_id: str, body: str) -> str:
 @pytest.mark.skipif(sys.platform != "linux", reason="the sandbox's layers are Linux's")
 def test_answers_reached_through_the_installed_package_score_nothing(tmp_path):
     """One learner per route, a cell for each of the 20 questions; a control learner
-    types the answers and gets all 20 points.  (Measured with the worker's two question
-    layers switched off — the specs' closures withheld, ``withhold_answers`` — the checker
-    and the closures routes score 20 of 20 and the explanations 6: the test has teeth.)"""
+    types the answers and gets all 20 points.  (Measured with the worker's question layers
+    switched off: without the specs' closures withheld the checker and the closures routes
+    score 20 of 20; without ``withhold_answers`` ruling out the named wrong letters scores
+    12 and the explanations' numbers 6: the test has teeth.)"""
     from recsys_ref.course.grading import grade
     from tests.exercise_notebook import write
 
