@@ -6,19 +6,24 @@ import pytest
 
 from recsys_ref.course.engine.check import run_check
 from recsys_ref.course.engine.evaluate import FAILED, NOT_STARTED_STATUS, PASSED
-from recsys_ref.course.engine.questions import answer, question
+from recsys_ref.course.engine.questions import answer, question, seal, wrong_name
 
 CHOICE = question(
     "q_demo_1a",
     "00_start_here",
     "which normalisation",
-    "B",
+    seal("q_demo_1a", "B"),
     "eq. 8 scales by both endpoints' degrees.",
     choices="ABC",
-    wrong={"A": "A is D⁻¹A, which scales by the receiver's degree only"},
+    wrong={seal("q_demo_1a", "A"): "A is D⁻¹A, which scales by the receiver's degree only"},
 )
 NUMBER = question(
-    "q_demo_1b", "00_start_here", "how many parameters", 120.0, "n·k = 40·3 = 120.", rtol=1e-6
+    "q_demo_1b",
+    "00_start_here",
+    "how many parameters",
+    seal("q_demo_1b", 120.0, rtol=1e-6),
+    "n·k = 40·3 = 120.",
+    rtol=1e-6,
 )
 
 
@@ -49,7 +54,11 @@ def test_stub_is_not_started_and_reveals_nothing():
 
 def test_named_wrong_choice_says_why():
     r = run_check("q_demo_1a", lambda: "A")
-    assert r.status == FAILED and r.misconception == "A" and "receiver's degree" in r.message
+    assert (
+        r.status == FAILED
+        and r.misconception == wrong_name("q_demo_1a", "A")
+        and "receiver's degree" in r.message
+    )
     assert "both endpoints" not in r.message
 
 
@@ -83,13 +92,34 @@ def test_answer_wants_the_function_not_its_value(capsys):
 
 def test_a_question_with_an_answer_outside_its_choices_is_refused():
     with pytest.raises(ValueError, match="not one of the choices"):
-        question("q_demo_1c", "00_start_here", "x", "D", "x", choices="ABC")
+        question("q_demo_1c", "00_start_here", "x", seal("q_demo_1c", "D"), "x", choices="ABC")
 
 
-SIXTH = question("q_demo_1d", "00_start_here", "a decay", 1 / 6, "1/sqrt(4·9).", rtol=1e-2)
-COUNT = question("q_demo_1e", "00_start_here", "a count", 34_787, "n.", rtol=0.0, atol=0.5)
+SIXTH = question(
+    "q_demo_1d",
+    "00_start_here",
+    "a decay",
+    seal("q_demo_1d", 1 / 6, 1e-2),
+    "1/sqrt(4·9).",
+    rtol=1e-2,
+)
+COUNT = question(
+    "q_demo_1e",
+    "00_start_here",
+    "a count",
+    seal("q_demo_1e", 34_787, 0.0, 0.5),
+    "n.",
+    rtol=0.0,
+    atol=0.5,
+)
 CONSTANT = question(
-    "q_demo_1f", "00_start_here", "a constant", 0.1, "one tenth.", rtol=0.0, atol=1e-8
+    "q_demo_1f",
+    "00_start_here",
+    "a constant",
+    seal("q_demo_1f", 0.1, 0.0, 1e-8),
+    "one tenth.",
+    rtol=0.0,
+    atol=1e-8,
 )
 
 

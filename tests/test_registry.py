@@ -11,8 +11,10 @@ from recsys_ref.course import tasks
 from recsys_ref.course.engine import registry
 
 SPEC = (
-    "from recsys_ref.course.engine.questions import question\n"
-    "EXERCISES = [question({tid!r}, '99_extra', 'an extra question', 'A', 'why', choices='AB')]\n"
+    "from recsys_ref.course.engine.questions import question, seal\n"
+    "EXERCISES = [\n"
+    "    question({tid!r}, '99_extra', 'an extra question', seal({tid!r}, 'A'), 'why', choices='AB')\n"
+    "]\n"
 )
 
 

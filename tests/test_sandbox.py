@@ -27,7 +27,7 @@ import torch
 
 from recsys_ref.course.engine import evaluate as ev
 from recsys_ref.course.engine.evaluate import CRASHED, FAILED, PASSED
-from recsys_ref.course.engine.questions import question
+from recsys_ref.course.engine.questions import question, seal, wrong_name
 from recsys_ref.course.engine.registry import all_exercises, get
 from recsys_ref.course.engine.runner import OK, Outcome
 from recsys_ref.course.grading import grade
@@ -637,10 +637,10 @@ def test_a_concept_question_is_graded_like_a_task(tmp_path, monkeypatch):
         "q_test_01a",
         "00_start_here",
         "which layer",
-        "B",
+        seal("q_test_01a", "B"),
         "B is right because …",
         choices="ABC",
-        wrong={"A": "A is the input layer."},
+        wrong={seal("q_test_01a", "A"): "A is the input layer."},
     )
     table = {**all_exercises(), q.task_id: q}
     monkeypatch.setattr(sandbox, "get", lambda t: table[t])
@@ -648,7 +648,8 @@ def test_a_concept_question_is_graded_like_a_task(tmp_path, monkeypatch):
     wrong = write(tmp_path / "w.ipynb", (q.task_id, 'def q_test_01a():\n    return "A"\n'))
     assert one(path, q.task_id).status == PASSED
     r = one(wrong, q.task_id)
-    assert r.status == FAILED and r.misconception == "A" and "input layer" in r.message
+    named = wrong_name("q_test_01a", "A")
+    assert r.status == FAILED and r.misconception == named and "input layer" in r.message
 
 
 def test_doctor_reports_the_isolation_layers():

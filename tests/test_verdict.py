@@ -48,8 +48,24 @@ CHANGED: dict[str, str] = {
 }
 
 
+def _sealed_names(before: dict[str, dict]) -> dict[str, dict]:
+    """A question's named wrong answer is named by its sealed hash since issue 20 ("A" →
+    "#ba07ee39"): the snapshot's names, translated; the messages are compared as they are."""
+    from recsys_ref.course.engine.questions import wrong_name
+
+    out = {}
+    for key, entry in before.items():
+        task, name = key.split("/")[0], entry.get("misconception")
+        if task.startswith("q_") and name is not None:
+            entry = dict(
+                entry, misconception=wrong_name(task, name if name.isalpha() else float(name))
+            )
+        out[key] = entry
+    return out
+
+
 def test_every_catalogue_message_is_unchanged() -> None:
-    before = json.loads(SNAPSHOT.read_text(encoding="utf-8"))
+    before = _sealed_names(json.loads(SNAPSHOT.read_text(encoding="utf-8")))
     after = snapshot()
     assert set(before) <= set(after)  # variants added since are judged by the catalogue test
     changed = [

@@ -1,11 +1,12 @@
 """q_cap_30a: answers as learners type them."""
 
+from recsys_ref.course.engine.questions import wrong_name
 from tests.catalogue import Variant
 
 WRONG = [
-    Variant("A", lambda: "A", "A"),
-    Variant("C", lambda: "C", "C"),
-    Variant("lower-case A", lambda: "a", "A"),
+    Variant("A", lambda: "A", wrong_name("q_cap_30a", "A")),
+    Variant("C", lambda: "C", wrong_name("q_cap_30a", "C")),
+    Variant("lower-case A", lambda: "a", wrong_name("q_cap_30a", "A")),
     Variant("not a choice", lambda: "D", None),
     Variant("two letters", lambda: "AB", None),
     Variant("a number", lambda: 2, None),

@@ -78,7 +78,7 @@ from ..sandbox.client import (
     run_tasks,
 )
 from ..sandbox.isolation import describe_layers, layers, refusal
-from . import gradebook
+from . import answers, gradebook
 from .assign import _assign
 from .feedback import UNSAFE_MARK, feedback, redact
 from .outputs import (
@@ -200,6 +200,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="output folder: <name>/results.json per submission and class.csv",
     )
     parser.add_argument("--jobs", type=int, default=1, help="submissions graded in parallel")
+    answers.add_answers_option(parser)  # --answers FILE: a TA-only file of answers
     parser.add_argument(
         "--seed", type=int, default=None, help="seed of the inputs (default: a fresh one per run)"
     )
@@ -231,6 +232,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     try:
+        answers.use_answers_file(getattr(args, "answers", None))
         return _run(args)
     except GradeError as exc:
         print(f"recsys-course grade: {exc}", file=sys.stderr)

@@ -175,6 +175,9 @@ def withhold(keys: Iterable[str], *, spec_functions: bool = True) -> list[str]:
         else:
             problems.append(key)
     if spec_functions:
+        from ..engine.questions import withhold_answers
+
+        withhold_answers()  # the questions' explanations and messages: the parent shows them
         for obj in gc.get_objects():
             if isinstance(obj, types.FunctionType) and str(obj.__module__).startswith(SPEC_PACKAGE):
                 targets[id(obj)] = obj
