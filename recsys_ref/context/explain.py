@@ -10,6 +10,8 @@ Letters: B batch (or M candidates), F fields, k latent size.
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 from torch import Tensor, nn
 
@@ -27,10 +29,11 @@ def pair_contributions(model: nn.Module, idx: Tensor) -> tuple[Tensor, Tensor, T
             e, lin = model.parts(idx)  # (B, F, k), (B, F)
             P = e @ e.transpose(1, 2)  # (B, F, F)
             return model.fm.w0.detach(), lin, torch.triu(P, diagonal=1)
-        if hasattr(model, "weight_table"):  # FFM
-            E = model.weight_table[idx]  # (B, F, F, k)  E[b, a, c] = w_{j_a, c}
+        if hasattr(model, "weight_table"):  # FFM (or any model with its tables)
+            ffm: Any = model
+            E = ffm.weight_table[idx]  # (B, F, F, k)  E[b, a, c] = w_{j_a, c}
             P = (E * E.transpose(1, 2)).sum(dim=3)  # (B, F, F)
-            return model.w0.detach(), model.w(idx).squeeze(2), torch.triu(P, diagonal=1)
+            return ffm.w0.detach(), ffm.w(idx).squeeze(2), torch.triu(P, diagonal=1)
     raise TypeError(
         f"pair_contributions explains ContextFM or FFM models, got {type(model).__name__}"
     )

@@ -28,6 +28,8 @@ class ContextFM(nn.Module):
     first row of its block for every code, scaled by the code's value x.
     """
 
+    numeric_offset: Tensor  # (numeric fields,) buffer: each numeric field's first row
+
     def __init__(
         self, layout: FieldLayout, k: int = 8, *, seed: int | None = 0, init_std: float = 0.01
     ):
@@ -97,6 +99,8 @@ class GatedFM(nn.Module):
     with the FM.  Because it is keyed by a content field, a cold-start outfit gets it too.
     ``basis`` plugs in another hat_basis (a learner's).
     """
+
+    knots: Tensor  # (M,) buffer, °C
 
     def __init__(
         self,

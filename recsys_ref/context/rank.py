@@ -134,7 +134,7 @@ def rank_for_day(
     from ..feels_like import feels_like
 
     w, r = data.weather, int(data.users.region[user])
-    t_air = hour_temperature(w.t_mean[r, day], w.t_range[r, day], hour)
+    t_air = float(hour_temperature(w.t_mean[r, day], w.t_range[r, day], np.asarray(hour)))
     feels = float(
         feels_like(
             torch.tensor([t_air], dtype=torch.float64),
