@@ -22,11 +22,17 @@ Settings:
   library   RecBole 1.2.1's default hyperparameters for the same models ("library-matched"):
             d = 64, batch 2048, Adam lr 1e-3; MF-BPR without a regulariser (RecBole's BPR has
             none); NGCF layers (64, 64, 64), message dropout 0.1, node dropout 0, λ = 1e-5 on the
-            batch's ego rows; LightGCN 3 layers, λ = 1e-5 on the batch's ego rows (LightGCN
-            paper's objective).  Differences left: RecBole's NGCF regularises the rows' norms,
-            not their squares, and adds (L + I) inside the layer; this package uses L (sym).
+            batch's ego rows; LightGCN 2 layers (``n_layers: 2`` in the wheel's
+            ``recbole/properties/model/LightGCN.yaml``), λ = 1e-5 on the batch's ego rows
+            (LightGCN paper's objective).  Differences left: RecBole's NGCF regularises the rows'
+            norms, not their squares, and adds (L + I) inside the layer; this package uses L (sym).
 
-Schedules: ``--quick`` (the default on a shared machine): at most 80 epochs, validation every 5,
+Models: ``MF-BPR``; ``NGCF`` (eq. 7 with the symmetric L, no normalisation); ``NGCF-norm`` (the
+course's default in notebooks 10–14: eq. 7, symmetric L, each layer's output L2-normalised,
+``normalize_layers=True``); ``NGCF-official`` (the official code's variant: row-normalised L + I,
+normalisation and its other differences); ``LightGCN``.
+
+Schedules: ``--epochs N`` and ``--eval-every N`` override the schedule's.  ``--quick`` (the default on a shared machine): at most 80 epochs, validation every 5,
 stop after 2 evaluations without improvement.  ``--full``: at most 300 epochs, validation every
 epoch, patience 10 (RecBole's schedule; for a quiet machine).  The schedule is printed with
 the table.  Seconds per epoch: wall-clock median of the training epochs (evaluation excluded),
@@ -116,9 +122,10 @@ def build(model: str, setting: str, data: ImplicitData):
         lib = dict(batch_size=2048, lr=1e-3, lam=0.0)
     elif model.startswith("NGCF"):
         official = model.endswith("official")
+        norm = True if model.endswith("norm") else None  # None: the variant's own default
         L = laplacian_from_interactions(data.train, "row_self" if official else "sym")
         if setting == "course":
-            m = NGCF(U, M, L, official=official)
+            m = NGCF(U, M, L, official=official, normalize_layers=norm)
         else:
             m = NGCF(
                 U,
@@ -129,6 +136,7 @@ def build(model: str, setting: str, data: ImplicitData):
                 message_dropout=0.1,
                 node_dropout=0.0,
                 official=official,
+                normalize_layers=norm,
             )
         lib = dict(batch_size=2048, lr=1e-3, lam=1e-5, l2_on="batch")
     elif model == "LightGCN":
@@ -136,7 +144,7 @@ def build(model: str, setting: str, data: ImplicitData):
             U,
             M,
             laplacian_from_interactions(data.train, "sym"),
-            **({} if setting == "course" else dict(dim=64, n_layers=3)),
+            **({} if setting == "course" else dict(dim=64, n_layers=2)),  # RecBole: 2 layers
         )
         lib = dict(batch_size=2048, lr=1e-3, lam=1e-5, l2_on="batch")
     else:
@@ -255,7 +263,11 @@ def main(argv: list[str] | None = None) -> int:
         help="override the schedule's patience (an integer, or 'none': no early stopping; "
         "the best validation epoch is still restored)",
     )
-    ap.add_argument("--models", default="MF-BPR,NGCF,NGCF-official,LightGCN")
+    ap.add_argument("--epochs", type=int, default=None, help="override the schedule's epochs")
+    ap.add_argument(
+        "--eval-every", type=int, default=None, help="override the schedule's validation interval"
+    )
+    ap.add_argument("--models", default="MF-BPR,NGCF,NGCF-norm,NGCF-official,LightGCN")
     ap.add_argument("--settings", default="course,library")
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument(
@@ -271,6 +283,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.patience is not None:
         schedule["patience"] = None if args.patience.lower() == "none" else int(args.patience)
         name += f", patience {args.patience}"
+    for key in ("epochs", "eval_every"):
+        if getattr(args, key) is not None:
+            schedule[key] = getattr(args, key)
+            name += f", {key.replace('_', ' ')} {getattr(args, key)}"
     if args.from_logs:  # the schedule flags given must be those the logged runs used
         print(
             table(

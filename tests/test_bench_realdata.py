@@ -33,7 +33,7 @@ def test_three_sources_give_the_same_ratings(tmp_path: Path) -> None:
     assert (a == expected).all() and (b == expected).all() and (c == expected).all()
 
 
-@pytest.mark.parametrize("model", ["MF-BPR", "NGCF", "NGCF-official", "LightGCN"])
+@pytest.mark.parametrize("model", ["MF-BPR", "NGCF", "NGCF-norm", "NGCF-official", "LightGCN"])
 @pytest.mark.parametrize("setting", ["course", "library"])
 def test_one_short_run(model: str, setting: str) -> None:
     ratings = np.array([(u - 1, i - 1, 5) for u, i, _ in ROWS])

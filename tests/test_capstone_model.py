@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import torch
 
-from recsys_ref.context_fm import (
+from recsys_ref.context import (
     CONTEXT_FIELDS,
     ITEM_FIELDS,
     USER_FIELDS,

@@ -12,7 +12,7 @@ import math
 import numpy as np
 import torch
 
-from recsys_ref.context_fm import ContextFM, encode
+from recsys_ref.context import ContextFM, encode
 from recsys_ref.data.outfits import make_outfit_data
 
 FIELDS = ["item", "hour_sin", "hour_cos", "month_sin", "month_cos"]

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import torch
 
-from recsys_ref.context_fm import (
+from recsys_ref.context import (
     CONTEXT_FIELDS,
     ITEM_FIELDS,
     USER_FIELDS,
