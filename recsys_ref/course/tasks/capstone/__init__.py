@@ -3,7 +3,8 @@
 ``feels_like`` (cap_1, the KMA wind chill and its validity range), ``cyclic`` (cap_2, hour and
 month on the circle), ``buckets`` (cap_3, temperature codes without collisions), ``top_k`` (cap_4,
 top-K outfits, recently worn ones left out), ``logloss`` (cap_5, the logloss stratified by band),
-``hat_basis`` (cap_6, the own-idea model's piecewise-linear basis), ``questions``.  Float codes
+``hat_basis`` (cap_6, the own-idea model's piecewise-linear basis), ``offset_gate`` (cap_7, the
+learner's own model term: the per-user offset inside the gate), ``questions``.  Float codes
 are the output contract's: ``dtype``.
 """
 

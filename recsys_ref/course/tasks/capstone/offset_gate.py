@@ -14,19 +14,12 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from ...context import hat_basis, offset_gate
-from ..engine.spec import Case, Exercise, Misconception
+from ....context import hat_basis, offset_gate
+from ...engine.spec import Case, Exercise, Misconception
+from .._generators import gen, uniform
+from . import NB31
 
-NB31 = "31_your_own_model"
 KNOTS = (-10.0, 0.0, 5.0, 10.0, 15.0, 20.0, 25.0, 32.0)  # notebook 31's knots, uneven
-
-
-def _gen(seed: int) -> torch.Generator:
-    return torch.Generator().manual_seed(seed)
-
-
-def _uniform(g: torch.Generator, n: int, lo: float, hi: float) -> Tensor:
-    return lo + (hi - lo) * torch.rand(n, generator=g, dtype=torch.float64)
 
 
 def _case(
@@ -41,7 +34,7 @@ def _case(
     """t, user, level (B,) and the fixed weights: offsets δ (U,) °C, heights A (L, M), knots (M,)."""
     delta = 3.0 * torch.randn(U, generator=g, dtype=torch.float64)  # (U,)
     A = torch.randn(L, len(knots), generator=g, dtype=torch.float64)  # (L, M)
-    t = _uniform(g, B, lo, hi)  # (B,) °C
+    t = uniform(g, B, lo, hi)  # (B,) °C
     user = torch.randint(0, U, (B,), generator=g)  # (B,)
     level = torch.randint(0, L, (B,), generator=g)  # (B,)
     level[0] = L - 1  # the warmest level is in every case: levels counted from 1 shows
@@ -49,7 +42,7 @@ def _case(
 
 
 def _own_cases(seed: int) -> list[Case]:
-    g = _gen(seed)
+    g = gen(seed)
     cold = list(_case(g, 6, -25.0, -12.0))  # below the first knot, shifted into the knots
     cold[3] = cold[3].abs() + 6.0  # every offset +6 … +15 °C: the clamp's place shows
     hot = list(_case(g, 5, 33.0, 40.0))
