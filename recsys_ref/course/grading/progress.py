@@ -108,11 +108,13 @@ def collect(
 
 def fork_server_class() -> Any:
     """The grader's fork-server class, from the light module that holds it (no torch imported)."""
-    try:
-        from ..sandbox.forkserver import _ForkServer
+    import importlib
+
+    try:  # by name: the sandbox's layout is its own business
+        module = importlib.import_module("..sandbox.forkserver", __package__)
     except ImportError:  # the sandbox before its split: the client module holds it
-        from ..sandbox.client import _ForkServer
-    return _ForkServer
+        module = importlib.import_module("..sandbox.client", __package__)
+    return module._ForkServer
 
 
 def start_fork_server() -> threading.Thread:
