@@ -72,14 +72,15 @@ def test_the_first_check_warms_up_once() -> None:
 
 
 def test_a_first_check_imports_no_compiler() -> None:
-    """The first ``check()`` (the warm-up, the complexity recorder's dispatch mode) never imports
-    ``torch._dynamo`` (1.5-5 s): torch wraps a dispatch mode's ``__torch_dispatch__`` in a
-    dynamo-disabling decorator that imports it on first call unless the mode opts out."""
+    """A first ``check()`` never imports ``torch._dynamo`` (1.5-5 s): torch wraps a dispatch
+    mode's ``__torch_dispatch__`` (the complexity recorder) and an optimizer's
+    ``add_param_group``/``zero_grad`` (the SGD ngcf_9's step gets) in a dynamo-disabling
+    decorator that imports it on first call, unless the class opts out."""
     modules = loaded_after(
         "from recsys_ref.course import get, run_check\n"
         "from recsys_ref.course.engine.runner import NumelRecorder\n"
         "import torch\n"
-        "for t in ('warmup', 'fm_4', 'ngcf_3'):\n"
+        "for t in ('warmup', 'fm_4', 'ngcf_3', 'ngcf_9'):  # ngcf_9 builds an optimizer\n"
         "    assert run_check(t, get(t).reference, seed=1).passed\n"
         "with NumelRecorder(numel_limit=10**6) as rec:\n"
         "    torch.ones(3, 3).sum()\n"
