@@ -7,7 +7,8 @@ command must pay), a Jupyter kernel start (what every notebook pays before its f
 Waits: the course import of a check cell (``from recsys_ref.course import check``), the first and
 a later ``check()`` in one fresh interpreter (as in a fresh kernel), ``recsys-course --help``,
 ``recsys-course progress`` on solutions/ (all tasks done) and on notebooks/ (the stubs),
-``recsys-course doctor``, the grader's fork-server start (after its imports: bubblewrap and the
+``recsys-course doctor`` (the learner's checks) and ``doctor --grader`` (with the TA's isolation
+probes), the grader's fork-server start (after its imports: bubblewrap and the
 server's own imports), and each solutions notebook's Run All (``bench_notebooks.run_notebook``:
 kernel start + every cell; ``--quick`` skips them).
 
@@ -54,9 +55,10 @@ print(json.dumps({"import": t1 - t0, "first": times[0], "later": times[1]}))
 
 FORK_CHILD = r"""
 import json, time
-from recsys_ref.course.sandbox import _ForkServer
+from recsys_ref.course.grading.progress import fork_server_class
+server = fork_server_class()  # wherever the sandbox keeps it
 t = time.perf_counter()
-_ForkServer.get()
+server.get()
 print(json.dumps({"fork server": time.perf_counter() - t}))
 """
 
@@ -160,6 +162,10 @@ def main(argv: list[str] | None = None) -> int:
             command([*cli, "progress", "notebooks"]),
         ),
         "recsys-course doctor": ('python -c "import torch"', command([*cli, "doctor"])),
+        "recsys-course doctor --grader": (
+            'python -c "import torch"',
+            command([*cli, "doctor", "--grader"]),
+        ),
         "grader fork server start (after imports)": ("", reported([PY, "-c", FORK_CHILD])),
     }
     notebooks = [] if args.quick else sorted((ROOT / "solutions").glob("*.ipynb"))

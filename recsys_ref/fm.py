@@ -105,48 +105,58 @@ def pairwise_from_embeddings(e: Tensor) -> Tensor:
     return 0.5 * (s * s - (e * e).sum(dim=1)).sum(dim=1)  # (B,)
 
 
+_CHUNK_BYTES = 1 << 19  # look-ups of a batch made at a time (~0.5 MB): they stay in cache
+
+
 class _FMTable(torch.autograd.Function):
     """Σ_f w[idx_f] and Lemma 3.1 straight from the tables, with a hand-written backward.
 
-    Forward: the same operations as ``w(idx).sum`` and ``pairwise_from_embeddings(V[idx])``.
-    Backward (eq. 4 for label codes): ∂/∂e_f = g (s − e_f) with s = Σ_f e_f, written into the
-    look-up's own buffer, and ∂/∂w_{idx_f} = g; both added into one row per *distinct* feature
-    of the batch (``row_grad``): with ``sparse=True`` the gradients come out coalesced.
+    Forward: the same operations as ``w(idx).sum`` and ``pairwise_from_embeddings(V[idx])``, on
+    ~0.5 MB of look-ups at a time, so that the (B, F, k) look-up never leaves the cache (made
+    whole, it is a fresh 5 MB buffer per Criteo-sized batch, written and read four times).
+    Backward (eq. 4 for label codes): ∂/∂e_f = g (s − e_f) with s = Σ_f e_f, so a row v that the
+    batch looks up at (b, f) pairs gets Σ g_b s_b − v Σ g_b: one ``embedding_bag`` over the
+    per-example values [g s, g, g_lin] (B, k + 2), summed per *distinct* feature of the batch
+    (``row_grad.RowIndex.sum_examples``), and one gather of those U rows of V; no (B, F, k)
+    buffer at all.  With ``sparse=True`` the gradients come out coalesced.
     """
 
     @staticmethod
     def forward(ctx, idx: Tensor, w: Tensor, V: Tensor, sparse_w: bool, sparse_V: bool):
         B, n_fields = idx.shape
+        k = V.shape[1]
+        s, pairs = V.new_empty(B, k), V.new_empty(B)  # (B, k), (B,)
+        rows = max(1, _CHUNK_BYTES // (n_fields * k * V.element_size()))
+        for a in range(0, B, rows):
+            ic = idx[a : a + rows]  # (c, F)
+            e = V.index_select(0, ic.reshape(-1)).view(ic.shape[0], n_fields, k)  # (c, F, k)
+            sc = torch.sum(e, dim=1, out=s[a : a + rows])  # (c, k)  Σ_f e_f
+            sq = e.mul_(e).sum(dim=1)  # (c, k)  Σ_f e_f², in e's buffer (e is not needed after)
+            pairs[a : a + rows] = 0.5 * (sc * sc - sq).sum(dim=1)  # as pairwise_from_embeddings
         flat = idx.reshape(-1)  # (B·F,)
-        e = V.index_select(0, flat).view(B, n_fields, V.shape[1])  # (B, F, k)
-        s = e.sum(dim=1)  # (B, k)
-        pairs = 0.5 * (s * s - (e * e).sum(dim=1)).sum(dim=1)  # (B,)  as pairwise_from_embeddings
-        lin = (
-            w.view(-1).index_select(0, flat).view(B, n_fields).sum(dim=1)
-        )  # (B,)  w (n, 1) as (n,)
-        ctx.save_for_backward(idx, w, V)
-        ctx.e, ctx.s, ctx.sparse = e, s, (sparse_w, sparse_V)  # e's buffer becomes ∂/∂e (once)
+        lin = w.view(-1).index_select(0, flat).view(B, n_fields).sum(dim=1)  # (B,)  w (n, 1)
+        ctx.save_for_backward(idx, w, V, s)
+        ctx.sparse = (sparse_w, sparse_V)
         return lin, pairs
 
     @staticmethod
     def backward(ctx, g_lin: Tensor, g_pairs: Tensor):
-        idx, w, V = ctx.saved_tensors
-        (sparse_w, sparse_V), e, s = ctx.sparse, ctx.e, ctx.s
-        ctx.e = None  # used up (in place) below
-        B, n_fields = idx.shape
+        idx, w, V, s = ctx.saved_tensors
+        sparse_w, sparse_V = ctx.sparse
+        k = V.shape[1]
         need_w, need_V = ctx.needs_input_grad[1], ctx.needs_input_grad[2]
         grads: list[Tensor | None] = [None, None, None, None, None]
         index = RowIndex(idx, V.shape[0])  # the distinct features of the batch, sorted once
+        per_example = torch.cat(
+            [s * g_pairs.unsqueeze(1), g_pairs.unsqueeze(1), g_lin.unsqueeze(1)], dim=1
+        )  # (B, k + 2)  [g s, g, g_lin] of each example
+        summed = index.sum_examples(per_example)  # (U, k + 2)  over each row's look-ups
         if need_V:
-            if e is None:  # a second backward (retain_graph=True): look the rows up again
-                e = V.index_select(0, idx.reshape(-1)).view(B, n_fields, V.shape[1])
-            de = torch.sub(s.unsqueeze(1), e, out=e).mul_(
-                g_pairs.view(B, 1, 1)
-            )  # (B, F, k)  g (s − e_f)
-            grads[2] = index.gradient(index.sum(de.view(-1, V.shape[1])), V, sparse_V)  # (U, k)
+            v = V.index_select(0, index.rows)  # (U, k)
+            dV = torch.addcmul(summed[:, :k], v, summed[:, k : k + 1], value=-1)  # Σ g (s − v)
+            grads[2] = index.gradient(dV, V, sparse_V)  # (U, k)
         if need_w:
-            dw = g_lin.unsqueeze(1).expand(B, n_fields).reshape(-1, 1)  # (B·F, 1)  ∂/∂w_{idx_f} = g
-            grads[1] = index.gradient(index.sum(dw), w, sparse_w)  # (U, 1)
+            grads[1] = index.gradient(summed[:, k + 1 :].contiguous(), w, sparse_w)  # (U, 1)
         return tuple(grads)
 
 

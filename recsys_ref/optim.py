@@ -12,11 +12,17 @@ already distinct and sorted (as ``row_grad.as_gradient`` builds them: one row pe
 feature; checked in O(rows), since autograd drops the tensor's "coalesced" flag when it stores a
 sparse ``.grad``).  A gradient with repeated rows (``nn.Embedding(sparse=True)``'s, one row per
 look-up) is coalesced first, as torch does.  Dense gradients get torch's dense update.
+
+Both skip torch's ``torch._disable_dynamo`` wrappers of ``add_param_group`` and ``zero_grad``
+(the undecorated functions, ``__wrapped__``), whose first call imports ``torch._dynamo``
+(1.5-5 s) though nothing here is compiled: a check that builds an optimizer (ngcf_9's step
+through ``train_bpr.run_step``) pays no compiler import.  Eager behaviour is the same.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import Any
 
 import torch
 from torch import Tensor
@@ -36,7 +42,21 @@ def _rows_and_values(grad: Tensor) -> tuple[Tensor, Tensor]:
     return rows, grad._values()
 
 
-class RowAdagrad(torch.optim.Optimizer):
+def _undecorated(fn: Any) -> Any:
+    return getattr(fn, "__wrapped__", fn)
+
+
+class _EagerOptimizer(torch.optim.Optimizer):
+    """``torch.optim.Optimizer`` whose ``add_param_group`` and ``zero_grad`` import no compiler."""
+
+    def add_param_group(self, param_group: dict) -> None:
+        _undecorated(torch.optim.Optimizer.add_param_group)(self, param_group)
+
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        _undecorated(torch.optim.Optimizer.zero_grad)(self, set_to_none)
+
+
+class RowAdagrad(_EagerOptimizer):
     """``torch.optim.Adagrad`` (lr, lr_decay, eps, initial_accumulator_value; weight_decay for
     dense gradients only, as torch) with a row-wise update for sparse gradients."""
 
@@ -70,7 +90,7 @@ class RowAdagrad(torch.optim.Optimizer):
                 )
 
     @torch.no_grad()
-    def step(self, closure=None):  # type: ignore[override]
+    def step(self, closure=None):
         loss = None
         if closure is not None:
             with torch.enable_grad():
@@ -103,7 +123,7 @@ class RowAdagrad(torch.optim.Optimizer):
         return loss
 
 
-class RowSGD(torch.optim.Optimizer):
+class RowSGD(_EagerOptimizer):
     """``torch.optim.SGD`` without momentum: θ ← θ − η g, a sparse g added row by row.
 
     Duplicate rows of an uncoalesced gradient are summed by ``index_add_`` itself, so no
@@ -115,7 +135,7 @@ class RowSGD(torch.optim.Optimizer):
         super().__init__(params, dict(lr=lr))
 
     @torch.no_grad()
-    def step(self, closure=None):  # type: ignore[override]
+    def step(self, closure=None):
         loss = None
         if closure is not None:
             with torch.enable_grad():

@@ -8,8 +8,8 @@ B·F codes, 32-bit when the table allows) and each look-up's gradient is summed 
 row: the sparse gradient comes out coalesced, U sorted rows, which ``optim.RowAdagrad`` updates
 without a sort.  The sum runs in the look-ups' own order (a stable sort), as ``index_add_`` would.
 
-Used by ``fm._FMTable`` (whole batch: ``RowIndex.sum``, one pass) and ``ffm._TablePairs`` (chunk
-by chunk: ``RowIndex.where`` and ``index_add_``).
+Used by ``fm._FMTable`` (``RowIndex.sum_examples``: a per-example value summed over each row's
+look-ups, one pass) and ``ffm._TablePairs`` (chunk by chunk: ``RowIndex.where`` and ``index_add_``).
 """
 
 from __future__ import annotations
@@ -35,6 +35,13 @@ class RowIndex:
     def sum(self, values: Tensor) -> Tensor:
         """values (B·F, width), one per look-up → (U, width), summed per distinct row."""
         return F.embedding_bag(self.perm, values, self.offsets, mode="sum")  # (U, width)
+
+    def sum_examples(self, values: Tensor) -> Tensor:
+        """values (B, width), one per example (row of idx) → (U, width): for each distinct row,
+        the sum of the values of the examples that look it up, once per look-up."""
+        n_fields = self.perm.shape[0] // max(values.shape[0], 1)
+        example = torch.div(self.perm, n_fields, rounding_mode="floor")  # (B·F,)  the look-up's row
+        return F.embedding_bag(example, values, self.offsets, mode="sum")  # (U, width)
 
     def where(self) -> Tensor:
         """(B·F,) each look-up's position in ``rows`` (``torch.unique``'s inverse)."""

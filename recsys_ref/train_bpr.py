@@ -12,6 +12,7 @@ import copy
 import random
 import time
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -23,6 +24,7 @@ from ._threads import torch_threads
 from .history import History
 from .losses import bpr_loss
 from .metrics import evaluate_model
+from .optim import RowSGD
 
 
 def set_seed(seed: int) -> None:
@@ -75,8 +77,9 @@ def run_step(
 
     state: {"E": (N, d), "W1", "W2": lists of (d, d), "grad_E", "grad_W1", "grad_W2": the gradients
     a previous step left behind, "L": sparse (N, N), "n_users", "message_dropout", "lr", "seed",
-    "training": the mode the model is in}.  The optimizer is SGD(lr); dropout is seeded by "seed"
-    (in a forked RNG, the caller's stream is untouched).  → {"loss", "E", "W1", "W2", "training"}:
+    "training": the mode the model is in}.  The optimizer is SGD(lr) (``optim.RowSGD``: the update
+    of ``torch.optim.SGD``, tested equal, without torch's compiler import); dropout is seeded by
+    "seed" (in a forked RNG, the caller's stream is untouched).  → {"loss", "E", "W1", "W2", "training"}:
     the returned loss and the parameters and mode after the step — what ngcf_9's check compares.
     """
     from .ngcf import NGCF
@@ -103,7 +106,7 @@ def run_step(
         for p, g in zip(mine, grads):
             p.grad = g.clone()
     model.train(bool(state["training"]))
-    optimizer = torch.optim.SGD(model.parameters(), lr=float(state["lr"]))
+    optimizer = RowSGD(model.parameters(), lr=float(state["lr"]))  # torch's SGD maths, no compiler
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(int(state["seed"]))
         loss = step(model, optimizer, users, pos, neg, lam)
@@ -160,62 +163,94 @@ def train_bpr(
     setting).  One by default, as ``train_ctr``: on a shared 2-core machine a second thread
     mostly waits for the first (``benchmarks/bench_ngcf.py --threads``).
     """
+    if epochs <= 0:
+        raise ValueError(f"epochs must be a positive integer, got {epochs}")
+    lam, l2_on = _l2_setting(model, lam, l2_on)
     with torch_threads(num_threads):
-        import warnings
-
-        with (
-            warnings.catch_warnings()
-        ):  # no ipywidgets: tqdm.auto falls back to the text bar, quietly
-            warnings.simplefilter("ignore")
-            from tqdm.auto import tqdm
-
-        from .data.sampler import BPRSampler
-
-        if epochs <= 0:
-            raise ValueError(f"epochs must be a positive integer, got {epochs}")
-        if lam is None and l2_on is None:
-            lam, l2_on = getattr(model, "DEFAULT_L2", (1e-5, "theta"))
-        elif lam is None:
-            lam = 1e-5 if l2_on == "theta" else 1e-4
-        elif l2_on is None:
-            l2_on = "theta"
         device = torch.device(device) if device is not None else default_device()
         model.to(device)
         torch.manual_seed(seed)
-        sampler = BPRSampler(train, seed=seed) if sampler is None else sampler
+        if sampler is None:
+            from .data.sampler import BPRSampler
+
+            sampler = BPRSampler(train, seed=seed)
         opt = torch.optim.Adam(model.parameters(), lr=lr)
-        history = History()
-        best, best_state, bad_evals = -1.0, None, 0
-        bar = tqdm(
-            range(1, epochs + 1), disable=not progress, desc=type(model).__name__, unit="epoch"
-        )
+        history, best = History(), _BestSoFar()
+        bar = _epoch_bar(epochs, progress, type(model).__name__)
         for epoch in bar:
-            model.train()
-            t0, total, n = time.perf_counter(), 0.0, 0
-            for users, pos, neg in sampler.epoch(batch_size, max_batches):
-                users, pos, neg = users.to(device), pos.to(device), neg.to(device)
-                if step is None:
-                    loss = bpr_train_step(model, opt, users, pos, neg, lam, l2_on)
-                else:
-                    loss = float(step(model, opt, users, pos, neg, lam))
-                total += loss * len(users)
-                n += len(users)
-            row = {"epoch": epoch, "loss": total / max(n, 1), "seconds": time.perf_counter() - t0}
+            batches = partial(sampler.epoch, batch_size, max_batches)
+            row = {"epoch": epoch, **_train_epoch(model, opt, batches, lam, l2_on, device, step)}
             if val is not None and (epoch % eval_every == 0 or epoch == epochs):
                 m = evaluate_model(model, train, val, k=k)
                 row.update({f"val_recall@{k}": m["recall"], f"val_ndcg@{k}": m["ndcg"]})
-                if m["recall"] > best:
-                    best, bad_evals, history.best_epoch = m["recall"], 0, epoch
-                    best_state = copy.deepcopy(model.state_dict())
-                else:
-                    bad_evals += 1
+                best.update(model, m["recall"], epoch, history)
                 bar.set_postfix(loss=f"{row['loss']:.4f}", recall=f"{m['recall']:.4f}")
             history.log(**row)
-            if patience is not None and bad_evals >= patience:
+            if patience is not None and best.bad_evals >= patience:
                 history.stopped_early = True
                 break
         bar.close()
-        if best_state is not None:
-            model.load_state_dict(best_state)
+        best.restore(model)
         model.eval()
         return history
+
+
+def _l2_setting(model: nn.Module, lam: float | None, l2_on: str | None) -> tuple[float, str]:
+    """(λ, what it regularises): the model's own paper's choice when both are None."""
+    if lam is None and l2_on is None:
+        return getattr(model, "DEFAULT_L2", (1e-5, "theta"))
+    if lam is None:
+        return (1e-5 if l2_on == "theta" else 1e-4), str(l2_on)
+    return lam, "theta" if l2_on is None else l2_on
+
+
+def _epoch_bar(epochs: int, progress: bool, name: str) -> Any:
+    """tqdm over the epochs (the text bar where ipywidgets is missing, without its warning)."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from tqdm.auto import tqdm
+
+    return tqdm(range(1, epochs + 1), disable=not progress, desc=name, unit="epoch")
+
+
+def _train_epoch(
+    model: nn.Module,
+    opt: torch.optim.Optimizer,
+    batches: Callable[[], Any],
+    lam: float,
+    l2_on: str,
+    device: torch.device,
+    step: Callable[..., Any] | None,
+) -> dict[str, float]:
+    """One pass over ``batches()`` (the sampler's epoch) → {"loss": mean per triple, "seconds"}."""
+    model.train()
+    t0, total, n = time.perf_counter(), 0.0, 0
+    for users, pos, neg in batches():
+        users, pos, neg = users.to(device), pos.to(device), neg.to(device)
+        if step is None:
+            loss = bpr_train_step(model, opt, users, pos, neg, lam, l2_on)
+        else:
+            loss = float(step(model, opt, users, pos, neg, lam))
+        total += loss * len(users)
+        n += len(users)
+    return {"loss": total / max(n, 1), "seconds": time.perf_counter() - t0}
+
+
+class _BestSoFar:
+    """Early stopping's memory: the best validation recall, its parameters, evaluations since."""
+
+    def __init__(self) -> None:
+        self.recall, self.state, self.bad_evals = -1.0, None, 0
+
+    def update(self, model: nn.Module, recall: float, epoch: int, history: History) -> None:
+        if recall > self.recall:
+            self.recall, self.bad_evals, history.best_epoch = recall, 0, epoch
+            self.state = copy.deepcopy(model.state_dict())
+        else:
+            self.bad_evals += 1
+
+    def restore(self, model: nn.Module) -> None:
+        if self.state is not None:
+            model.load_state_dict(self.state)

@@ -231,7 +231,7 @@ def test_unwritable_notebooks_folder_is_named(notebooks: Path, monkeypatch) -> N
     def refuse(folder: Path) -> None:
         raise PermissionError(13, "Permission denied", str(folder / ".doctor-x.tmp"))
 
-    monkeypatch.setattr(doctor, "probe_write", refuse)
+    monkeypatch.setattr(doctor.learner, "probe_write", refuse)  # where check_writable finds it
     report = doctor.Report()
     assert doctor.check_writable(report, notebooks)
     (finding,) = report.findings

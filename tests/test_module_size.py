@@ -20,22 +20,18 @@ PACKAGE = ROOT / "recsys_ref"
 COURSE_MODULE_LINES, CORE_MODULE_LINES, FUNCTION_LINES = 500, 400, 80
 
 OVERSIZED_MODULES = {  # path: lines after the third edition's merges (to shrink, never grow)
-    "recsys_ref/data/loaders.py": 431,
-    "recsys_ref/course/doctor.py": 570,
     "recsys_ref/course/engine/evaluate.py": 993,
 }
 LONG_FUNCTIONS = {  # path::qualified name: lines after the third edition's merges
     "recsys_ref/course/engine/evaluate.py::contract_problem": 96,
     "recsys_ref/course/engine/evaluate.py::_judge_cases": 90,
-    "recsys_ref/data/fetch.py::download": 89,
-    "recsys_ref/train_bpr.py::train_bpr": 97,
 }
 
 MODULES = sorted(PACKAGE.rglob("*.py"))
 
 
 def rel(path: Path) -> str:
-    return path.relative_to(ROOT).as_posix()
+    return path.relative_to(ROOT).as_posix() if path.is_relative_to(ROOT) else path.name
 
 
 def module_limit(path: Path) -> int:
@@ -94,8 +90,12 @@ def test_the_allowances_only_shrink() -> None:
     assert stale == [], "within the limits now (or gone): remove from tests/test_module_size.py"
 
 
-def test_the_measure_sees_the_offenders() -> None:
-    """Not vacuous: the allowances are what the measure finds over the limits."""
-    assert FUNCTIONS["recsys_ref/train_bpr.py::train_bpr"] > FUNCTION_LINES
+def test_the_measure_sees_the_offenders(tmp_path: Path) -> None:
+    """Not vacuous: a function over the limit is measured as such, nested ones by name."""
+    body = "".join(f"    x{i} = {i}\n" for i in range(FUNCTION_LINES))
+    probe = tmp_path / "probe.py"
+    probe.write_text(f"def outer():\n{body}    def inner():\n        pass\n", encoding="utf-8")
+    sizes = {k.rpartition("::")[2]: v for k, v in functions(probe.resolve()).items()}
+    assert sizes == {"outer": FUNCTION_LINES + 3, "outer.inner": 2}
     assert "recsys_ref/course/engine/check.py::check" in FUNCTIONS
     assert any(name.count(".") >= 2 for name in FUNCTIONS)  # nested: path.py::outer.inner

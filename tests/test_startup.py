@@ -71,6 +71,25 @@ def test_the_first_check_warms_up_once() -> None:
     assert probe.stdout.split() == ["1", "1", "True"]
 
 
+def test_a_first_check_imports_no_compiler() -> None:
+    """A first ``check()`` never imports ``torch._dynamo`` (1.5-5 s): torch wraps a dispatch
+    mode's ``__torch_dispatch__`` (the complexity recorder) and an optimizer's
+    ``add_param_group``/``zero_grad`` (the SGD ngcf_9's step gets) in a dynamo-disabling
+    decorator that imports it on first call, unless the class opts out."""
+    modules = loaded_after(
+        "from recsys_ref.course import get, run_check\n"
+        "from recsys_ref.course.engine.runner import NumelRecorder\n"
+        "import torch\n"
+        "for t in ('warmup', 'fm_4', 'ngcf_3', 'ngcf_9'):  # ngcf_9 builds an optimizer\n"
+        "    assert run_check(t, get(t).reference, seed=1).passed\n"
+        "with NumelRecorder(numel_limit=10**6) as rec:\n"
+        "    torch.ones(3, 3).sum()\n"
+        "assert rec.ops >= 2"
+    )
+    assert "recsys_ref.course.tasks.fm" in modules  # the probe ran the checks
+    assert not {m for m in modules if m == "torch._dynamo" or m.startswith("torch._dynamo.")}
+
+
 def test_help_imports_no_torch() -> None:
     """The console script's own path: ``python -m recsys_ref.course --help`` under -X importtime."""
     run = fresh(

@@ -30,6 +30,7 @@ import zipfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 
 class FetchError(RuntimeError):
@@ -193,7 +194,8 @@ def download(
 ) -> Path:
     """Download ``src`` to ``dest`` (resuming ``dest.part``), verify its SHA-256; returns ``dest``.
 
-    A complete ``dest`` whose checksum matches is not downloaded again.
+    A complete ``dest`` whose checksum matches is not downloaded again.  Steps: open (with a
+    Range header when a part exists) → copy the body into the part → verify → rename.
     """
     if src.sha256 is None and not unverified:
         raise FetchError(f"{src.filename}: no checksum is recorded for {src.url} ({UNREACHABLE})")
@@ -203,20 +205,28 @@ def download(
     dest.parent.mkdir(parents=True, exist_ok=True)
     part = dest.with_name(dest.name + ".part")
     have = part.stat().st_size if part.is_file() else 0
+    response = _open(src, dest, have, timeout)
+    if response is not None:
+        with response:
+            _receive(response, src, part, have, progress, log)
+    return _verify(src, dest, part, log)
+
+
+def _open(src: Source, dest: Path, have: int, timeout: float) -> Any:
+    """The server's response, asking for the bytes after ``have``; None when the part is complete."""
     request = urllib.request.Request(src.url, headers={"User-Agent": "recsys-course"})
     if have:
         request.add_header("Range", f"bytes={have}-")
     try:
-        response = urllib.request.urlopen(request, timeout=timeout)
+        return urllib.request.urlopen(request, timeout=timeout)
     except urllib.error.HTTPError as exc:
         if exc.code == 416 and have:  # the part is already complete (or longer than the file)
-            response = None
-        else:
-            raise FetchError(
-                f"{src.url}: the server answered HTTP {exc.code} {exc.reason}; the file "
-                "may have moved: download it by hand and put it at "
-                f"{dest}"
-            ) from None
+            return None
+        raise FetchError(
+            f"{src.url}: the server answered HTTP {exc.code} {exc.reason}; the file "
+            "may have moved: download it by hand and put it at "
+            f"{dest}"
+        ) from None
     except (urllib.error.URLError, OSError) as exc:
         reason = getattr(exc, "reason", exc)
         raise FetchError(
@@ -224,38 +234,43 @@ def download(
             f"command again (a partial download is resumed), or download the file by hand "
             f"and put it at {dest}"
         ) from None
-    if response is not None:
-        with response:
-            resumed = have and response.status == 206
-            if have and not resumed:
-                log(f"the server does not resume downloads: starting {src.filename} again")
-                have = 0
-            length = response.headers.get("Content-Length")
-            total = have + int(length) if length is not None else src.size
-            done = have
-            with (
-                part.open("ab" if resumed else "wb") as out,
-                _bar(total, have, src.filename, progress) as bar,
-            ):
-                try:
-                    for chunk in iter(lambda: response.read(1 << 16), b""):
-                        out.write(chunk)
-                        done += len(chunk)
-                        bar.update(len(chunk))
-                except (
-                    OSError,
-                    http.client.HTTPException,
-                ) as exc:  # IncompleteRead, reset, timeout
-                    raise FetchError(
-                        f"{src.url}: the download stopped after {done:,} bytes "
-                        f"({type(exc).__name__}); run the command again to resume "
-                        f"from {part}"
-                    ) from None
-            if total is not None and done < total:
-                raise FetchError(
-                    f"{src.url}: the download stopped after {done:,} of {total:,} bytes; "
-                    f"run the command again to resume from {part}"
-                )
+
+
+def _receive(
+    response: Any, src: Source, part: Path, have: int, progress: bool, log: Callable[[str], None]
+) -> None:
+    """Append the response's body to ``part`` (or start it again when the server does not resume)."""
+    resumed = have and response.status == 206
+    if have and not resumed:
+        log(f"the server does not resume downloads: starting {src.filename} again")
+        have = 0
+    length = response.headers.get("Content-Length")
+    total = have + int(length) if length is not None else src.size
+    done = have
+    with (
+        part.open("ab" if resumed else "wb") as out,
+        _bar(total, have, src.filename, progress) as bar,
+    ):
+        try:
+            for chunk in iter(lambda: response.read(1 << 16), b""):
+                out.write(chunk)
+                done += len(chunk)
+                bar.update(len(chunk))
+        except (OSError, http.client.HTTPException) as exc:  # IncompleteRead, reset, timeout
+            raise FetchError(
+                f"{src.url}: the download stopped after {done:,} bytes "
+                f"({type(exc).__name__}); run the command again to resume "
+                f"from {part}"
+            ) from None
+    if total is not None and done < total:
+        raise FetchError(
+            f"{src.url}: the download stopped after {done:,} of {total:,} bytes; "
+            f"run the command again to resume from {part}"
+        )
+
+
+def _verify(src: Source, dest: Path, part: Path, log: Callable[[str], None]) -> Path:
+    """Check the part's SHA-256 and rename it to ``dest`` (a mismatch is kept aside as .bad)."""
     digest = sha256_of(part)
     if src.sha256 is not None and digest != src.sha256:
         bad = dest.with_name(dest.name + ".bad")

@@ -91,6 +91,12 @@ class NumelRecorder(TorchDispatchMode):
         self.numel_limit, self.ops_limit = numel_limit, ops_limit
         self.exceeded = False
 
+    @classmethod
+    def _should_skip_dynamo(cls) -> bool:
+        # False: torch does not wrap __torch_dispatch__ in torch._disable_dynamo, whose first
+        # call imports torch._dynamo (1.5-5 s) though no check compiles anything.
+        return False
+
     def __torch_dispatch__(self, func, types, args=(), kwargs=None):
         out = func(*args, **(kwargs or {}))
         self.ops += 1

@@ -4,10 +4,11 @@ Each exercise cell of the learner's notebooks is extracted and checked in a
 separate process with a time limit (``sandbox.run_tasks``), so a hanging or
 crashing cell costs only its own task.  Prints a table, or JSON with ``--json``.
 
-One process imports the course once; the grader's fork server (which imports torch in its own
-process) is started in the background as soon as the command runs, and the notebooks are checked
-in parallel (one thread and one confined worker per notebook, ``jobs`` at a time), the rows
-printed in the notebooks' order whatever order they finish in.
+One process imports the course once.  The grader's fork server (which imports torch in its own
+process) is started first, before this process imports torch, so that the two imports run side
+by side; then the notebooks are checked in parallel (one thread and one confined worker per
+notebook, ``jobs`` at a time), the rows printed in the notebooks' order whatever order they
+finish in.  Where the seconds go: ``benchmarks/bench_waits.py``.
 """
 
 from __future__ import annotations
@@ -19,12 +20,12 @@ import sys
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
-from ..engine.evaluate import MISSING, PASSED, Result
-from ..engine.registry import all_exercises
+from ..engine.verdict import SYMBOL, Result, Status  # no torch: imported before the fork server
 from ..nbtools.notebook import NotebookError, read_notebook
 
-SYMBOL = {PASSED: "✓", "failed": "✗", "not started": "…", MISSING: "?", "crashed": "!"}
+PASSED, MISSING, CRASHED = Status.PASSED, Status.MISSING, Status.CRASHED
 
 
 def notebook_paths(paths: list[Path]) -> list[Path]:
@@ -58,6 +59,7 @@ def collect(
     """One row per task: notebook, task, function, status, message.
 
     ``jobs``: notebooks checked at a time (default: the number of CPUs, at most 4)."""
+    from ..engine.registry import all_exercises
     from ..sandbox.client import run_tasks
 
     exercises = all_exercises()
@@ -76,7 +78,7 @@ def collect(
             read_notebook(path)
         except NotebookError as exc:
             results = [
-                Result(t, "crashed", None, 0.0, exercises[t].points, body=str(exc)) for t in tasks
+                Result(t, CRASHED, None, 0.0, exercises[t].points, body=str(exc)) for t in tasks
             ]
         else:
             results = run_tasks(path, tasks, seed=seed, task_timeout=task_timeout)
@@ -104,19 +106,31 @@ def collect(
     return rows
 
 
-def start_fork_server() -> None:
+def fork_server_class() -> Any:
+    """The grader's fork-server class, from the light module that holds it (no torch imported)."""
+    import importlib
+
+    try:  # by name: the sandbox's layout is its own business
+        module = importlib.import_module("..sandbox.forkserver", __package__)
+    except ImportError:  # the sandbox before its split: the client module holds it
+        module = importlib.import_module("..sandbox.client", __package__)
+    return module._ForkServer
+
+
+def start_fork_server() -> threading.Thread:
     """Start the grader's fork server in the background (it imports torch in its own process
-    while this one reads the notebooks); a failure is left to ``run_tasks`` to report."""
+    while this one imports the course and reads the notebooks); a failure is left to
+    ``run_tasks`` to report.  The thread is returned (``join`` it to wait for the server)."""
 
     def start() -> None:
         try:
-            from ..sandbox.client import _ForkServer
-
-            _ForkServer.get()
+            fork_server_class().get()
         except Exception:  # noqa: BLE001 - run_tasks retries and reports it
             pass
 
-    threading.Thread(target=start, daemon=True, name="recsys-progress-warm").start()
+    thread = threading.Thread(target=start, daemon=True, name="recsys-progress-warm")
+    thread.start()
+    return thread
 
 
 def _row(notebook: str, func: str, r: Result) -> dict:
