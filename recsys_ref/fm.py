@@ -195,6 +195,7 @@ def fm_score(idx: Tensor, w0: Tensor | float, w: Tensor, V: Tensor) -> Tensor:
     expect_tensor("V", V, ndim=2, floating=True)
     expect_same_size("w's length", w.shape[0], "V's rows", V.shape[0])
     _check_idx(idx, V.shape[0], "w and V")
+    assert isinstance(w0, Tensor)  # a number became a tensor above
     return w0.reshape(()) + w[idx].sum(dim=1) + fm_pairwise_fields(idx, V)  # (B,)
 
 

@@ -46,7 +46,7 @@ def _slope_and_mask(Z: Tensor, p: float, training: bool) -> Tensor:
 
 class _Propagation(torch.autograd.Function):
     @staticmethod
-    def forward(ctx, idx, L, Lt, p, training, E0, *weights):  # type: ignore[override]
+    def forward(ctx, idx, L, Lt, p, training, E0, *weights):
         n_layers = len(weights) // 2
         W1s, W2s = weights[:n_layers], weights[n_layers:]
         E, saved, rows = E0, [], [E0.index_select(0, idx)]
@@ -64,7 +64,7 @@ class _Propagation(torch.autograd.Function):
         return torch.cat(rows, dim=1)  # (R, d*)  eq. 9 for the batch's rows
 
     @staticmethod
-    def backward(ctx, grad_rows):  # type: ignore[override]
+    def backward(ctx, grad_rows):
         L, Lt, idx, widths, W1s, W2s = ctx.layout
         saved, ctx.saved = ctx.saved, None
         parts = list(grad_rows.split(widths, dim=1))  # [(R, d_l)]

@@ -52,13 +52,12 @@ def bpr_train_step(
     """
     model.train()
     optimizer.zero_grad(set_to_none=True)
-    pos_s, neg_s = model.bpr_scores(users, pos, neg)  # (B,), (B,)
+    pos_s, neg_s = model.bpr_scores(users, pos, neg)  # type: ignore[operator]  # (B,), (B,)
     if l2_on == "theta":  # eq. 11 (the call a learner's bpr_loss of ngcf_6 also accepts)
         loss = bpr_loss(pos_s, neg_s, list(model.parameters()), lam)
     else:
-        loss = bpr_loss(
-            pos_s, neg_s, list(model.parameters()), lam, model.ego_rows(users, pos, neg), l2_on
-        )
+        ego = model.ego_rows(users, pos, neg)  # type: ignore[operator]
+        loss = bpr_loss(pos_s, neg_s, list(model.parameters()), lam, ego, l2_on)
     loss.backward()
     optimizer.step()
     model.eval()
@@ -242,7 +241,8 @@ class _BestSoFar:
     """Early stopping's memory: the best validation recall, its parameters, evaluations since."""
 
     def __init__(self) -> None:
-        self.recall, self.state, self.bad_evals = -1.0, None, 0
+        self.recall, self.bad_evals = -1.0, 0
+        self.state: dict[str, Any] | None = None
 
     def update(self, model: nn.Module, recall: float, epoch: int, history: History) -> None:
         if recall > self.recall:

@@ -64,7 +64,7 @@ class LearnerTask(pytest.Item):
     def repr_failure(self, excinfo, style=None) -> str:
         if isinstance(excinfo.value, LearnerTaskFailed):
             return str(excinfo.value)
-        return super().repr_failure(excinfo, style=style)
+        return str(super().repr_failure(excinfo, style=style))
 
     def reportinfo(self):
         return self.notebook, None, f"{self.task_id} in {self.notebook.name}"

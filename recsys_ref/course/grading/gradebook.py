@@ -235,8 +235,8 @@ def read_manual(path: Path, names: list[str], people: dict[str, dict]) -> dict[s
     for i, r in enumerate(rows, start=2):
         where = f"{path}, line {i}"
         key = r["submission"]
-        name = by_key.get(key) or by_key.get(key.lower())
-        if name is None:
+        found = by_key.get(key) or by_key.get(key.lower())
+        if found is None:
             raise GradebookError(
                 f"{where}: no graded submission, student id or email {key!r} "
                 "(names are the folders of the output; ids and emails come from the roster)"
@@ -245,7 +245,7 @@ def read_manual(path: Path, names: list[str], people: dict[str, dict]) -> dict[s
             raise GradebookError(f"{where}: task {r['task']!r} is not a task or rubric item name")
         points = _number(r["points"], where)
         top = _number(r["max_points"], where) if r.get("max_points") else points
-        out.setdefault(name, []).append(
+        out.setdefault(found, []).append(
             {
                 "task": r["task"],
                 "points": points,

@@ -22,6 +22,7 @@ import re
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 from ..engine.evaluate import COMPLEXITY, CONTAINER, DIAGNOSES, LOOP
 from ..engine.registry import get
@@ -217,8 +218,8 @@ def demonstration(task_id: str, diagnosis: str | None, nb: Outline) -> dict:
     cell = nb.tagged(f"task:{task_id}")
     experiments = _experiment_cells(nb)
     after = [c for c in experiments if cell is None or c.index > cell.index]
-    chosen = (after or experiments or [None])[0]
-    out = {"snippet": snippet, "experiment_cell": None, "experiment": ""}
+    chosen = (after or experiments)[0] if (after or experiments) else None
+    out: dict[str, Any] = {"snippet": snippet, "experiment_cell": None, "experiment": ""}
     if chosen is not None:
         out["experiment_cell"] = chosen.index + 1
         line = next(ln for ln in chosen.source.splitlines() if "office-hour" in ln.lower())

@@ -65,7 +65,7 @@ def plot_pass_rate(data: dict):
             ys = [t["runs"][j]["pass_rate"] for t in data["trend"]]
             ax.plot(
                 xs,
-                [None if y is None else 100 * y for y in ys],
+                [float("nan") if y is None else 100 * y for y in ys],
                 marker="o",
                 linestyle=":",
                 label=label,
@@ -106,7 +106,7 @@ def plot_misconceptions(data: dict, top: int = 12):
     ax.barh(range(len(rows)), counts, color=colours)
     ax.set_yticks(range(len(rows)), labels, fontsize=8)
     ax.set_xlabel("learners")
-    ax.xaxis.get_major_locator().set_params(integer=True)
+    ax.xaxis.get_major_locator().set_params(integer=True)  # type: ignore[call-arg]
     fig.suptitle(
         f"Top mistakes (diagnoses of fewer than {data['threshold']} learners merged)", fontsize=10
     )
@@ -314,7 +314,9 @@ def _h(s: object) -> str:
     return html.escape(str(s))
 
 
-def _html_table(head: list[str], rows: list[list[str]], num: set[int] = frozenset()) -> str:
+def _html_table(
+    head: list[str], rows: list[list[str]], num: frozenset[int] | set[int] = frozenset()
+) -> str:
     out = ["<table><thead><tr>" + "".join(f"<th>{_h(c)}</th>" for c in head) + "</tr></thead>"]
     out.append("<tbody>")
     for r in rows:

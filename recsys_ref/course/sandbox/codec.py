@@ -264,12 +264,12 @@ class _Reader:
                 items = [self.node(x, depth + 1) for x in v]
                 return items if t == "list" else tuple(items)
             if t == "dict" and isinstance(v, list):
-                out = {}
+                pairs: dict[Any, Any] = {}
                 for pair in v:
                     if not (isinstance(pair, list) and len(pair) == 2):
                         raise CodecError("malformed dict entry")
-                    out[self.node(pair[0], depth + 1)] = self.node(pair[1], depth + 1)
-                return out
+                    pairs[self.node(pair[0], depth + 1)] = self.node(pair[1], depth + 1)
+                return pairs
         except CodecError:
             raise
         except (TypeError, ValueError, RuntimeError, IndexError, OverflowError) as exc:
@@ -327,7 +327,7 @@ def dumps(value: Any, where: str = "value") -> bytes:
     structure, arrays = encode(value, where)
     buf = io.BytesIO()
     meta = np.frombuffer(json.dumps(structure).encode("utf-8"), dtype=np.uint8)
-    np.savez(buf, **{META: meta}, **arrays)
+    np.savez(buf, **{META: meta}, **arrays)  # type: ignore[arg-type]
     return buf.getvalue()
 
 

@@ -87,7 +87,7 @@ def _use_up_free_heap(keep: int) -> None:  # pragma: no cover - runs in a guard 
     libc.free(reserve)
     mapped = heap = 0
     for i in range(n):  # glibc's chunk header: bit 1 of the size word is IS_MMAPPED
-        if mapped < keep and ctypes.c_size_t.from_address(addrs[i] - 8).value & 2:
+        if mapped < keep and ctypes.c_size_t.from_address((addrs[i] or 0) - 8).value & 2:
             libc.free(addrs[i])
             mapped += sizes[i]
             addrs[i] = None

@@ -380,8 +380,8 @@ def _stand_in(params: list[list[Any]] | None) -> Any:  # pragma: no cover - runs
 
     if params is not None:
         empty = inspect.Parameter.empty
-        stand_in.__signature__ = inspect.Signature(
-            [  # type: ignore[attr-defined]
+        stand_in.__signature__ = inspect.Signature(  # type: ignore[attr-defined]
+            [
                 inspect.Parameter(
                     str(n), inspect._ParameterKind(int(k)), default=None if d else empty
                 )
