@@ -7,7 +7,7 @@ import pytest
 from recsys_ref.course import run_check
 from recsys_ref.course.engine.evaluate import FAILED, NOT_STARTED_STATUS
 from recsys_ref.course.engine.registry import all_exercises
-from recsys_ref.course.tasks import questions_fm
+from recsys_ref.course.tasks.fm import questions as questions_fm
 
 IDS = [ex.task_id for ex in questions_fm.EXERCISES]
 

@@ -76,7 +76,7 @@ def test_the_graph_sees_the_subpackages() -> None:
         assert sum(inside(m, package) for m in MODULES) >= 3, package
     assert f"{ENGINE}.runner" in GRAPH[f"{SANDBOX}.worker"]  # a relative, lazy `from ..engine`
     assert f"{SANDBOX}.client" in GRAPH[f"{GRADING}.grade"]
-    assert f"{ENGINE}.spec" in GRAPH[f"{TASKS}.fm"]
+    assert f"{ENGINE}.spec" in GRAPH[f"{TASKS}.fm.pairwise"]  # a task module of a track package
 
 
 def test_engine_and_tasks_never_import_grading_sandbox_or_notebook_tools() -> None:
@@ -121,3 +121,68 @@ def test_code_uses_the_new_module_paths(folder: str) -> None:
         text = path.read_text(encoding="utf-8")
         old += [f"{path.relative_to(ROOT)}: {name}" for name in MOVED if name in text]
     assert old == []
+
+
+TASK_MODULES = {
+    name: path
+    for name, path in MODULES.items()
+    if inside(name, TASKS) and path.name != "__init__.py" and not path.name.startswith("_")
+}
+
+
+def test_tasks_one_package_per_track_one_module_per_task() -> None:
+    """Each task module under ``course/tasks/`` (a track's package, or a module at the top level)
+    holds its specs itself, in ``EXERCISES``; a track never imports another track's modules."""
+    tracks = {n.split(".")[3] for n in TASK_MODULES if n.count(".") == 4}
+    assert {"start", "ngcf", "fm", "capstone"} <= tracks  # not vacuous
+    without = []
+    for name, path in TASK_MODULES.items():
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        assigned = {
+            t.id
+            for node in tree.body
+            if isinstance(node, ast.Assign)
+            for t in node.targets
+            if isinstance(t, ast.Name)
+        }
+        if "EXERCISES" not in assigned:
+            without.append(name)
+    assert without == [], "a task module without EXERCISES (shared code goes in a _private module)"
+    crossing = [
+        f"{src} imports {dst}"
+        for track in tracks
+        for src, dst in (e.split(" imports ") for e in edges((f"{TASKS}.{track}",), (TASKS,)))
+        if inside(dst, *(f"{TASKS}.{t}" for t in tracks - {track}))
+    ]
+    assert crossing == []
+
+
+GENERATOR_HELPERS = {
+    "gen",
+    "_gen",
+    "randn",
+    "_randn",
+    "normal",
+    "uniform",
+    "_uniform",
+    "f64",
+    "_f64",
+}
+
+
+def test_seeded_generators_are_written_once() -> None:
+    """Only ``tasks/_generators.py`` makes a ``torch.Generator`` or defines a drawing helper; every
+    task module draws its cases through it (one definition, the same seeds everywhere)."""
+    home = f"{TASKS}._generators"
+    assert home in MODULES
+    found = []
+    for name, path in MODULES.items():
+        if not inside(name, TASKS) or name == home:
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+                if node.func.attr == "Generator":
+                    found.append(f"{name}: torch.Generator()")
+            elif isinstance(node, ast.FunctionDef) and node.name in GENERATOR_HELPERS:
+                found.append(f"{name}: def {node.name}")
+    assert found == [], "draw through recsys_ref.course.tasks._generators"

@@ -118,7 +118,7 @@ def test_bpr_sampler_per_user_mode():
 @pytest.mark.ngcf_8
 def test_op_guard_counts_ops_not_time():
     from recsys_ref.course.engine.runner import call
-    from recsys_ref.course.tasks.ngcf_train import GUARD_OPS, _triple_guard_cases
+    from recsys_ref.course.tasks.ngcf.sampler import GUARD_OPS, _triple_guard_cases
 
     case = _triple_guard_cases(0)[0]
     assert call(sample_triples, case, record=True).ops < GUARD_OPS / 4
@@ -127,7 +127,7 @@ def test_op_guard_counts_ops_not_time():
 @pytest.mark.ngcf_9
 def test_run_step_matches_a_hand_written_sgd_step():
     """The reference step against autograd on the same loss, written out: θ ← θ − lr (∇ + g_stale·0)."""
-    from recsys_ref.course.tasks.ngcf_train import _step_cases
+    from recsys_ref.course.tasks.ngcf.train_step import _step_cases
     from recsys_ref.losses import bpr_loss
     from recsys_ref.ngcf import NGCF
 

@@ -65,7 +65,7 @@ def test_the_first_check_warms_up_once() -> None:
         "assert course.run_check('warmup', ex.reference, seed=1).passed\n"
         "assert course.run_check('warmup', ex.reference, seed=2).passed\n"
         "info = warm_up.cache_info()\n"
-        "print(info.misses, info.hits, 'recsys_ref.course.tasks.fm' in sys.modules)"
+        "print(info.misses, info.hits, 'recsys_ref.course.tasks.fm.model' in sys.modules)"
     )
     assert probe.returncode == 0, probe.stderr
     assert probe.stdout.split() == ["1", "1", "True"]

@@ -143,7 +143,7 @@ def question(
             c = _normal_choice(got)
             if c is None or c not in choices.upper() or len(c) != 1:
                 return f"your answer is {got!r}; answer with one letter: {options}"
-        elif _real(got) is None or not math.isfinite(_real(got)):
+        elif (value := _real(got)) is None or not math.isfinite(value):
             return f"your answer is {got!r}; answer with a number (an int or a float)"
         return None
 

@@ -1,7 +1,8 @@
 """The exercise registry: task id → spec.
 
-Each module in ``recsys_ref.course.tasks`` defines ``EXERCISES``, a list of
-``Exercise``; they are collected here in the order of the course.
+Each module under ``recsys_ref.course.tasks`` (a track's package such as ``tasks.ngcf``, one
+module per task, or a module at the top level) defines ``EXERCISES``, a list of ``Exercise``; they
+are collected here in the order of the course.
 """
 
 from __future__ import annotations
@@ -13,14 +14,20 @@ from functools import cache
 from .spec import Exercise
 
 
+def _raise(name: str) -> None:
+    """A task package that fails to import is an error, never a track silently missing."""
+    raise ImportError(f"the task package {name} could not be imported")
+
+
 @cache
 def all_exercises() -> dict[str, Exercise]:
     """Every registered exercise, ordered by notebook then task id."""
     from .. import tasks
 
     found: dict[str, Exercise] = {}
-    for info in sorted(pkgutil.iter_modules(tasks.__path__), key=lambda m: m.name):
-        module = importlib.import_module(f"{tasks.__name__}.{info.name}")
+    walked = pkgutil.walk_packages(tasks.__path__, f"{tasks.__name__}.", onerror=_raise)
+    for info in sorted(walked, key=lambda m: m.name):
+        module = importlib.import_module(info.name)
         for ex in getattr(module, "EXERCISES", []):
             if ex.task_id in found:
                 raise RuntimeError(f"task id {ex.task_id!r} is registered twice")

@@ -2,14 +2,8 @@
 
 from __future__ import annotations
 
-from ..engine.questions import question
-
-NB10, NB11, NB12, NB13 = (
-    "10_graph_laplacian",
-    "11_embedding_propagation",
-    "12_model_bpr_training",
-    "13_beyond",
-)
+from ...engine.questions import question
+from . import NB10, NB11, NB12, NB13
 
 EXERCISES = [
     question(

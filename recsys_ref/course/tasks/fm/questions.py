@@ -1,13 +1,13 @@
-"""Concept questions of the FM track (notebooks 20–22), answered in code (``recsys_ref.course.questions``)."""
+"""Concept questions of the FM track (notebooks 20–22), answered in code (``recsys_ref.course.engine.questions``)."""
 
 from __future__ import annotations
 
-from ..engine.questions import question
-
-NB20, NB21, NB22 = "20_ctr_data_encoding", "21_fm_okn_trick", "22_fm_ffm_generalisation"
+from ...engine.questions import question
+from . import NB20, NB21, NB22
 
 # notebook 22's setting: make_ctr's 13 fields, n features, FM with k = 8, FFM with k = 4
 N_FEATURES_22, N_FIELDS_22, K_FM_22, K_FFM_22 = 34_787, 13, 8, 4
+
 
 EXERCISES = [
     question(

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from ..engine.questions import question
+from ...engine.questions import question
+from . import NB00
 
 EXERCISES = [
     question(
         "q_start_00a",
-        "00_start_here",
+        NB00,
         "what a check does with a stub",
         "B",
         'a stub that still raises NotImplementedError is reported as "not started" and the '
@@ -22,7 +23,7 @@ EXERCISES = [
     ),
     question(
         "q_start_00b",
-        "00_start_here",
+        NB00,
         "how many scores eq. 10 gives",
         35,
         "dot_scores(U, I) is U Iᵀ: one inner product per (user, item) pair, 5 × 7 = 35, "

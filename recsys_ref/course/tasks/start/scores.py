@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 import torch
 
-from ...scores import inner_product_scores
-from ..engine.spec import Case, Exercise, Misconception
+from ....scores import inner_product_scores
+from ...engine.spec import Case, Exercise, Misconception
+from .._generators import gen, normal
+from . import NB00
 
 
 def _cases(seed: int) -> list[Case]:
-    g = torch.Generator().manual_seed(seed)
-
-    def randn(*shape: int) -> torch.Tensor:
-        return torch.randn(*shape, generator=g, dtype=torch.float64)
+    g = gen(seed)
+    randn = partial(normal, g)
 
     return [
         Case("5 users, 7 items, d = 3", (randn(5, 7 - 4), randn(7, 3))),
@@ -42,7 +44,7 @@ EXERCISES = [
     Exercise(
         task_id="warmup",
         title="inner-product scores",
-        notebook="00_start_here",
+        notebook=NB00,
         func_name="dot_scores",
         reference=inner_product_scores,
         make_cases=_cases,
