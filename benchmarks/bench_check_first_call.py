@@ -78,7 +78,13 @@ def main(tasks: list[str], rounds: int) -> None:
             if run.returncode:
                 print(f"{tid:<8} failed: {run.stderr.strip().splitlines()[-1:]}")
                 continue
-            runs[tid].append(json.loads(run.stdout.strip().splitlines()[-1]))
+            r = json.loads(run.stdout.strip().splitlines()[-1])
+            runs[tid].append(r)
+            print(  # as it comes, so that a run cut short still reports
+                f"  run {len(runs[tid])} {tid:<8} import+warm_up {r['import'][0]:.2f} s, first "
+                f"{r['first'][0]:.2f} s, second {r['second'][0]:.2f} s (load {loads[-1]:.1f})",
+                flush=True,
+            )
     print(f"wall seconds, median (min–max) of {rounds} rounds; CPU seconds of the same calls after")
     head = ("import+warm_up", "first check", "second check")
     print(f"{'task':<8} " + " ".join(f"{h:>22}" for h in head) + "   cpu: first  second")

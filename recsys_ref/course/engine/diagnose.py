@@ -12,7 +12,9 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from . import relations
+import torch
+
+from . import relations, runner
 from .compare import difference_text, differs
 from .judge import Verdict
 from .runner import OK, Outcome
@@ -135,14 +137,28 @@ def relation(ex: Exercise, got: Any, want: Any, case: Case) -> tuple[str, str] |
     (``relations.relate``); for a tuple output, on its first element that differs."""
     try:
         if isinstance(want, (tuple, list)) and isinstance(got, (tuple, list)):
-            for i, (g, w) in enumerate(zip(got, want)):
-                if difference_text(g, w, ex.rtol, ex.atol) is not None:
-                    what = (
-                        f"the `{ex.outputs[i]}` output"
-                        if i < len(ex.outputs)
-                        else (f"element {i} of your output")
+            starts = updated_inputs(ex, want, case)
+            wrong = [
+                i
+                for i, (g, w) in enumerate(zip(got, want))
+                if difference_text(g, w, ex.rtol, ex.atol) is not None
+            ]
+            several = [i for i in wrong if getattr(want[i], "numel", lambda: 1)() > 1]
+            for i in several[:1] or wrong[:1]:  # one number is a multiple of any other
+                g, w = got[i], want[i]
+                what = (
+                    f"the `{ex.outputs[i]}` output"
+                    if i < len(ex.outputs)
+                    else f"element {i} of your output"
+                )
+                if starts is not None and i in several:  # a step: compare the updates
+                    name, before = starts[i]
+                    step = relations.relate_step(
+                        g, w, before, case, ex.rtol, ex.atol, f"`{name}`", relations.STEP_ADVICE
                     )
-                    return relations.relate(g, w, case, ex.rtol, ex.atol, what)
+                    if step is not None:
+                        return step
+                return relations.relate(g, w, case, ex.rtol, ex.atol, what)
             return None
         if isinstance(want, dict) and isinstance(got, dict):
             state = case.args[0] if case.args and isinstance(case.args[0], dict) else {}
@@ -159,3 +175,25 @@ def relation(ex: Exercise, got: Any, want: Any, case: Case) -> tuple[str, str] |
         return relations.relate(got, want, case, ex.rtol, ex.atol)
     except Exception:  # noqa: BLE001 - a relation that cannot be measured is not reported
         return None
+
+
+def updated_inputs(ex: Exercise, want: Any, case: Case) -> list[tuple[str, Any]] | None:
+    """For a step that returns new values of its inputs (fm_9's ``(w0, w, V)``): per element of
+    the output, the input it replaces — the first tensor argument of its shape and dtype not
+    taken by an earlier element — with its parameter name; None when an element has none."""
+    if not isinstance(want, (tuple, list)) or len(want) < 2:
+        return None
+    names = runner.parameter_names(ex.reference, len(case.args))
+    free = [(n, a) for n, a in zip(names, case.args) if isinstance(a, torch.Tensor)]
+    found = []
+    for w in want:
+        match = [
+            (n, a)
+            for n, a in free
+            if isinstance(w, torch.Tensor) and (a.shape, a.dtype) == (w.shape, w.dtype)
+        ]
+        if not match:
+            return None
+        found.append(match[0])
+        free = [(n, a) for n, a in free if n != match[0][0]]
+    return found
