@@ -81,8 +81,8 @@ def _step_cases(seed: int) -> list[Case]:
             (state(5, 6, 3, 2, training=True, lr=0.3), *batch(5, 6, 4), 0.02),
         ),
         Case(
-            "layers of widths 4 → 3 → 2, lr = 0.2",
-            (state(5, 7, 4, 2, lr=0.2, widths=(3, 2)), *batch(5, 7, 3), 0.01),
+            "layers of widths 4 → 3 → 2, lr = 0.05",
+            (state(5, 7, 4, 2, lr=0.05, widths=(3, 2)), *batch(5, 7, 3), 0.01),
         ),
     ]
 
