@@ -7,14 +7,19 @@ work: ``benchmarks/bench_startup.py``).  For every task this starts a fresh
 Python (as a fresh kernel would), imports the course, calls ``warm_up()``, then
 times the first and the second ``run_check`` of the reference (wall time, CPU
 time beside it).  A printout, not a timed test: under load the numbers grow, so
-the load is shown.
+the load is shown.  ``--rounds`` runs every task that many times, the rounds
+interleaved (task after task, then again), and prints per task the median
+with the spread (min–max) of each column.
 
-    PYTHONPATH=$PWD python benchmarks/bench_check_first_call.py [task ...]
+    PYTHONPATH=$PWD python benchmarks/bench_check_first_call.py [--rounds 3] [task ...]
 """
 
 from __future__ import annotations
 
+import argparse
 import json
+import os
+import statistics
 import subprocess
 import sys
 from pathlib import Path
@@ -38,7 +43,14 @@ print(json.dumps(out))
 """
 
 
-def main(tasks: list[str]) -> None:
+def _cell(values: list[float]) -> str:
+    """ "median (min–max)" of one column over the rounds."""
+    if len(values) == 1:
+        return f"{values[0]:.2f}"
+    return f"{statistics.median(values):.2f} ({min(values):.2f}–{max(values):.2f})"
+
+
+def main(tasks: list[str], rounds: int) -> None:
     root = Path(__file__).resolve().parents[1]
     if not tasks:
         out = subprocess.run(
@@ -55,21 +67,49 @@ def main(tasks: list[str]) -> None:
         )
         tasks = out.stdout.split()
     print(describe())
-    print(
-        f"{'task':<8} {'import+warm_up s (cpu)':>22} {'first check s (cpu)':>20} {'second s (cpu)':>16}"
-    )
-    for tid in tasks:
-        run = subprocess.run(
-            [sys.executable, "-c", CHILD, tid], capture_output=True, text=True, cwd=root
-        )
-        if run.returncode:
-            print(f"{tid:<8} failed: {run.stderr.strip().splitlines()[-1:]}")
+    runs: dict[str, list[dict[str, list[float]]]] = {t: [] for t in tasks}
+    loads: list[float] = []
+    for _ in range(rounds):  # rounds interleave the tasks, so a burst of load spreads over all
+        for tid in tasks:
+            loads.append(os.getloadavg()[0])
+            run = subprocess.run(
+                [sys.executable, "-c", CHILD, tid], capture_output=True, text=True, cwd=root
+            )
+            if run.returncode:
+                print(f"{tid:<8} failed: {run.stderr.strip().splitlines()[-1:]}")
+                continue
+            r = json.loads(run.stdout.strip().splitlines()[-1])
+            runs[tid].append(r)
+            print(  # as it comes, so that a run cut short still reports
+                f"  run {len(runs[tid])} {tid:<8} import+warm_up {r['import'][0]:.2f} s, first "
+                f"{r['first'][0]:.2f} s, second {r['second'][0]:.2f} s (load {loads[-1]:.1f})",
+                flush=True,
+            )
+    print(f"wall seconds, median (min–max) of {rounds} rounds; CPU seconds of the same calls after")
+    head = ("import+warm_up", "first check", "second check")
+    print(f"{'task':<8} " + " ".join(f"{h:>22}" for h in head) + "   cpu: first  second")
+    firsts, seconds = [], []
+    for tid, rs in runs.items():
+        if not rs:
             continue
-        r = json.loads(run.stdout.strip().splitlines()[-1])
-        cells = {k: f"{r[k][0]:.2f} ({r[k][1]:.2f})" for k in ("import", "first", "second")}
-        print(f"{tid:<8} {cells['import']:>22} {cells['first']:>20} {cells['second']:>16}")
+        wall = {k: [r[k][0] for r in rs] for k in ("import", "first", "second")}
+        cpu = {k: statistics.median(r[k][1] for r in rs) for k in ("first", "second")}
+        firsts += wall["first"]
+        seconds += wall["second"]
+        cells = " ".join(f"{_cell(wall[k]):>22}" for k in ("import", "first", "second"))
+        print(f"{tid:<8} {cells}   {cpu['first']:>10.2f} {cpu['second']:>7.2f}")
+    if firsts:
+        print(
+            f"all tasks: first check median {statistics.median(firsts):.2f} s, second "
+            f"{statistics.median(seconds):.2f} s; 1-minute load average during the runs "
+            f"{min(loads):.1f}–{max(loads):.1f}"
+        )
     print(describe())
 
 
 if __name__ == "__main__":
-    main(sys.argv[1:])
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("tasks", nargs="*", help="task ids (default: every task)")
+    parser.add_argument("--rounds", type=int, default=3, help="runs per task, interleaved")
+    args = parser.parse_args()
+    main(args.tasks, args.rounds)

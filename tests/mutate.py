@@ -4,7 +4,8 @@
 AST harness (mutmut and cosmic-ray mutate files and run a test command per mutant;
 here the "test" is one task's ``run_check`` on a function rebuilt in memory, which
 is ~100× faster than a pytest run per mutant).  Mutations of the reference's own
-body (or, for a reference that only delegates, of the function it calls):
+body (or, for a reference that only delegates, of the function it calls, or of the
+``torch.autograd.Function`` that function applies: its forward and backward):
 
 - operator swaps: + ↔ −, * ↔ /, ** → *, < ↔ ≤, > ↔ ≥, == ↔ !=, and ↔ or;
 - constants: a number c → c + 1 and → 0; True ↔ False;
@@ -32,7 +33,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+import torch
+
 from recsys_ref.course import all_exercises, run_check
+from recsys_ref.course.engine import runner
 
 _SWAP = {
     ast.Add: ast.Sub,
@@ -54,6 +58,7 @@ _SWAP = {
 _AXIS_KEYWORDS = {"dim", "axis", "keepdim", "dims", "right", "descending", "largest"}
 _REDUCTIONS = {"sum", "mean"}
 
+_CLAMP = "fractions are float64 in [0, 1): (1 − 2⁻⁵³)·|N_u| rounds down for every degree (to nearest: the product lies more than half an ulp below |N_u| unless |N_u| is a power of two, where it is exact), so ⌊f·|N_u|⌋ ≤ |N_u| − 1 and the clamp is never active: it guards a caller's fraction of exactly 1"
 # task_id -> {mutant description: why it cannot change any output of the task}
 EQUIVALENT: dict[str, dict[str, str]] = {
     "ngcf_2": {
@@ -66,11 +71,55 @@ EQUIVALENT: dict[str, dict[str, str]] = {
         "normalized_laplacian line 28: Mult → Div": "the task's A is built from a 0/1 R "
         "(ngcf_1), so every value is 1 and x * 1 == x / 1; a weighted A is outside the task",
     },
+    "fm_4": {
+        "fm_pairwise line 8: NotEq → Eq": "the branch only picks the kernel: torch.sparse.mm "
+        "and @ give the same x V and x² V² for dense and sparse x alike (the guard bounds "
+        "both paths the same way: no n×n tensor either way)",
+    },
+    "fm_5": {
+        "pairwise_from_embeddings line 3: dim=1 → -2": "e is (B, F, k) in every call: "
+        "dim −2 is dim 1",
+        "pairwise_from_embeddings line 4: dim=1 → -2": "e * e is (B, F, k): dim −2 is dim 1",
+    },
+    "fm_6": {
+        "fm_score line 7: And swapped": "the task's w0 is a number (the statement: 'w0 a "
+        "number'); `or` also converts a tensor w0 with float(), the same value, and a tensor "
+        "w0 is outside the task",
+    },
+    "fm_7": {
+        "_FieldPairs line 15: Eq → NotEq": "for F ≥ 2 the extra clone copies equal values; for "
+        "F = 1 the backward then writes into E = W[idx], a temporary copy of W's rows that "
+        "nothing reads afterwards, and the gradient is all zeros either way (a field has no "
+        "pair with itself)",
+    },
+    "cap_1": {
+        "feels_like line 13: 0.0 → 1.0": "the clamp only keeps V^0.16 real where torch.where "
+        "takes T (V < 4.8 km/h); a lower bound of 1 km/h changes only values never selected",
+    },
+    "cap_4": {
+        "top_k_outfits line 17: 1 → 0": "M only guards a matrix of 0 outfits, which the "
+        "k-check above refuses; U ≥ 1 is as truthy as M ≥ 1",
+        "top_k_outfits line 19: True → False": "an unstable sort reorders tied scores only, and "
+        "the statement fixes no order for ties (the catalogue's correct argsort and loop "
+        "variants order them otherwise): drawn scores are continuous, so no case has a tie",
+    },
+    "cap_5": {
+        "stratified_logloss line 14: 1 → 0": "clamp(min=1) only guards the division in an "
+        "empty band, whose value torch.where replaces by NaN; 0/0 there is NaN too",
+    },
+    "cap_6": {
+        "hat_basis line 15: right=True → False": "the two differ only for t on an inner knot: "
+        "right=False takes the segment ending there with λ = 1, right=True the one starting "
+        "there with λ = 0; both give weight 1 to that knot and 0 elsewhere",
+    },
     "ngcf_8": {
         "sample_triples line 32: 0 → 1": "the value for an empty `indices`, which no legal "
         "case has (a sampler needs a positive)",
         "sample_triples line 32: 1 → 2": "n only has to exceed every item index for the keys "
         "u·n + i to be unique: max + 2 does as well as max + 1",
+        "sample_triples line 24: 1 → 0": _CLAMP,
+        "sample_triples line 24: Sub → Add": _CLAMP,
+        "sample_triples line 24: a ± b → a": _CLAMP,
         "sample_triples line 35: 0 → 1": "len(keys) ≥ 1 in every legal case, so "
         "max(len(keys) − 1, 0) never takes the 0",
     },
@@ -112,7 +161,9 @@ class _Points(ast.NodeTransformer):
         return i == self.target
 
     def visit_FunctionDef(self, node: ast.FunctionDef) -> ast.AST:
-        node.decorator_list = []
+        node.decorator_list = [  # a method of an autograd Function keeps its @staticmethod
+            d for d in node.decorator_list if isinstance(d, ast.Name) and d.id == "staticmethod"
+        ]
         node.body = [s if _is_validation(s) else self.visit(s) for s in node.body]
         return node
 
@@ -197,20 +248,35 @@ class _Points(ast.NodeTransformer):
         return node
 
 
-def _target(ref: Callable[..., Any]) -> tuple[Callable[..., Any], Callable[[Any], Any]]:
-    """The function to mutate and how to make a reference-shaped callable of a mutant:
-    the reference itself, or the one function a two-line wrapper delegates to."""
+def _delegate(ref: Callable[..., Any]) -> tuple[str, ast.expr] | None:
+    """``(name, func)`` when the body of ``ref`` (validation aside) is one ``return name(...)``
+    or ``return name.apply(...)``, else None."""
     tree = ast.parse(textwrap.dedent(inspect.getsource(ref)))
     body = [s for s in tree.body[0].body if not _is_validation(s)]
-    if (
-        len(body) == 1
-        and isinstance(body[0], ast.Return)
-        and isinstance(body[0].value, ast.Call)
-        and isinstance(body[0].value.func, ast.Name)
-    ):
-        name = body[0].value.func.id
+    if len(body) == 1 and isinstance(body[0], ast.Return) and isinstance(body[0].value, ast.Call):
+        f = body[0].value.func
+        if isinstance(f, ast.Name):
+            return f.id, f
+        if isinstance(f, ast.Attribute) and f.attr == "apply" and isinstance(f.value, ast.Name):
+            return f.value.id, f
+    return None
+
+
+def _target(ref: Callable[..., Any]) -> tuple[Any, Callable[[Any], Any]]:
+    """The function (or autograd Function class) to mutate and how to make a
+    reference-shaped callable of a mutant: the reference itself, the one function a
+    two-line wrapper delegates to, or the ``torch.autograd.Function`` that function
+    applies (its forward and backward: fm_7's hand-written gradient)."""
+    found = _delegate(ref)
+    if found is not None:
+        name, _ = found
         callee = ref.__globals__.get(name)
+        if inspect.isclass(callee) and issubclass(callee, torch.autograd.Function):
+            return callee, lambda mutated: _reinstall(ref, name, mutated)
         if inspect.isfunction(callee):
+            inner = _target(callee)
+            if inner[0] is not callee:  # the callee applies an autograd Function
+                return inner[0], lambda mutated: _reinstall(ref, name, inner[1](mutated))
 
             def install(mutated: Any) -> Any:
                 g = dict(ref.__globals__)
@@ -225,6 +291,31 @@ def _target(ref: Callable[..., Any]) -> tuple[Callable[..., Any], Callable[[Any]
     return ref, lambda mutated: mutated
 
 
+def _reinstall(fn: Callable[..., Any], name: str, mutated: Any) -> Callable[..., Any]:
+    """``fn`` with the global ``name`` it calls replaced by ``mutated``."""
+    g = dict(fn.__globals__)
+    g[name] = mutated
+    w = types.FunctionType(fn.__code__, g, fn.__name__, fn.__defaults__, fn.__closure__)
+    w.__kwdefaults__ = fn.__kwdefaults__
+    return w
+
+
+def _globals(fn: Any) -> dict[str, Any]:
+    return fn.__globals__ if inspect.isfunction(fn) else vars(sys.modules[fn.__module__])
+
+
+def _codes(fn: Any) -> list[types.CodeType]:
+    """The code objects a mutant of ``fn`` can change: its own, or its class's methods'."""
+    if inspect.isfunction(fn):
+        return [fn.__code__]
+    return [
+        m.__code__
+        for m in vars(fn).values()
+        if isinstance(m, (staticmethod, types.FunctionType))
+        for m in [m.__func__ if isinstance(m, staticmethod) else m]
+    ]
+
+
 def mutants(ref: Callable[..., Any]) -> list[Mutant]:
     fn, install = _target(ref)
     source = textwrap.dedent(inspect.getsource(fn))
@@ -235,7 +326,7 @@ def mutants(ref: Callable[..., Any]) -> list[Mutant]:
     for i, where in enumerate(counter.names):
         tree = _Points(i).visit(copy.deepcopy(base))
         ast.fix_missing_locations(tree)
-        g = dict(fn.__globals__)
+        g = dict(_globals(fn))
         try:
             exec(compile(tree, inspect.getsourcefile(fn) or "<mutant>", "exec"), g)  # noqa: S102
         except Exception:  # noqa: BLE001 - a mutant that does not compile is not a mutant
@@ -246,13 +337,14 @@ def mutants(ref: Callable[..., Any]) -> list[Mutant]:
 
 def executed_lines(ex: Any, fn: Callable[..., Any], seeds: int) -> set[int]:
     """Lines of ``fn`` (numbered from its ``def``, as the mutants are) that the reference
-    executes on the task's cases: a mutant elsewhere (another option's branch) is
-    unreachable from the task, so equivalent."""
-    code, first = fn.__code__, fn.__code__.co_firstlineno
+    executes on the task's cases (on a grad case, the backward too): a mutant elsewhere
+    (another option's branch) is unreachable from the task, so equivalent."""
+    codes = _codes(fn)
+    first = inspect.getsourcelines(fn)[1]
     seen: set[int] = set()
 
     def tracer(frame: Any, event: str, arg: Any) -> Any:
-        if frame.f_code is code:
+        if frame.f_code in codes:
             seen.add(frame.f_lineno - first + 1)
             return tracer
         return None
@@ -262,10 +354,7 @@ def executed_lines(ex: Any, fn: Callable[..., Any], seeds: int) -> set[int]:
     try:
         for s in range(seeds):
             for case in ex.make_cases(s):
-                try:
-                    ex.reference(*case.args, **case.kwargs)
-                except Exception:  # noqa: BLE001 - the reference's own refusals are not ours
-                    pass
+                runner.call(ex.reference, case)  # on a grad case, the backward too
     finally:
         sys.settrace(old)
     return seen

@@ -29,6 +29,10 @@ from tests.verdict_snapshot import SNAPSHOT, snapshot
 # "task/group/variant" -> why its message changed on purpose (issue 21's fixes)
 _CACHE = "no gradient reaches any input: says 'not connected', not one input's term"
 _RECENCY = "a recency window, not a retention window (notebook 13 vs 31)"
+_ONE_MORE = (
+    "a case added (a band of one event; layers of unequal widths; a second item nobody "
+    "trained on): 'on N + 1 fresh inputs'"
+)
 CHANGED: dict[str, str] = {
     "cap_3/wrong/float codes": "dtype: whole numbers stored as floats (observed), not a guess",
     "ngcf_8/wrong/float tensors returned": "dtype: whole numbers stored as floats (observed)",
@@ -45,6 +49,14 @@ CHANGED: dict[str, str] = {
     "q_cap_31b/correct/upper case": _RECENCY,
     "q_cap_31b/correct/with a parenthesis": _RECENCY,
     "q_cap_31b/wrong/C": _RECENCY,
+    # an edge case added where mutation testing found none (tests/mutate.py): one more input
+    "cap_5/correct/loop with NaN init": _ONE_MORE,
+    "cap_5/correct/one-hot matmul": _ONE_MORE,
+    "cap_5/correct/F.binary_cross_entropy": _ONE_MORE,
+    "ngcf_8/correct/a dense train mask": _ONE_MORE,
+    "ngcf_8/correct/torch.isin on keys, first valid by cumsum": _ONE_MORE,
+    "ngcf_9/correct/logsigmoid, set_to_none, .item()": _ONE_MORE,
+    "ngcf_9/correct/model.zero_grad(), train(True/False), a 0-d tensor returned": _ONE_MORE,
 }
 
 

@@ -132,3 +132,43 @@ CORRECT = [
     Variant("autograd on the objective", with_autograd),
     Variant("loops over rows and fields", loop_over_rows),
 ]
+
+
+def fields_hard_coded(idx, y, w0, w, V, lr, l2):
+    """Written for the first example's three fields."""
+    idx = idx.reshape(len(y), 3)  # F = 3, as in the example
+    w0n, wn, Vn = (t.clone() for t in (w0, w, V))
+    g0, gw, gV = _grads(idx, y, w0, w, V)
+    rw, rV = _l2_touched(idx, w, V, l2)
+    return w0n - lr * g0, wn - lr * (gw + rw), Vn - lr * (gV + rV)
+
+
+def one_field_not_written(idx, y, w0, w, V, lr, l2):
+    if idx.shape[1] == 1:
+        raise NotImplementedError("a single field: no pair, to do")
+    g0, gw, gV = _grads(idx, y, w0, w, V)
+    rw, rV = _l2_touched(idx, w, V, l2)
+    return w0 - lr * g0, w - lr * (gw + rw), V - lr * (gV + rV)
+
+
+def lr_twice(idx, y, w0, w, V, lr, l2):
+    """The step applied twice to every parameter (θ − 2η ∂L/∂θ)."""
+    g0, gw, gV = _grads(idx, y, w0, w, V)
+    rw, rV = _l2_touched(idx, w, V, l2)
+    return w0 - 2 * lr * g0, w - 2 * lr * (gw + rw), V - 2 * lr * (gV + rV)
+
+
+def half_step(idx, y, w0, w, V, lr, l2):
+    """η/2: the ½ of ½λ‖θ‖² carried over to the whole step."""
+    g0, gw, gV = _grads(idx, y, w0, w, V)
+    rw, rV = _l2_touched(idx, w, V, l2)
+    return w0 - 0.5 * lr * g0, w - 0.5 * lr * (gw + rw), V - 0.5 * lr * (gV + rV)
+
+
+# learner-written mistakes outside the spec's list, each named by a relation (issue 21, class 4)
+RELATIONAL = [
+    Variant("three fields hard-coded", fields_hard_coded, "hard_coded_size"),
+    Variant("the one-field branch not written", one_field_not_written, "branch_not_written"),
+    Variant("the step applied twice", lr_twice, "step_scaled"),
+    Variant("half a step", half_step, "step_scaled"),
+]

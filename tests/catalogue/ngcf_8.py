@@ -101,6 +101,41 @@ def wrong_picks_as_users(indptr, indices, picks, fractions, candidates, per_user
     return users, pos, candidates.gather(1, (~bad).long().argmax(1, keepdim=True)).squeeze(1)
 
 
+def wrong_any_users_item(indptr, indices, picks, fractions, candidates, per_user):
+    """Membership in every user's items (torch.isin over all of indices), not in u's own."""
+    users, pos = _positives(indptr, indices, picks, fractions, per_user)
+    taken = torch.isin(candidates, indices)
+    return users, pos, candidates.gather(1, (~taken).long().argmax(1, keepdim=True)).squeeze(1)
+
+
+def wrong_four_candidates(indptr, indices, picks, fractions, candidates, per_user):
+    """Written for the example's four candidates per row."""
+    users, pos = _positives(indptr, indices, picks, fractions, per_user)
+    bad = _in_train_dense(indptr, indices, users, candidates)
+    first = torch.where(~bad, torch.arange(4), 4).min(1).values  # T = 4, as in the example
+    return users, pos, candidates[torch.arange(len(users)), first]
+
+
+def wrong_per_user_not_written(indptr, indices, picks, fractions, candidates, per_user):
+    if per_user:
+        raise NotImplementedError("the official protocol: later")
+    return correct_isin(indptr, indices, picks, fractions, candidates, per_user)
+
+
+def wrong_negatives_from_one(indptr, indices, picks, fractions, candidates, per_user):
+    """Item ids counted from 1 in the negatives (an R-style 1-based lookup)."""
+    users, pos, neg = correct_isin(indptr, indices, picks, fractions, candidates, per_user)
+    return users, pos, neg + 1
+
+
+# learner-written mistakes outside the spec's list, each named by a relation (issue 21, class 4)
+RELATIONAL = [
+    Variant("four candidates hard-coded", wrong_four_candidates, "hard_coded_size"),
+    Variant("the per-user branch not written", wrong_per_user_not_written, "branch_not_written"),
+    Variant("negatives counted from 1", wrong_negatives_from_one, "offset"),
+]
+
+
 WRONG = [
     Variant(
         "negative = the first candidate, even a training item",
@@ -124,6 +159,7 @@ WRONG = [
     Variant("always the last candidate", wrong_last_candidate, "last_candidate"),
     Variant("float tensors returned", wrong_float_output, "dtype"),
     Variant("picks taken as user ids", wrong_picks_as_users, "picks_as_users"),
+    Variant("membership in any user's items", wrong_any_users_item, "any_users_item"),
 ]
 
 CORRECT = [

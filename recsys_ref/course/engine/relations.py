@@ -280,8 +280,22 @@ def hard_coded(cases: Sequence[Case], later: int, earlier: int) -> str | None:
     )
 
 
+OPTIMIZER_ADVICE = (
+    "a learning rate or sign of your own instead of the optimizer's (update through "
+    "optimizer.step(), which uses the lr it was built with)"
+)
+STEP_ADVICE = "look at the learning rate and the sign of your step, θ − η ∂L/∂θ with the η given"
+
+
 def relate_step(
-    got: Any, want: Any, before: Any, case: Case, rtol: float, atol: float, what: str
+    got: Any,
+    want: Any,
+    before: Any,
+    case: Case,
+    rtol: float,
+    atol: float,
+    what: str,
+    advice: str = OPTIMIZER_ADVICE,
 ) -> tuple[str, str] | None:
     """For a training step (an input state in, the updated state out): the learner's
     update ``got − before`` an exact multiple of the expected ``want − before``."""
@@ -295,7 +309,5 @@ def relate_step(
         np.dot((g - b).ravel(), (w - b).ravel()) / np.dot((w - b).ravel(), (w - b).ravel())
     )
     return STEP_SCALED, (
-        f"the update of {what} is exactly {ratio:.3g} × the expected step: a learning rate or "
-        "sign of your own instead of the optimizer's (update through optimizer.step(), "
-        "which uses the lr it was built with)"
+        f"the update of {what} is exactly {ratio:.3g} × the expected step: {advice}"
     )

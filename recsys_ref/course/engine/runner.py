@@ -22,7 +22,9 @@ that ``codec`` can carry from the grader's worker to its parent):
 from __future__ import annotations
 
 import copy
+import functools
 import inspect
+import operator
 import sysconfig
 import traceback
 from collections.abc import Callable
@@ -315,7 +317,7 @@ def gradients(value: Any, leaves: list[torch.Tensor]) -> list[Any]:
     ]
     if not outs or not leaves:
         return [None] * len(leaves)
-    total = sum((o * cotangent(o)).sum() for o in outs)
+    total = functools.reduce(operator.add, [(o * cotangent(o)).sum() for o in outs])  # ()
     grads = torch.autograd.grad(total, leaves, allow_unused=True)
     return [None if g is None else g.detach() for g in grads]
 

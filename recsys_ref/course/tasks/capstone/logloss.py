@@ -28,12 +28,15 @@ def _strat_cases(seed: int) -> list[Case]:
 
     y, p, band, _ = case(6, 2)
     p[0], y[0], p[1], y[1] = 1.0, 1.0, 0.0, 0.0  # certain and right: loss 0, not NaN
+    y1, p1, _, _ = case(9, 4)
+    band1 = torch.tensor([0, 1, 0, 1, 2, 0, 1, 0, 1])  # band 2: one event; band 3, the last: none
     return [
         Case("200 events, 5 temperature bands", case(200, 5)),
         Case("a band with no event", case(40, 4, skip=2)),
         Case("unequal bands", case(30, 3)),
         Case("p = 0 and p = 1 on the right labels", (y, p, band, 2)),
         Case("one band", case(12, 1)),
+        Case("a band of one event, the last band empty", (y1, p1, band1, 4)),
     ]
 
 

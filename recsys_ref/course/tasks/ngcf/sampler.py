@@ -15,11 +15,18 @@ from .._generators import gen
 from . import NB14
 
 
-def _csr(g: torch.Generator, n_users: int, n_items: int, density: float, empty_user: bool = False):
+def _csr(
+    g: torch.Generator,
+    n_users: int,
+    n_items: int,
+    density: float,
+    empty_user: bool = False,
+    unused: int = 1,
+):
     R = torch.rand(n_users, n_items, generator=g) < density  # (U, M)
     R[torch.arange(n_users), torch.randint(0, n_items, (n_users,), generator=g)] = True
     R[0, :2] = True  # user 0 has at least two items, so the choice of positive matters
-    R[:, -1] = False  # the last item is nobody's: a sure negative
+    R[:, -unused:] = False  # the last item(s) nobody's: a sure negative
     if empty_user:
         R[-1] = False
     deg = R.sum(1)
@@ -52,8 +59,11 @@ def _triple_case(
     B: int | None = None,
     T: int = 4,
     empty_user: bool = False,
+    spare: bool = False,
 ) -> Case:
-    R, indptr, indices = _csr(g, U, M, density, empty_user)
+    """``spare``: item M − 2 is nobody's too, and stands one column before the last in every
+    other row (a membership test over every user's items then differs from "the last one")."""
+    R, indptr, indices = _csr(g, U, M, density, empty_user, unused=2 if spare else 1)
     nnz = len(indices)
     if per_user:
         active = (R.sum(1) > 0).nonzero()[:, 0]
@@ -72,7 +82,10 @@ def _triple_case(
         fractions[0] = 0.99  # user 0's last item
     else:
         fractions[0] = 0.0  # user 0's first item (≠ interaction 1)
-    return Case(name, (indptr, indices, picks, fractions, _candidates(g, R, users, T), per_user))
+    candidates = _candidates(g, R, users, T)
+    if spare:
+        candidates[::2, -2] = M - 2
+    return Case(name, (indptr, indices, picks, fractions, candidates, per_user))
 
 
 def _triple_cases(seed: int) -> list[Case]:
@@ -85,6 +98,9 @@ def _triple_cases(seed: int) -> list[Case]:
         _triple_case(g, "per user (official code), 5 users, 8 items", 5, 8, 0.35, True, B=10),
         _triple_case(g, "a batch of one", 4, 5, 0.4, False, B=1),
         _triple_case(g, "per user, 8 candidates", 6, 12, 0.4, True, B=12, T=8),
+        _triple_case(
+            g, "two items nobody trained on, 7 users, 10 items", 7, 10, 0.5, False, B=8, spare=True
+        ),
     ]
 
 
@@ -118,6 +134,12 @@ GUARD_OPS = 400  # the reference dispatches about 40; a loop over 3,000 triples,
 def _triples_last_candidate(indptr, indices, picks, fractions, candidates, per_user):
     users, pos, _ = sample_triples(indptr, indices, picks, fractions, candidates, per_user)
     return users, pos, candidates[:, -1]
+
+
+def _triples_any_users_item(indptr, indices, picks, fractions, candidates, per_user):
+    users, pos, _ = sample_triples(indptr, indices, picks, fractions, candidates, per_user)
+    anyones = torch.isin(candidates, indices)  # (B, T)  j ∈ N_v for some user v, not only u
+    return users, pos, candidates.gather(1, (~anyones).long().argmax(1, keepdim=True)).squeeze(1)
 
 
 def _triples_picks_as_users(indptr, indices, picks, fractions, candidates, per_user):
@@ -197,6 +219,14 @@ EXERCISES = [
                 _triples_last_candidate,
                 "your negative is the last candidate whether or not u trained on it; j is the "
                 "first candidate of the row that is not a training item of u (rejection sampling)",
+            ),
+            Misconception(
+                "any_users_item",
+                _triples_any_users_item,
+                "your negative skips every item that any user trained on: a candidate that u "
+                "never trained on was rejected because another user did. j ∉ N_u is about u's "
+                "own items: test membership in u's row, indices[indptr[u]:indptr[u+1]], not in "
+                "all of indices",
             ),
             Misconception(
                 "picks_as_users",

@@ -31,7 +31,13 @@ def _step_cases(seed: int) -> list[Case]:
     g = gen(seed)
 
     def state(
-        U: int, M: int, d: int, n_layers: int, training: bool = False, lr: float = 0.1
+        U: int,
+        M: int,
+        d: int,
+        n_layers: int,
+        training: bool = False,
+        lr: float = 0.1,
+        widths: tuple[int, ...] = (),
     ) -> dict:
         R = (torch.rand(U, M, generator=g) < 0.4).double()
         R[torch.arange(U), torch.randint(0, M, (U,), generator=g)] = 1.0
@@ -40,14 +46,15 @@ def _step_cases(seed: int) -> list[Case]:
         )  # COO: copyable
         N = U + M
         randn = partial(normal, g, scale=0.3, dtype=None)  # torch's default dtype, as the model
+        w = (d, *widths) if widths else (d,) * (n_layers + 1)  # layer l maps w[l] → w[l + 1]
 
         return {
             "E": randn(N, d),
-            "W1": [randn(d, d, scale=0.5) for _ in range(n_layers)],
-            "W2": [randn(d, d, scale=0.5) for _ in range(n_layers)],
+            "W1": [randn(w[k], w[k + 1], scale=0.5) for k in range(n_layers)],
+            "W2": [randn(w[k], w[k + 1], scale=0.5) for k in range(n_layers)],
             "grad_E": randn(N, d, scale=1.0),
-            "grad_W1": [randn(d, d, scale=1.0) for _ in range(n_layers)],
-            "grad_W2": [randn(d, d, scale=1.0) for _ in range(n_layers)],
+            "grad_W1": [randn(w[k], w[k + 1], scale=1.0) for k in range(n_layers)],
+            "grad_W2": [randn(w[k], w[k + 1], scale=1.0) for k in range(n_layers)],
             "L": L,
             "n_users": U,
             "message_dropout": 0.3,
@@ -72,6 +79,10 @@ def _step_cases(seed: int) -> list[Case]:
         Case(
             "model already in training mode, lr = 0.3",
             (state(5, 6, 3, 2, training=True, lr=0.3), *batch(5, 6, 4), 0.02),
+        ),
+        Case(
+            "layers of widths 4 → 3 → 2, lr = 0.05",
+            (state(5, 7, 4, 2, lr=0.05, widths=(3, 2)), *batch(5, 7, 3), 0.01),
         ),
     ]
 
