@@ -76,27 +76,7 @@ _GRAD = (
     "say it must stay differentiable: 'stay in torch (no .item(), .detach() or numpy): "
     "the check compares the gradients autograd computes through your output'"
 )
-PENDING: dict[tuple[str, str], str] = {
-    ("warmup", "gradients kept"): f"00_start_here, task warmup: {_GRAD}",
-    ("fm_3", "gradients kept"): f"21_fm_okn_trick, task fm_3: {_GRAD}",
-    ("fm_4", "dtype float64"): f"21_fm_okn_trick, task fm_4: {_DTYPE}",
-    ("fm_4", "gradients kept"): f"21_fm_okn_trick, task fm_4: {_GRAD}",
-    ("fm_4", "no Python loops"): (
-        "21_fm_okn_trick, task fm_4: 'no Python loops: the check counts the torch operations'"
-    ),
-    ("fm_5", "dtype float64"): f"21_fm_okn_trick, task fm_5: {_DTYPE}",
-    ("fm_5", "gradients kept"): f"21_fm_okn_trick, task fm_5: {_GRAD}",
-    ("fm_8", "dtype float64"): f"21_fm_okn_trick, task fm_8: {_DTYPE}",
-    ("fm_6", "dtype float64"): f"22_fm_ffm_generalisation, task fm_6: {_DTYPE}",
-    ("fm_6", "gradients kept"): f"22_fm_ffm_generalisation, task fm_6: {_GRAD}",
-    ("fm_7", "dtype float64"): f"22_fm_ffm_generalisation, task fm_7: {_DTYPE}",
-    ("fm_7", "gradients kept"): f"22_fm_ffm_generalisation, task fm_7: {_GRAD}",
-    ("fm_9", "dtype float64"): f"22_fm_ffm_generalisation, task fm_9: {_DTYPE}",
-    ("cap_1", "dtype float64"): f"30_what_to_wear, task cap_1: {_DTYPE}",
-    ("cap_2", "dtype float64"): f"30_what_to_wear, task cap_2: {_DTYPE}",
-    ("cap_5", "dtype float64"): f"30_what_to_wear, task cap_5: {_DTYPE}",
-    ("cap_6", "dtype float64"): f"31_your_own_model, task cap_6: {_DTYPE}",
-}
+PENDING: dict[tuple[str, str], str] = {}
 
 
 def leaves(x: Any, path: tuple[Any, ...] = ()) -> Iterator[tuple[tuple[Any, ...], Any]]:
