@@ -3,6 +3,7 @@ recsys_ref/ with the config in pyproject.toml."""
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
@@ -39,10 +40,17 @@ def test_ci_runs_the_type_checker_before_the_suite_on_one_install() -> None:
 
 def _typecheck_install(*variables: str) -> str:
     """The install command `make typecheck` runs first (from `make -n`), after checking that
-    mypy is its last command."""
+    mypy is its last command.  Run outside any calling make: under `make test EXTRAS=...` (as in
+    CI) MAKEFLAGS would pass that EXTRAS on to this make too."""
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("MAKEFLAGS", "MFLAGS", "MAKELEVEL", "EXTRAS")
+    }
     done = subprocess.run(
         ["make", "-n", "--no-print-directory", "typecheck", *variables],
         cwd=ROOT,
+        env=env,
         capture_output=True,
         text=True,
         timeout=120,
