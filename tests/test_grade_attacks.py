@@ -86,6 +86,31 @@ def test_forged_reply_fields_fail_that_task_only(tmp_path, field):
     assert ok["warmup"]["score"] == 1 and ok["fm_4"]["score"] == 1, ok
 
 
+def test_a_fault_in_the_graders_own_judging_fails_that_task_only(tmp_path, monkeypatch, caplog):
+    """A judging error nothing foresaw (the interpreter's own SystemError once did this):
+    that task says it could not be judged, the other task is graded, the TA's log has the
+    traceback, and the run exits 0."""
+    judge = sandbox._judge
+
+    def faulty(job, *args, **kwargs):
+        if job.ex.task_id == "warmup":
+            raise SystemError("AST constructor recursion depth mismatch")
+        return judge(job, *args, **kwargs)
+
+    monkeypatch.setattr(sandbox, "_judge", faulty)
+    sub = write(tmp_path / "class" / "learner.ipynb", ("warmup", GOOD), ("fm_4", FAST))
+    out = tmp_path / "out"
+    with caplog.at_level("ERROR", logger=sandbox.__name__):
+        rc = grade_cli(sub, "--out", out, "--tasks", "warmup,fm_4", "--quiet", "--seed", 4)
+    assert rc == 0
+    got = results_of(out, "learner")
+    assert got["warmup"]["score"] == 0
+    assert "could not be judged (SystemError)" in got["warmup"]["output"]
+    assert got["fm_4"]["score"] == 1, got["fm_4"]["output"]
+    logged = [r for r in caplog.records if r.exc_info and r.exc_info[0] is SystemError]
+    assert logged and "warmup" in logged[0].getMessage()
+
+
 # ---------------------------------------------------------------- 5. learner against learner
 
 

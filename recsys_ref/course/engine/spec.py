@@ -179,8 +179,10 @@ def output_names(fn: Callable[..., Any]) -> tuple[str, ...]:
     import inspect
     import textwrap
 
+    from . import syntax
+
     try:
-        tree = ast.parse(textwrap.dedent(inspect.getsource(fn)))
+        tree = syntax.parse(textwrap.dedent(inspect.getsource(fn)))
     except (OSError, TypeError, SyntaxError, ValueError):
         return ()
     found: set[tuple[str, ...]] = set()

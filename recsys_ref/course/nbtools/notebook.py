@@ -13,10 +13,11 @@ from __future__ import annotations
 import ast
 import functools
 import json
-import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
+
+from ..engine import syntax
 
 if TYPE_CHECKING:  # imported where a notebook is read: ~3 s (jsonschema's format checkers)
     import nbformat
@@ -93,16 +94,9 @@ def strip_magics(code: str) -> str:
     )
 
 
-# CPython < 3.11.8 / 3.12.1 corrupts ast's recursion counter when two threads
-# parse at once ("AST constructor recursion depth mismatch"); the grader's
-# --jobs threads read notebooks concurrently, so parsing is serialised.
-_AST_LOCK = threading.Lock()
-
-
 def _tree(code: str) -> ast.Module | None:
-    try:
-        with _AST_LOCK:
-            return ast.parse(strip_magics(code))
+    try:  # one thread at a time: the grader reads notebooks in its --jobs threads
+        return syntax.parse(strip_magics(code))
     except SyntaxError:
         return None
 
@@ -119,7 +113,7 @@ def _outline(code: str) -> tuple[tuple[str, ...], tuple[str, ...]] | None:
     funcs = tuple(
         n.name for n in tree.body if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))
     )
-    with _AST_LOCK:
+    with syntax.LOCK:
         imports = tuple(
             ast.unparse(n) for n in tree.body if isinstance(n, (ast.Import, ast.ImportFrom))
         )

@@ -45,6 +45,7 @@ to run (``refusal``) unless the TA passes ``--unsafe-no-sandbox``.
 from __future__ import annotations
 
 import inspect
+import logging
 import math
 import secrets
 import threading
@@ -204,6 +205,7 @@ def run_tasks(
             except SandboxError:
                 raise
             except Exception as exc:  # noqa: BLE001 - a reply nothing foresaw: this task only
+                _LOG.exception("judging %s of %s failed", ex.task_id, path.name)  # for the TA
                 worker.close()
                 result = _crashed(
                     ex,
@@ -216,6 +218,9 @@ def run_tasks(
             worker.close()
     return [results[t] for t in ids]
 
+
+# A grader fault (never the learner's) is logged with its traceback on the TA's terminal.
+_LOG = logging.getLogger(__name__)
 
 # Held whenever the parent runs course code that may draw from torch's global generator
 # (the references, the wrong variants evaluate tries): that generator is one per process,

@@ -333,13 +333,18 @@ def dumps(value: Any, where: str = "value") -> bytes:
 
 def _checked_arrays(data: bytes, max_bytes: int) -> dict[str, np.ndarray]:
     """Every member, after its declared size and its .npy header were checked."""
-    with zipfile.ZipFile(io.BytesIO(data)) as zf:
-        _check_members(zf, max_bytes)
-    with np.load(io.BytesIO(data), allow_pickle=False) as npz:
-        return {name: npz[name] for name in npz.files}
+    from ..engine import syntax
+
+    with syntax.LOCK:  # numpy reads each .npy header with ast.literal_eval (engine/syntax.py)
+        with zipfile.ZipFile(io.BytesIO(data)) as zf:
+            _check_members(zf, max_bytes)
+        with np.load(io.BytesIO(data), allow_pickle=False) as npz:
+            return {name: npz[name] for name in npz.files}
 
 
 def _check_members(zf: zipfile.ZipFile, max_bytes: int) -> None:
+    from ..engine import syntax
+
     infos = zf.infolist()
     if len(infos) > 100_000:
         raise CodecError("the file holds too many arrays")
@@ -348,7 +353,7 @@ def _check_members(zf: zipfile.ZipFile, max_bytes: int) -> None:
     for info in infos:
         if not info.filename.endswith(".npy") or "/" in info.filename:
             raise CodecError(f"unexpected member {info.filename[:60]!r}")
-        with zf.open(info) as f:
+        with zf.open(info) as f, syntax.LOCK:  # the header is read with ast.literal_eval
             try:
                 version = np.lib.format.read_magic(f)
                 read_header = {

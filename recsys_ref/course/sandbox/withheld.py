@@ -273,7 +273,9 @@ def _shape_of(fn_node: Any) -> str:
     functions that differ only in names and formatting."""
     import ast
 
-    node: Any = ast.parse(ast.unparse(fn_node)).body[0]  # a copy of the function's node
+    from ..engine import syntax
+
+    node: Any = syntax.reparse(fn_node)  # a copy of the function's node
     body = node.body
     if body and isinstance(body[0], ast.Expr) and isinstance(body[0].value, ast.Constant):
         body = body[1:] or [ast.Pass()]
@@ -296,8 +298,10 @@ def _shape_of(fn_node: Any) -> str:
 def _function_in(source: str, name: str) -> Any:
     import ast
 
+    from ..engine import syntax
+
     try:
-        tree = ast.parse(source)
+        tree = syntax.parse(source)
     except (SyntaxError, ValueError):
         return None
     for node in ast.walk(tree):
