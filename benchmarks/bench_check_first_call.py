@@ -111,7 +111,8 @@ def main(tasks: list[str], rounds: int, baseline: Path | None) -> None:
     root = Path(__file__).resolve().parents[1]
     trees = {"now": root} if baseline is None else {"now": root, "baseline": baseline.resolve()}
     if not tasks:
-        tasks = [t for t in _tasks(root) if baseline is None or t in set(_tasks(baseline))]
+        both = set(_tasks(baseline)) if baseline is not None else None
+        tasks = [t for t in _tasks(root) if both is None or t in both]
     print(describe())
     runs: dict[str, dict[str, list[Run]]] = {name: {t: [] for t in tasks} for name in trees}
     loads: list[float] = []
