@@ -53,6 +53,16 @@ def torch_facts() -> dict[str, Any]:
     }
 
 
+def _broken_install(report: Report, what: str, exc: BaseException, why: str = "") -> None:
+    """A FAIL line for an import that failed: the exception's first line, and the reinstall."""
+    report.add(
+        FAIL,
+        what,
+        f"({type(exc).__name__}: {exc})".splitlines()[0],
+        f"`{sys.executable} -m pip install -e {course_root()}`{why}",
+    )
+
+
 def check_torch(report: Report, facts: dict[str, Any] | None = None) -> None:
     """torch's line: version, build, threads.  ``facts``: the kernel probe's answer when it ran in
     this environment (then torch is not imported here); else torch is imported here."""
@@ -60,12 +70,7 @@ def check_torch(report: Report, facts: dict[str, Any] | None = None) -> None:
         try:
             facts = torch_facts()
         except Exception as exc:  # noqa: BLE001 - any import failure is the finding
-            report.add(
-                FAIL,
-                "torch does not import",
-                f"({type(exc).__name__}: {exc})".splitlines()[0],
-                f"`{sys.executable} -m pip install -e {course_root()}` (installs the pinned torch)",
-            )
+            _broken_install(report, "torch does not import", exc, " (installs the pinned torch)")
             return
     if facts["cuda"]:
         gpu = "available" if facts["cuda_available"] else "not available"
@@ -155,12 +160,7 @@ def check_notebooks(report: Report, notebooks: Path, exercises: dict | None = No
 
             exercises = all_exercises()
         except Exception as exc:  # noqa: BLE001 - a broken install shows up here
-            report.add(
-                FAIL,
-                "the course's exercise registry does not load",
-                f"({type(exc).__name__}: {exc})".splitlines()[0],
-                f"`{sys.executable} -m pip install -e {course_root()}`",
-            )
+            _broken_install(report, "the course's exercise registry does not load", exc)
             return
     fresh = (
         "`recsys-course build --force` writes a fresh copy (yours is kept in notebooks/.backups/)"
