@@ -8,8 +8,8 @@ hand-written backward that makes fewer passes over the (N, d) buffers than autog
   fresh memory) and is written by the op that fills it (``out=``; L E by ``addmm`` with β = 0:
   no zero fill, no copy);
 - LeakyReLU and dropout are one factor per entry: LeakyReLU(z) · m / (1 − p) = c z · S with
-  S = slope(z) · m (m = 1 kept, 0 dropped) and c = 1/(1 − p) > 0.  c rides on the GEMMs as
-  their α (free), S is built in two in-place passes (the mask as 0/1, then LeakyReLU's own
+  S = slope(z) · m (m = 1 kept, 0 dropped) and c = 1/(1 − p) > 0.  c rides on the weights
+  (c W: d × d' products, free), S is built in two in-place passes (the mask as 0/1, then LeakyReLU's own
   backward of it at Z), the forward multiplies Z by S in place and the backward multiplies the
   incoming gradient by the same S, in place;
 - the backward of a layer is four GEMMs, Lᵀ g from a stored Lᵀ, and two fused passes
@@ -42,7 +42,7 @@ class Workspace:
 
     A step holds about sixteen (N, d) buffers at once.  Freed, a buffer that size goes back to
     the operating system, and the next step's first touch of a fresh one page-faults every page
-    (the kernel zero-fills it): on Gowalla that was ~30 k faults and ~15 % of a step.  A buffer
+    (the kernel zero-fills it): on Gowalla that was ~30 k faults and ~13 % of a step.  A buffer
     is given back only once nothing refers to it (the layer's backward is done, or no backward
     will run); a graph dropped without its backward just leaves its buffers to the collector.
     Copies of a model get an empty workspace of their own.
@@ -74,7 +74,7 @@ class Workspace:
 def _slope_and_mask(Z: Tensor, p: float, training: bool, ws: Workspace) -> Tensor:
     """S (N, d'): LeakyReLU's slope at Z times the message-dropout mask m (1 kept, 0 dropped).
 
-    The 1/(1 − p) scale is not in S (the caller puts it on the GEMMs).  Two passes, both into
+    The 1/(1 − p) scale is not in S (the caller puts it on the weights).  Two passes, both into
     S: m as 0/1 floats from the 31-bit draw, then LeakyReLU's backward of m at Z (m where
     Z > 0, slope · m elsewhere: exactly the derivative ``F.leaky_relu``'s autograd uses).
     """
