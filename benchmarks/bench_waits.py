@@ -137,14 +137,15 @@ def notebook(path: Path) -> Callable[[], dict[str, tuple[float, float]]]:
     return run
 
 
-def _spread(xs: list[float]) -> str:
-    """median [10th–90th percentile] of xs, in seconds (nearest rank)."""
+def _spread(xs: list[float], sign: str = "+") -> str:
+    """median [10th–90th percentile] of xs, in seconds (nearest rank); sign "": no plus signs."""
     s = sorted(xs)
 
     def q(f: float) -> float:
         return s[min(len(s) - 1, max(0, round(f * (len(s) - 1))))]
 
-    return f"{q(0.5):+.2f} s [{q(0.1):+.2f}, {q(0.9):+.2f}]"
+    f = f"{sign}.2f"
+    return f"{q(0.5):{f}} s [{q(0.1):{f}}, {q(0.9):{f}}]"
 
 
 def import_gap(reps: int) -> None:
@@ -168,7 +169,7 @@ def import_gap(reps: int) -> None:
     print(
         f"\ncourse import − import torch, {reps} back-to-back pairs (load {load0[0]:.1f} → "
         f"{load1[0]:.1f}): wall {_spread(wall)}, CPU {_spread(cpu)} (median [10–90 %]); "
-        f"import torch alone {_spread([t[0] for t in rows['torch']]).lstrip('+')} wall; "
+        f"import torch alone {_spread([t[0] for t in rows['torch']], '')} wall; "
         "target ≤ +0.30 s",
         flush=True,
     )
