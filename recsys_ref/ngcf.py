@@ -275,12 +275,14 @@ class NGCF(nn.Module):
         idx = torch.cat([users, self.n_users + pos, self.n_users + neg])  # (3B,)
         if self.layer is ngcf_layer and not (self.official or self.normalize_layers):
             # the same maths with a hand-written backward (ngcf_fused): fewer (N, d) passes
-            from .ngcf_fused import propagated_rows
+            from .ngcf_fused import Workspace, propagated_rows
 
             op = cast(SparseOperator, self._graph())  # the reference layer: always the operator
+            if getattr(self, "_workspace", None) is None:  # buffers kept from step to step
+                self._workspace = Workspace()
             rows = propagated_rows(
                 self.embedding, list(self.W1), list(self.W2), op.L, op.Lt, idx,
-                self.message_dropout, self.training,
+                self.message_dropout, self.training, self._workspace,
             )  # fmt: skip
         else:
             rows = _rows(self.propagate(), idx)  # (3B, d*)
