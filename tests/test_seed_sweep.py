@@ -29,6 +29,7 @@ pytestmark = pytest.mark.skipif(
 )
 
 
+@pytest.mark.timeout(0)  # 200 seeds of one task: 1-12 min on one core, more under load
 @pytest.mark.parametrize("task_id", [m for m in MODULES if m in TASKS])
 def test_seed_sweep(task_id: str, capsys: pytest.CaptureFixture) -> None:
     module = importlib.import_module(f"tests.catalogue.{task_id}")
