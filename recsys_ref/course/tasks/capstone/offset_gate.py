@@ -58,7 +58,7 @@ def _own_cases(seed: int) -> list[Case]:
             _case(g, 8, -5.0, 25.0, U=5, L=3, knots=(-10.0, 0.0, 10.0, 20.0, 30.0)),
         ),
         Case("one event", _case(g, 1, -3.0, 8.0, U=4, L=8)),
-        Case("the last user and the warmest level unused", unused),
+        Case("the last user and the warmest level unused", tuple(unused)),
     ]
 
 
