@@ -5,7 +5,9 @@ seed with the diagnosis its ``expect`` names (a spec misconception, or one of
 the contract's, gradient's, guard's and input-mutation check's names in
 ``evaluate``), never with
 another name; each unusual correct variant passes; and at least 90 % of the
-wrong variants get a named diagnosis.  The figure is printed per task (with
+wrong variants get a named diagnosis.  A module's ``EDGE`` variants (the wrong
+answers an edge rule's case exists to catch) fail on every seed with one of the
+verdicts their ``expect`` lists.  The figure is printed per task (with
 pytest's output capture disabled, so it shows in every run).
 """
 
