@@ -24,7 +24,7 @@ from ._threads import torch_threads
 from .history import History
 from .losses import bpr_loss
 from .metrics import evaluate_model
-from .optim import RowSGD
+from .optim import RowAdagrad, RowSGD
 
 
 def set_seed(seed: int) -> None:
@@ -76,8 +76,9 @@ def run_step(
 
     state: {"E": (N, d), "W1", "W2": lists of (d, d), "grad_E", "grad_W1", "grad_W2": the gradients
     a previous step left behind, "L": sparse (N, N), "n_users", "message_dropout", "lr", "seed",
-    "training": the mode the model is in}.  The optimizer is SGD(lr) (``optim.RowSGD``: the update
-    of ``torch.optim.SGD``, tested equal, without torch's compiler import); dropout is seeded by
+    "training": the mode the model is in, optionally "optimizer": "adagrad"}.  The optimizer is
+    SGD(lr), or Adagrad(lr) where "optimizer" says so (``optim.RowSGD``, ``optim.RowAdagrad``: the
+    updates of torch's optimizers, tested equal, without torch's compiler import); dropout is seeded by
     "seed" (in a forked RNG, the caller's stream is untouched).  → {"loss", "E", "W1", "W2", "training"}:
     the returned loss and the parameters and mode after the step — what ngcf_9's check compares.
     """
@@ -105,7 +106,9 @@ def run_step(
         for p, g in zip(mine, grads):
             p.grad = g.clone()
     model.train(bool(state["training"]))
-    optimizer = RowSGD(model.parameters(), lr=float(state["lr"]))  # torch's SGD maths, no compiler
+    optimizer = (RowAdagrad if state.get("optimizer") == "adagrad" else RowSGD)(
+        model.parameters(), lr=float(state["lr"])
+    )  # torch's SGD (or Adagrad, with state) maths, no compiler
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(int(state["seed"]))
         loss = step(model, optimizer, users, pos, neg, lam)

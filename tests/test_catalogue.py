@@ -5,7 +5,9 @@ seed with the diagnosis its ``expect`` names (a spec misconception, or one of
 the contract's, gradient's, guard's and input-mutation check's names in
 ``evaluate``), never with
 another name; each unusual correct variant passes; and at least 90 % of the
-wrong variants get a named diagnosis.  The figure is printed per task (with
+wrong variants get a named diagnosis.  A module's ``EDGE`` variants (the wrong
+answers an edge rule's case exists to catch) fail on every seed with one of the
+verdicts their ``expect`` lists.  The figure is printed per task (with
 pytest's output capture disabled, so it shows in every run).
 """
 
@@ -79,6 +81,14 @@ def test_catalogue(task_id: str, capsys: pytest.CaptureFixture) -> None:
             named += v.expect is not None
             generic += v.expect is None
     BEYOND[task_id] = (beyond, beyond_named)
+    for v in getattr(module, "EDGE", []):  # the variants an edge rule's case catches
+        allowed = v.expect if isinstance(v.expect, tuple) else (v.expect,)
+        assert all(a is None or a in known for a in allowed), f"{task_id}: {v.name}: {allowed}"
+        for r in verdicts(task_id, v.fn):
+            if r.passed:
+                passed.append(f"{v.name} (edge): {r.message}")
+            elif r.misconception not in allowed:
+                misnamed.append(f"{v.name} (edge): expected one of {allowed}, got {r.message}")
     for v in correct:
         refused += [f"{v.name}: {r.message}" for r in verdicts(task_id, v.fn) if not r.passed]
     share = named / max(len(wrong), 1)
@@ -87,6 +97,7 @@ def test_catalogue(task_id: str, capsys: pytest.CaptureFixture) -> None:
             f"\n[catalogue] {task_id}: {len(wrong)} wrong ({named} named, {generic} generic, "
             f"{len(misnamed)} misnamed, {len(passed)} passed) {share:.0%} named; "
             f"{len(correct)} correct ({len(refused)} refused); {len(relational)} relational, "
+            f"{len(getattr(module, 'EDGE', []))} edge, "
             f"{beyond_named}/{beyond} outside the spec's list named; seeds {SEEDS}"
         )
     assert not passed, "wrong variants that pass:\n" + "\n".join(passed)

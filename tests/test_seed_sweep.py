@@ -36,6 +36,7 @@ def test_seed_sweep(task_id: str, capsys: pytest.CaptureFixture) -> None:
     wrong = [
         *module.WRONG,
         *getattr(module, "RELATIONAL", []),
+        *getattr(module, "EDGE", []),
         *relational_variants(TASKS[task_id]),
     ]
     passed, refused = [], []

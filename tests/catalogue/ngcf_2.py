@@ -131,3 +131,23 @@ CORRECT = [
     Variant("scipy.sparse.diags", scipy_diags),
     Variant("sparse diagonal D times A times D", sparse_diagonal_products),
 ]
+
+
+def result_without_size(A):  # the result's size read off its indices
+    A, deg, r, c = _parts(A)
+    vals = deg[r] ** -0.5 * A.values() * deg[c] ** -0.5
+    return torch.sparse_coo_tensor(A.indices(), vals).coalesce()
+
+
+def degrees_by_bincount(A):  # no minlength: short by the isolated last node, never indexed there
+    A = A.coalesce()
+    r, c = A.indices()
+    d = torch.bincount(r, weights=A.values()).pow(-0.5)  # (max r + 1,)
+    return torch.sparse_coo_tensor(A.indices(), d[r] * A.values() * d[c], A.shape).coalesce()
+
+
+# the variants the edge rule's case catches (Exercise.edges): a size read off the indices (node N−1 isolated)
+EDGE = [
+    Variant("sparse_coo_tensor without its size", result_without_size, ("hard_coded_size", None))
+]
+CORRECT.append(Variant("degrees by bincount without minlength", degrees_by_bincount))

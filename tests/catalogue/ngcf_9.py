@@ -160,3 +160,22 @@ def wrong_own_sgd_fixed_lr(model, optimizer, users, pos, neg, lam):
 
 
 WRONG.append(Variant("own SGD update, lr = 0.1", _on_state(wrong_own_sgd_fixed_lr), "step_scaled"))
+
+
+def wrong_own_sgd_group_lr(model, optimizer, users, pos, neg, lam):
+    """Ignores the optimizer's rule: a hand-written SGD update with the optimizer's own lr."""
+    model.train()
+    optimizer.zero_grad()
+    loss = _loss(model, users, pos, neg, lam)
+    loss.backward()
+    lr = optimizer.param_groups[0]["lr"]
+    with torch.no_grad():
+        for w in model.parameters():
+            w.sub_(lr * w.grad)
+    model.eval()
+    return loss.item()
+
+
+WRONG.append(
+    Variant("own SGD update, the optimizer's lr", _on_state(wrong_own_sgd_group_lr), "step_by_hand")
+)

@@ -122,6 +122,10 @@ class Exercise:
       container (torch tensor / numpy / Python scalar / scipy.sparse), dtype,
       layout, shape; ``False``: none; a callable ``(got, want) -> str | None``
       replaces it.  Questions have none.
+    - ``edges``: the edge rules its cases realise, ``(rule, *arguments)`` with the rule names of
+      ``tasks._generators`` (``("unused_last_index", "band", "n_bands")``); an argument is a
+      parameter's name, ``name:dim`` (a size), ``name@row`` (a sparse tensor's index row),
+      ``name#i`` (an element), ``name.key`` (a dict's entry).  tests/test_edges.py checks each.
     """
 
     task_id: str
@@ -144,6 +148,7 @@ class Exercise:
     grad_case: int = 0
     outputs: tuple[str, ...] = ()
     contract: bool | Callable[[Any, Any], str | None] = True
+    edges: tuple[tuple[str, ...], ...] = ()
 
     def __post_init__(self) -> None:
         if self.differentiable and not getattr(self.make_cases, "adds_grad_case", False):

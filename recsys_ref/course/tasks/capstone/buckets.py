@@ -11,7 +11,7 @@ from torch import Tensor
 
 from ....context_fm import bucketize
 from ...engine.spec import Case, Exercise, Misconception
-from .._generators import f64, gen, uniform
+from .._generators import SMALLEST, f64, gen, uniform
 from . import NB30
 
 EDGES = [-5.0, 0.0, 5.0, 10.0, 15.0, 20.0, 25.0, 30.0]
@@ -61,6 +61,7 @@ EXERCISES = [
         func_name="bucketize",
         reference=bucketize,
         make_cases=_bucket_cases,
+        edges=((SMALLEST, "edges:0=1"),),
         equation="code b = #{edges ≤ t} ∈ [0, E]; bucket b = [edges[b−1], edges[b])",
         misconceptions=(
             Misconception(

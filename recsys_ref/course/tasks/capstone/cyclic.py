@@ -13,7 +13,7 @@ from torch import Tensor
 
 from ....context_fm import cyclic_features
 from ...engine.spec import Case, Exercise, Misconception
-from .._generators import f64, gen, uniform
+from .._generators import BATCH_OF_ONE, f64, gen, uniform
 from . import NB30
 
 
@@ -63,6 +63,7 @@ EXERCISES = [
         func_name="cyclic_features",
         reference=cyclic_features,
         make_cases=_cyclic_cases,
+        edges=((BATCH_OF_ONE, "value:0"),),
         equation="(sin 2πv/P, cos 2πv/P)",
         misconceptions=(
             Misconception(

@@ -11,7 +11,7 @@ from torch import Tensor
 
 from ....feels_like import feels_like, wind_chill
 from ...engine.spec import Case, Exercise, Misconception
-from .._generators import f64, gen, uniform
+from .._generators import BATCH_OF_ONE, f64, gen, uniform
 from . import NB30
 
 
@@ -84,6 +84,7 @@ EXERCISES = [
         func_name="feels_like",
         reference=feels_like,
         make_cases=_feels_cases,
+        edges=((BATCH_OF_ONE, "T:0"),),
         equation="T_wc = 13.12 + 0.6215 T − 11.37 V^0.16 + 0.3965 T V^0.16, V km/h, T ≤ 10 °C, V ≥ 4.8 km/h",
         misconceptions=(
             Misconception(

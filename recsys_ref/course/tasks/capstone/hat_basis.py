@@ -11,7 +11,7 @@ from torch import Tensor
 
 from ....context_fm import hat_basis
 from ...engine.spec import Case, Exercise, Misconception
-from .._generators import f64, gen, uniform
+from .._generators import EMPTY_LAST_BUCKET, SMALLEST, empty_last_bucket, f64, gen, uniform
 from . import NB31
 
 
@@ -25,6 +25,10 @@ def _hat_cases(seed: int) -> list[Case]:
         Case("outside the knots (clamped)", (f64(-25.0, -10.0, 32.0, 40.0), uneven)),
         Case("exactly on knots", (f64(-10.0, 0.0, 5.0, 25.0), uneven)),
         Case("two knots", (uniform(g, 5, -5, 15), f64(0.0, 10.0))),
+        Case(  # no t beyond the last-but-one knot: the last knot's column is all 0
+            "nothing in the last segment",
+            (empty_last_bucket(uniform(g, 7, -12, 31), uneven[:-1]), uneven),
+        ),
     ]
 
 
@@ -89,6 +93,10 @@ EXERCISES = [
         func_name="hat_basis",
         reference=hat_basis,
         make_cases=_hat_cases,
+        edges=(
+            (EMPTY_LAST_BUCKET, "t", "knots#-2"),
+            (SMALLEST, "knots:0=2"),
+        ),
         equation="φ_j(t) = 1 − λ, φ_{j+1}(t) = λ, λ = (t − κ_j)/(κ_{j+1} − κ_j), t clamped to [κ_0, κ_{M−1}]",
         misconceptions=(
             Misconception(

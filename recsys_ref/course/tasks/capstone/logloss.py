@@ -11,7 +11,14 @@ from torch import Tensor
 
 from ....context_fm import stratified_logloss
 from ...engine.spec import Case, Exercise, Misconception
-from .._generators import gen
+from .._generators import (
+    BATCH_OF_ONE,
+    CONFIDENTLY_WRONG,
+    SMALLEST,
+    UNUSED_LAST_INDEX,
+    confidently_wrong,
+    gen,
+)
 from . import NB30
 
 
@@ -30,6 +37,9 @@ def _strat_cases(seed: int) -> list[Case]:
     p[0], y[0], p[1], y[1] = 1.0, 1.0, 0.0, 0.0  # certain and right: loss 0, not NaN
     y1, p1, _, _ = case(9, 4)
     band1 = torch.tensor([0, 1, 0, 1, 2, 0, 1, 0, 1])  # band 2: one event; band 3, the last: none
+    y2, p2, band2, _ = case(10, 3)
+    y2, p2 = confidently_wrong(y2, p2)  # p = 1 for a 0, p = 0 for a 1: only the stated clip fits
+    y3, p3, _, _ = case(1, 1)
     return [
         Case("200 events, 5 temperature bands", case(200, 5)),
         Case("a band with no event", case(40, 4, skip=2)),
@@ -37,6 +47,8 @@ def _strat_cases(seed: int) -> list[Case]:
         Case("p = 0 and p = 1 on the right labels", (y, p, band, 2)),
         Case("one band", case(12, 1)),
         Case("a band of one event, the last band empty", (y1, p1, band1, 4)),
+        Case("p = 1 for a non-click, p = 0 for a click", (y2, p2, band2, 3)),
+        Case("one event", (y3, p3, torch.zeros(1, dtype=torch.long), 1)),
     ]
 
 
@@ -68,6 +80,24 @@ def _strat_mean_p(y, p, band, n_bands):  # the band's mean prediction scored on 
     return torch.where(count > 0, out / count, torch.full_like(out, float("nan")))
 
 
+def _strat_clipped_at(eps: float):
+    def clipped(y, p, band, n_bands):
+        q = p.clamp(eps, 1 - eps)
+        loss = -(y * q.log() + (1 - y) * (1 - q).log())
+        out = torch.zeros(n_bands, dtype=p.dtype).index_add_(0, band, loss)
+        count = torch.bincount(band, minlength=n_bands).to(p.dtype)
+        return torch.where(count > 0, out / count, torch.full_like(out, float("nan")))
+
+    return clipped
+
+
+def _strat_bce(y, p, band, n_bands):  # F.binary_cross_entropy: each log clamped at −100
+    loss = -(y * p.log().clamp(min=-100) + (1 - y) * (1 - p).log().clamp(min=-100))
+    out = torch.zeros(n_bands, dtype=p.dtype).index_add_(0, band, loss)
+    count = torch.bincount(band, minlength=n_bands).to(p.dtype)
+    return torch.where(count > 0, out / count, torch.full_like(out, float("nan")))
+
+
 def _strat_no_clip(y, p, band, n_bands):
     loss = -(y * p.log() + (1 - y) * (1 - p).log())
     out = torch.zeros(n_bands, dtype=p.dtype).index_add_(0, band, loss)
@@ -84,6 +114,12 @@ EXERCISES = [
         reference=stratified_logloss,
         make_cases=_strat_cases,
         equation="LL_b = −(1/N_b) Σ_{n: band_n = b} [y log p + (1 − y) log(1 − p)]",
+        edges=(
+            (UNUSED_LAST_INDEX, "band", "n_bands"),
+            (CONFIDENTLY_WRONG, "y", "p"),
+            (BATCH_OF_ONE, "y:0"),
+            (SMALLEST, "n_bands=1"),
+        ),
         misconceptions=(
             Misconception(
                 "overall mean",
@@ -113,6 +149,20 @@ EXERCISES = [
                 _strat_no_clip,
                 "p = 0 or 1 gives 0 · log 0 = NaN; clip p to [1e-15, 1 − 1e-15] as "
                 "ctr_metrics.logloss does",
+            ),
+            Misconception(
+                "clip at 1e-7",
+                _strat_clipped_at(1e-7),
+                "a certain and wrong prediction (p = 1 for a 0) scores −log 1e-7 = 16.1 in your "
+                "result: you clipped p at 1e-7; the statement clips to [1e-15, 1 − 1e-15] "
+                "(a loss of 34.5)",
+            ),
+            Misconception(
+                "log clamped at −100",
+                _strat_bce,
+                "a certain and wrong prediction (p = 1 for a 0) scores 100 in your result: "
+                "F.binary_cross_entropy clamps each log at −100 instead of clipping p; clip p to "
+                "[1e-15, 1 − 1e-15] as the statement says (a loss of 34.5)",
             ),
             Misconception(
                 "mean p per band",

@@ -16,7 +16,7 @@ from torch import Tensor
 
 from ....context import hat_basis, offset_gate
 from ...engine.spec import Case, Exercise, Misconception
-from .._generators import gen, uniform
+from .._generators import BATCH_OF_ONE, UNUSED_LAST_INDEX, gen, uniform, unused_last
 from . import NB31
 
 KNOTS = (-10.0, 0.0, 5.0, 10.0, 15.0, 20.0, 25.0, 32.0)  # notebook 31's knots, uneven
@@ -47,6 +47,8 @@ def _own_cases(seed: int) -> list[Case]:
     cold[3] = cold[3].abs() + 6.0  # every offset +6 … +15 °C: the clamp's place shows
     hot = list(_case(g, 5, 33.0, 40.0))
     hot[3] = -(hot[3].abs() + 4.0)  # offsets −4 … −13 °C from beyond the last knot
+    unused = list(_case(g, 10, -12.0, 33.0, U=6, L=4))
+    unused[1], unused[2] = unused_last(unused[1], 6), unused_last(unused[2], 4)  # sizes: δ's, A's
     return [
         Case("a month of events, 12 users, 8 warmth levels", _case(g, 16, -12.0, 33.0)),
         Case("cold days below the first knot, warm-blooded users", tuple(cold)),
@@ -56,6 +58,7 @@ def _own_cases(seed: int) -> list[Case]:
             _case(g, 8, -5.0, 25.0, U=5, L=3, knots=(-10.0, 0.0, 10.0, 20.0, 30.0)),
         ),
         Case("one event", _case(g, 1, -3.0, 8.0, U=4, L=8)),
+        Case("the last user and the warmest level unused", tuple(unused)),
     ]
 
 
@@ -99,6 +102,11 @@ EXERCISES = [
         func_name="offset_gate",
         reference=offset_gate,
         make_cases=_own_cases,
+        edges=(
+            (UNUSED_LAST_INDEX, "user", "delta:0"),
+            (UNUSED_LAST_INDEX, "level", "A:0"),
+            (BATCH_OF_ONE, "t:0"),
+        ),
         equation="g_ℓ(t + δ_u) = Σ_m φ_m(t + δ_u) A[ℓ, m], φ = hat_basis at the knots",
         misconceptions=(
             Misconception(

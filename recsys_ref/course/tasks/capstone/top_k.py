@@ -11,7 +11,7 @@ from torch import Tensor
 
 from ....context_fm import top_k_outfits
 from ...engine.spec import Case, Exercise, Misconception
-from .._generators import gen
+from .._generators import BATCH_OF_ONE, SMALLEST, gen
 from . import NB30
 
 
@@ -79,6 +79,10 @@ EXERCISES = [
         func_name="top_k_outfits",
         reference=top_k_outfits,
         make_cases=_topk_cases,
+        edges=(
+            (BATCH_OF_ONE, "scores:0"),
+            (SMALLEST, "k=1"),
+        ),
         equation="top-K of s(u, i, c) over i ∉ worn(u), highest first",
         misconceptions=(
             Misconception(

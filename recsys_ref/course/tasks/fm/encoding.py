@@ -10,7 +10,7 @@ from torch import Tensor
 
 from ....data.encoding import field_offsets, label_encode, one_hot
 from ...engine.spec import Case, Exercise, Misconception
-from .._generators import gen, global_idx
+from .._generators import BATCH_OF_ONE, SMALLEST, UNUSED_LAST_INDEX, gen, global_idx
 from . import NB20
 
 # ---------------------------------------------------------------- fm_1 label encoding
@@ -134,6 +134,7 @@ EXERCISES = [
         func_name="label_encode",
         reference=label_encode,
         make_cases=_rows_cases,
+        edges=((SMALLEST, "rows=1"),),
         outputs=("idx", "field_dims"),
         equation="label encoding: global index = offset_f + code, offset_f = Σ_{g<f} field_dims[g]",
         misconceptions=(
@@ -182,6 +183,11 @@ EXERCISES = [
         func_name="one_hot",
         reference=one_hot,
         make_cases=_one_hot_cases,
+        edges=(
+            (UNUSED_LAST_INDEX, "idx", "n_features"),
+            (BATCH_OF_ONE, "idx:0"),
+            (SMALLEST, "idx:1=1"),
+        ),
         equation="x_b = Σ_f e_{idx[b, f]} (one 1 per field), x ∈ R^{B×n}",
         misconceptions=(
             Misconception(

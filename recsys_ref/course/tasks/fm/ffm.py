@@ -8,7 +8,15 @@ from torch import Tensor
 from ....ffm import ffm_pairwise
 from ....fm import pairwise_from_embeddings
 from ...engine.spec import Case, Exercise, Misconception
-from .._generators import gen, global_idx, normal
+from .._generators import (
+    BATCH_OF_ONE,
+    SMALLEST,
+    UNUSED_LAST_INDEX,
+    gen,
+    global_idx,
+    normal,
+    unused_last,
+)
 from . import NB22
 
 
@@ -23,6 +31,9 @@ def _ffm_cases(seed: int) -> list[Case]:
         ("k = 1", 4, [2, 2, 3], 1),
     ]:
         cases.append(Case(name, (global_idx(g, B, dims), normal(g, sum(dims), len(dims), k))))
+    n = 9  # fields of 3, 2, 4: no row uses the last feature, so a size from idx.max() is short
+    idx = unused_last(global_idx(g, 4, [3, 2, 4]), n)  # (4, 3)
+    cases.append(Case("the last feature used by no row", (idx, normal(g, n, 3, 2))))
     return cases
 
 
@@ -71,6 +82,11 @@ EXERCISES = [
         func_name="ffm_pairwise",
         reference=ffm_pairwise,
         make_cases=_ffm_cases,
+        edges=(
+            (UNUSED_LAST_INDEX, "idx", "W:0"),
+            (BATCH_OF_ONE, "idx:0"),
+            (SMALLEST, "idx:1=1", "W:2=1"),
+        ),
         equation="FFM, Σ_{j1<j2} ⟨w_{j1,f2}, w_{j2,f1}⟩ x_{j1} x_{j2}",
         differentiable=True,
         misconceptions=(

@@ -6,7 +6,15 @@ from torch import Tensor
 
 from ....fm import fm_pairwise_fields
 from ...engine.spec import Case, ComplexityGuard, Exercise, Misconception
-from .._generators import gen, global_idx, normal
+from .._generators import (
+    BATCH_OF_ONE,
+    SMALLEST,
+    UNUSED_LAST_INDEX,
+    gen,
+    global_idx,
+    normal,
+    unused_last,
+)
 from . import NB21
 from .pairwise import MISSING_HALF, NO_SUBTRACT, PLUS_DIAGONAL
 
@@ -22,6 +30,9 @@ def _fields_cases(seed: int) -> list[Case]:
         ("39 Criteo-like fields", 8, [3] * 39, 4),
     ]:
         cases.append(Case(name, (global_idx(g, B, dims), normal(g, sum(dims), k))))
+    n = 12  # fields of 4, 5, 3: no row uses the last feature, so a size from idx.max() is short
+    idx = unused_last(global_idx(g, 4, [4, 5, 3]), n)  # (4, 3)
+    cases.append(Case("the last feature used by no row", (idx, normal(g, n, 2))))
     return cases
 
 
@@ -75,6 +86,11 @@ EXERCISES = [
         func_name="fm_pairwise_fields",
         reference=fm_pairwise_fields,
         make_cases=_fields_cases,
+        edges=(
+            (UNUSED_LAST_INDEX, "idx", "V:0"),
+            (BATCH_OF_ONE, "idx:0"),
+            (SMALLEST, "idx:1=1", "V:1=1"),
+        ),
         equation="Lemma 3.1 with e = V[idx]: ½ Σ_f [(Σ_F e)² − Σ_F e²]",
         differentiable=True,
         misconceptions=(

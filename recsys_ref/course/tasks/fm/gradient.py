@@ -9,7 +9,7 @@ from torch import Tensor
 
 from ....fm import fm_pairwise_grad
 from ...engine.spec import Case, ComplexityGuard, Exercise, Misconception
-from .._generators import gen, normal
+from .._generators import BATCH_OF_ONE, SMALLEST, gen, normal
 from . import NB21
 
 
@@ -73,6 +73,10 @@ EXERCISES = [
         func_name="fm_grad_V",
         reference=fm_pairwise_grad,
         make_cases=_grad_cases,
+        edges=(
+            (BATCH_OF_ONE, "x:0"),
+            (SMALLEST, "V:0=1", "V:1=1"),
+        ),
         equation="eq. 4, ∂ŷ/∂v_{i,f} = x_i Σ_j v_{j,f} x_j − v_{i,f} x_i²",
         misconceptions=(
             Misconception(

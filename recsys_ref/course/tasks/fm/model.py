@@ -6,7 +6,15 @@ import torch
 
 from ....fm import fm_pairwise_fields, fm_score
 from ...engine.spec import Case, Exercise, Misconception
-from .._generators import gen, global_idx, normal
+from .._generators import (
+    BATCH_OF_ONE,
+    SMALLEST,
+    UNUSED_LAST_INDEX,
+    gen,
+    global_idx,
+    normal,
+    unused_last,
+)
 from . import NB22
 from .fields import _fields_mean_over_k, _fields_no_subtract
 from .pairwise import MISSING_HALF, NO_SUBTRACT
@@ -25,6 +33,14 @@ def _forward_cases(seed: int) -> list[Case]:
         cases.append(
             Case(name, (global_idx(g, B, dims), float(normal(g, 1)), normal(g, n), normal(g, n, k)))
         )
+    n = 11  # fields of 3, 6, 2: no row uses the last feature, so a size from idx.max() is short
+    idx = unused_last(global_idx(g, 5, [3, 6, 2]), n)  # (5, 3)
+    cases.append(
+        Case(
+            "the last feature used by no row",
+            (idx, float(normal(g, 1)), normal(g, n), normal(g, n, 2)),
+        )
+    )
     return cases
 
 
@@ -70,6 +86,11 @@ EXERCISES = [
         func_name="fm_forward",
         reference=fm_score,
         make_cases=_forward_cases,
+        edges=(
+            (UNUSED_LAST_INDEX, "idx", "w:0"),
+            (BATCH_OF_ONE, "idx:0"),
+            (SMALLEST, "idx:1=1", "V:1=1"),
+        ),
         equation="eq. 1, ŷ = w0 + Σ_i w_i x_i + Σ_{i<j} ⟨v_i, v_j⟩ x_i x_j",
         differentiable=True,
         misconceptions=(

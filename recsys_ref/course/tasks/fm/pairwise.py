@@ -11,7 +11,7 @@ from torch import Tensor
 
 from ....fm import fm_pairwise, fm_pairwise_naive
 from ...engine.spec import Case, ComplexityGuard, Exercise, Misconception
-from .._generators import gen, normal
+from .._generators import BATCH_OF_ONE, SMALLEST, gen, normal
 from . import NB21
 
 MISSING_HALF = (
@@ -112,6 +112,10 @@ EXERCISES = [
         func_name="fm_pairwise_naive",
         reference=fm_pairwise_naive,
         make_cases=_pairwise_cases,
+        edges=(
+            (BATCH_OF_ONE, "x:0"),
+            (SMALLEST, "V:0=1", "V:1=1"),
+        ),
         equation="eq. 1, Σ_i Σ_{j>i} ⟨v_i, v_j⟩ x_i x_j",
         differentiable=True,
         misconceptions=(
@@ -152,6 +156,10 @@ EXERCISES = [
         func_name="fm_pairwise_fast",
         reference=fm_pairwise,
         make_cases=_pairwise_cases,
+        edges=(
+            (BATCH_OF_ONE, "x:0"),
+            (SMALLEST, "V:0=1", "V:1=1"),
+        ),
         equation="Lemma 3.1, ½ Σ_f [(Σ_i v_{i,f} x_i)² − Σ_i v_{i,f}² x_i²]",
         misconceptions=(
             Misconception("missing ½", _fast_no_half, MISSING_HALF),

@@ -9,7 +9,15 @@ import torch
 from ....fm import fm_score
 from ....fm_sgd import fm_logloss_grads, fm_sgd_step
 from ...engine.spec import Case, Exercise, Misconception
-from .._generators import gen, global_idx, normal
+from .._generators import (
+    BATCH_OF_ONE,
+    SMALLEST,
+    UNUSED_LAST_INDEX,
+    VARIED_LR,
+    gen,
+    global_idx,
+    normal,
+)
 from . import NB23
 
 
@@ -133,6 +141,12 @@ EXERCISES = [
         func_name="fm_sgd_step",
         reference=fm_sgd_step,
         make_cases=_step_cases,
+        edges=(
+            (UNUSED_LAST_INDEX, "idx", "w:0"),
+            (VARIED_LR, "lr"),
+            (BATCH_OF_ONE, "idx:0"),
+            (SMALLEST, "idx:1=1", "V:1=1"),
+        ),
         equation=(
             "θ ← θ − η (∂/∂θ mean logloss + λ θ on the rows the batch uses), "
             "∂ℓ/∂ŷ = σ(ŷ) − y, ∂ŷ/∂v_i = Σ_j v_j − v_i"

@@ -13,7 +13,7 @@ from torch import Tensor
 
 from ....losses import bpr_loss
 from ...engine.spec import Case, Exercise, Misconception
-from .._generators import gen, normal
+from .._generators import BATCH_OF_ONE, gen, normal
 from . import NB12
 
 
@@ -90,6 +90,7 @@ EXERCISES = [
         func_name="bpr_loss",
         reference=bpr_loss,
         make_cases=_bpr_cases,
+        edges=((BATCH_OF_ONE, "pos_scores:0"),),
         equation="eq. 11, mean −ln σ(ŷ_ui − ŷ_uj) + λ‖Θ‖²",
         differentiable=True,
         misconceptions=(

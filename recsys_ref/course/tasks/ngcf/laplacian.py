@@ -11,7 +11,7 @@ from torch import Tensor
 
 from ....graph import bipartite_adjacency, normalized_laplacian
 from ...engine.spec import Case, ComplexityGuard, Exercise, Misconception
-from .._generators import gen
+from .._generators import BATCH_OF_ONE, SMALLEST, UNUSED_LAST_INDEX, gen
 from . import NB10
 from ._graphs import guard_interactions, random_R, sparse_square
 
@@ -92,6 +92,7 @@ def _lap_cases(seed: int) -> list[Case]:
         Case("one user", (A(1, 5, 0.5),)),
         Case("one user, one item", (bipartite_adjacency(torch.ones(1, 1, dtype=torch.float64)),)),
         Case("7 users, 3 items", (A(7, 3, 0.3),)),
+        Case("the last item (node N−1) isolated", (A(4, 5, 0.4, last_isolated=True),)),
     ]
 
 
@@ -160,6 +161,11 @@ EXERCISES = [
         func_name="build_adjacency",
         reference=build_adjacency,
         make_cases=_adj_cases,
+        edges=(
+            (UNUSED_LAST_INDEX, "R@1", "R:1"),
+            (BATCH_OF_ONE, "R:0"),
+            (SMALLEST, "R:0=1", "R:1=1"),
+        ),
         equation="eq. 8, A = [[0, R], [Rᵀ, 0]]",
         misconceptions=(
             Misconception(
@@ -207,6 +213,10 @@ EXERCISES = [
         func_name="sym_laplacian",
         reference=sym_laplacian,
         make_cases=_lap_cases,
+        edges=(
+            (UNUSED_LAST_INDEX, "A@1", "A:1"),
+            (SMALLEST, "A:0=2"),
+        ),
         equation="eq. 8, L = D^{-1/2} A D^{-1/2}",
         misconceptions=(
             Misconception(

@@ -11,7 +11,7 @@ from torch import Tensor
 from ....graph import bipartite_adjacency, normalized_laplacian
 from ....ngcf import NEGATIVE_SLOPE, ngcf_layer
 from ...engine.spec import Case, ComplexityGuard, Exercise, Misconception
-from .._generators import gen, normal
+from .._generators import SMALLEST, UNUSED_LAST_INDEX, gen, normal
 from . import NB11
 from ._graphs import guard_interactions, random_R
 
@@ -32,6 +32,10 @@ def _layer_cases(seed: int) -> list[Case]:
         Case("d = 4 → d' = 2", (randn(7, 4), L(3, 4, 0.5), randn(4, 2), randn(4, 2))),
         Case("one user", (randn(5, 3), L(1, 4, 0.6), randn(3, 3), randn(3, 3))),
         Case("d = 1", (randn(6, 1), L(2, 4, 0.5), randn(1, 1), randn(1, 1))),
+        Case(
+            "the last item (node N−1) isolated",
+            (randn(9, 3), L(4, 5, 0.4, last_isolated=True), randn(3, 3), randn(3, 3)),
+        ),
     ]
 
 
@@ -100,6 +104,10 @@ EXERCISES = [
         func_name="ngcf_layer",
         reference=ngcf_layer,
         make_cases=_layer_cases,
+        edges=(
+            (UNUSED_LAST_INDEX, "L@1", "L:1"),
+            (SMALLEST, "E:1=1", "W1:1=1"),
+        ),
         equation="eq. 7, E' = LeakyReLU((L+I) E W1 + (L E ⊙ E) W2)",
         differentiable=True,
         misconceptions=(

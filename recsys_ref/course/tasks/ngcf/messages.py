@@ -13,7 +13,7 @@ import torch.nn.functional as F
 
 from ....ngcf import NEGATIVE_SLOPE, neighbor_lists, node_update
 from ...engine.spec import Case, Exercise, Misconception
-from .._generators import gen, normal
+from .._generators import SMALLEST, gen, normal
 from . import NB11
 from ._graphs import random_R
 
@@ -85,6 +85,7 @@ EXERCISES = [
         func_name="node_update",
         reference=node_update,
         make_cases=_node_cases,
+        edges=((SMALLEST, "E:1=1", "W1:1=1"),),
         equation="eq. 3–4, e_u' = LeakyReLU(m_{u←u} + Σ_i m_{u←i})",
         differentiable=True,
         misconceptions=(

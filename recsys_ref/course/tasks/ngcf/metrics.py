@@ -9,7 +9,7 @@ import torch
 
 from ....metrics import recall_ndcg_at_k
 from ...engine.spec import Case, ComplexityGuard, Exercise, Misconception
-from .._generators import gen
+from .._generators import BATCH_OF_ONE, SMALLEST, TIES, gen
 from . import NB12
 
 
@@ -154,6 +154,11 @@ EXERCISES = [
         func_name="recall_ndcg_at_k",
         reference=recall_ndcg_at_k,
         make_cases=_metric_cases,
+        edges=(
+            (TIES, "scores"),
+            (BATCH_OF_ONE, "scores:0"),
+            (SMALLEST, "k=1"),
+        ),
         equation="§4.2.1: recall@K, ndcg@K over all items the user did not train on",
         outputs=("recall", "ndcg"),
         misconceptions=(

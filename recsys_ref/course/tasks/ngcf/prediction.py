@@ -11,7 +11,7 @@ from torch import Tensor
 from ....graph import bipartite_adjacency, normalized_laplacian
 from ....ngcf import concat_layers, ngcf_layer, ngcf_scores
 from ...engine.spec import Case, Exercise, Misconception
-from .._generators import gen, normal
+from .._generators import SMALLEST, UNUSED_LAST_INDEX, gen, normal
 from . import NB12
 from ._graphs import random_R
 
@@ -40,6 +40,10 @@ def _forward_cases(seed: int) -> list[Case]:
             ),
         ),
         Case("one user", (randn(5, 2), L(1, 4, 0.6), [randn(2, 2)], [randn(2, 2)], 1)),
+        Case(
+            "the last item (node N−1) isolated",
+            (randn(8, 2), L(3, 5, 0.5, last_isolated=True), [randn(2, 2)], [randn(2, 2)], 3),
+        ),
     ]
 
 
@@ -106,6 +110,10 @@ EXERCISES = [
         func_name="ngcf_scores",
         reference=ngcf_scores,
         make_cases=_forward_cases,
+        edges=(
+            (UNUSED_LAST_INDEX, "L@1", "L:1"),
+            (SMALLEST, "n_users=1", "W1s=1"),
+        ),
         equation="eq. 9–10, e* = e^(0) ‖ … ‖ e^(L), ŷ_ui = e_u*ᵀ e_i*",
         differentiable=True,
         misconceptions=(

@@ -11,7 +11,7 @@ from torch import Tensor
 
 from ....data.sampler import sample_triples
 from ...engine.spec import Case, ComplexityGuard, Exercise, Misconception
-from .._generators import gen
+from .._generators import BATCH_OF_ONE, EMPTY_LAST_BUCKET, TIES, UNUSED_LAST_INDEX, gen
 from . import NB14
 
 
@@ -192,6 +192,12 @@ EXERCISES = [
         func_name="sample_triples",
         reference=sample_triples,
         make_cases=_triple_cases,
+        edges=(
+            (UNUSED_LAST_INDEX, "picks", "indices:0"),
+            (EMPTY_LAST_BUCKET, "picks", "indptr#-2"),
+            (TIES, "candidates"),
+            (BATCH_OF_ONE, "picks:0"),
+        ),
         equation="eq. 11's triples O = {(u, i, j) | i ∈ N_u, j ∉ N_u}",
         output_check=_triples_contract,
         misconceptions=(

@@ -18,7 +18,7 @@ from ....graph import laplacian_from_interactions
 from ....losses import bpr_loss
 from ....train_bpr import bpr_train_step, run_step
 from ...engine.spec import Case, Exercise, Misconception
-from .._generators import gen, normal
+from .._generators import BATCH_OF_ONE, TWO_OPTIMIZERS, VARIED_LR, gen, normal
 from . import NB14
 
 
@@ -38,6 +38,7 @@ def _step_cases(seed: int) -> list[Case]:
         training: bool = False,
         lr: float = 0.1,
         widths: tuple[int, ...] = (),
+        optimizer: str = "",
     ) -> dict:
         R = (torch.rand(U, M, generator=g) < 0.4).double()
         R[torch.arange(U), torch.randint(0, M, (U,), generator=g)] = 1.0
@@ -61,6 +62,7 @@ def _step_cases(seed: int) -> list[Case]:
             "lr": lr,  # varied by case: a step that ignores the optimizer's lr fails
             "seed": int(torch.randint(0, 2**31 - 1, (1,), generator=g)),
             "training": training,
+            **({"optimizer": optimizer} if optimizer else {}),  # SGD unless named
         }
 
     def batch(U: int, M: int, B: int) -> tuple[Tensor, Tensor, Tensor]:
@@ -83,6 +85,10 @@ def _step_cases(seed: int) -> list[Case]:
         Case(
             "layers of widths 4 → 3 → 2, lr = 0.05",
             (state(5, 7, 4, 2, lr=0.05, widths=(3, 2)), *batch(5, 7, 3), 0.01),
+        ),
+        Case(  # an optimizer with state: an update written by hand instead of step() shows
+            "an Adagrad optimizer, lr = 0.1",
+            (state(5, 6, 3, 1, lr=0.1, optimizer="adagrad"), *batch(5, 6, 4), 0.01),
         ),
     ]
 
@@ -114,6 +120,20 @@ def _step_loss_after_step(model, optimizer, users, pos, neg, lam):
     with torch.no_grad():
         pos_s, neg_s = model.bpr_scores(users, pos, neg)
         return float(bpr_loss(pos_s, neg_s, list(model.parameters()), lam))
+
+
+def _step_by_hand(model, optimizer, users, pos, neg, lam):  # θ ← θ − η g, whatever the optimizer
+    model.train()
+    optimizer.zero_grad()
+    pos_s, neg_s = model.bpr_scores(users, pos, neg)
+    loss = bpr_loss(pos_s, neg_s, list(model.parameters()), lam)
+    loss.backward()
+    with torch.no_grad():
+        for group in optimizer.param_groups:
+            for p in group["params"]:
+                p -= group["lr"] * p.grad
+    model.eval()
+    return float(loss.detach())
 
 
 def _step_bpr_sum(model, optimizer, users, pos, neg, lam):
@@ -184,6 +204,11 @@ EXERCISES = [
         func_name="step_on_state",
         reference=step_on_state,
         make_cases=_step_cases,
+        edges=(
+            (VARIED_LR, "state.lr"),
+            (TWO_OPTIMIZERS, "state.optimizer"),
+            (BATCH_OF_ONE, "users:0"),
+        ),
         equation="eq. 11 and §2.4.2: one SGD step on mean −ln σ(ŷ_ui − ŷ_uj) + λ‖Θ‖²",
         rtol=1e-5,
         atol=1e-6,
@@ -230,6 +255,13 @@ EXERCISES = [
                 _wrap(_step_loss_after_step),
                 "you returned the loss recomputed after optimizer.step(); return the loss the "
                 "gradient step was taken on (the one you called backward() on)",
+            ),
+            Misconception(
+                "step_by_hand",
+                _wrap(_step_by_hand),
+                "with an Adagrad optimizer your parameters moved by lr · gradient, plain SGD: the "
+                "update was written by hand; call optimizer.step(), so the optimizer you are given "
+                "decides the update (Adagrad divides by the root of its summed squared gradients)",
             ),
             Misconception(
                 "bpr_sum",

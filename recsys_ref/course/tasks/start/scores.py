@@ -8,7 +8,7 @@ import torch
 
 from ....scores import inner_product_scores
 from ...engine.spec import Case, Exercise, Misconception
-from .._generators import gen, normal
+from .._generators import BATCH_OF_ONE, SMALLEST, gen, normal
 from . import NB00
 
 
@@ -48,6 +48,10 @@ EXERCISES = [
         func_name="dot_scores",
         reference=inner_product_scores,
         make_cases=_cases,
+        edges=(
+            (BATCH_OF_ONE, "U:0"),
+            (SMALLEST, "U:1=1"),
+        ),
         equation="eq. 10, ŷ_ui = e_uᵀ e_i",
         differentiable=True,
         misconceptions=(
